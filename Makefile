@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test bench lint services worker clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	@if [ -n "$$CELERY_BROKER_URL" ]; then \
+		echo "Broker configured: starting a Celery worker and beat (logs in celery-*.log)"; \
+		$(VENV)/bin/celery -A config worker --loglevel=INFO > celery-worker.log 2>&1 & \
+		$(VENV)/bin/celery -A config beat --loglevel=INFO > celery-beat.log 2>&1 & \
+	else echo "No CELERY_BROKER_URL: background jobs run in-process."; fi
+	@echo "Admin: http://$(HOST):$(PORT)/admin/  API docs: http://$(HOST):$(PORT)/api/docs/"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+services: install
+	@$(PY) scripts/check_services.py
+
+test: install services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install services
+	$(PY) bench/run.py
+
+lint: install
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .pytest_cache .hypothesis

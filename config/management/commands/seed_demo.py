@@ -1,0 +1,86 @@
+"""A small demo program for `make run`: tiers of history for a few members, an admin login, an API key.
+
+Safe to run again: it seeds once and afterwards only says what is there.
+"""
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+import time_machine
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from core.models import Channel
+from core.services import api_key_create
+from loyalty import services as loyalty
+from loyalty.models import CategoryMultiplier, ProgramSettings
+from loyalty.services.rules import LineInput
+from members.models import Member
+from members.services import member_register
+from rewards.services import redemption_create
+
+DEMO_MEMBERS = [
+    ("C-1001", "Ada Lovelace", "ada@example.com", "+447700900001", "1985-12-10"),
+    ("C-1002", "Grace Hopper", "grace@example.com", "+12025550102", "1976-12-09"),
+    ("C-1003", "Alan Turing", "alan@example.com", "+447700900003", "1992-06-23"),
+    ("C-1004", "Katherine Johnson", "katherine@example.com", "+12025550104", "2000-02-29"),
+]
+
+
+class Command(BaseCommand):
+    help = "Seed a demo program, members with history, an admin login and an API key (once)."
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        if User.objects.filter(username="admin").exists():
+            self.stdout.write("Demo data present. Admin login: admin (password printed on the first run; "
+                              "`python manage.py changepassword admin` to set a new one).")
+            return
+        program = ProgramSettings.current()
+        program.name, program.currency = "Demo Rewards", "EUR"
+        program.save()
+        CategoryMultiplier.objects.get_or_create(category="coffee", defaults={"multiplier": Decimal("2")})
+        CategoryMultiplier.objects.get_or_create(category="books", defaults={"multiplier": Decimal("1.5")})
+        shop = Channel.named("webshop")
+
+        now = timezone.now()
+        for n, (external_id, name, email, phone, birth) in enumerate(DEMO_MEMBERS):
+            if Member.objects.filter(external_id=external_id).exists():
+                continue
+            joined = now - timedelta(days=400 - n * 30)
+            with time_machine.travel(joined, tick=False):
+                member = member_register(external_id=external_id, name=name, email=email, phone=phone,
+                                         birth_date=timezone.datetime.fromisoformat(birth).date(),
+                                         marketing_consent=n % 2 == 0, joined_at=joined)
+            for k in range(6):
+                when = joined + timedelta(days=30 * k + 3)
+                if when > now:
+                    break
+                with time_machine.travel(when, tick=False):
+                    loyalty.order_earn(
+                        member=member, channel_id=shop.pk, order_id=f"{external_id}-{k}",
+                        amount=Decimal(60 + 45 * k), currency="EUR", idempotency_key=f"demo-{external_id}-{k}",
+                        lines=[LineInput(sku="COF-1", amount=Decimal(20), category="coffee"),
+                               LineInput(sku="BK-7", amount=Decimal(30 + 45 * k), category="books")],
+                    )
+            with time_machine.travel(joined + timedelta(days=200), tick=False):
+                try:
+                    redemption_create(member=member, points=5, channel_id=shop.pk,
+                                      idempotency_key=f"demo-redeem-{external_id}", order_id=f"{external_id}-r")
+                except Exception:  # not enough points yet for this member: history without a redemption
+                    pass
+        loyalty.points_settle_due()
+
+        password = secrets.token_urlsafe(12)
+        admin = User.objects.create_superuser("admin", "admin@example.com", password)
+        clerk = User.objects.create_user("clerk", "clerk@example.com", password, is_staff=True)
+        clerk.groups.add(Group.objects.get(name="Clerk"))
+        _, raw_key = api_key_create(channel=shop, name="demo web shop", created_by=admin)
+        self.stdout.write(self.style.SUCCESS("Demo program seeded."))
+        self.stdout.write(f"  Admin login: admin / {password}   (a clerk: clerk / {password})")
+        self.stdout.write(f"  API key for channel 'webshop' (shown once): {raw_key}")
+        self.stdout.write(f"  Try: curl -H 'Authorization: Api-Key {raw_key}' "
+                          "http://127.0.0.1:8000/api/v1/members/C-1001/balance")

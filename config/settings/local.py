@@ -1,0 +1,7 @@
+"""Local development: `make run`. SQLite and in-process tasks unless DATABASE_URL / CELERY_BROKER_URL say otherwise."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "0.0.0.0"])

@@ -1,0 +1,136 @@
+"""The one error shape of the API: {"error": {"code", "message", "fields"}}.
+
+Services raise ApplicationError (or a subclass) with a machine-readable code; the DRF exception handler
+below renders it, and renders DRF's and Django's own exceptions in the same shape.
+"""
+
+from enum import StrEnum
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+
+class ErrorCode(StrEnum):
+    INVALID = "invalid"
+    MALFORMED = "malformed_request"
+    NOT_AUTHENTICATED = "not_authenticated"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    PERMISSION_DENIED = "permission_denied"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    THROTTLED = "throttled"
+    CONFLICT = "conflict"
+    IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    MEMBER_EXISTS = "member_exists"
+    MEMBER_INACTIVE = "member_inactive"
+    DUPLICATE_ORDER = "duplicate_order"
+    INSUFFICIENT_POINTS = "insufficient_points"
+    CURRENCY_NOT_SUPPORTED = "currency_not_supported"
+    REFUND_EXCEEDS_ORDER = "refund_exceeds_order"
+    REDEMPTION_NOT_CANCELLABLE = "redemption_not_cancellable"
+    ADJUSTMENT_LIMIT_EXCEEDED = "adjustment_limit_exceeded"
+    SERVER_ERROR = "server_error"
+
+
+class ApplicationError(Exception):
+    """A refusal the API can explain. Subclasses fix the HTTP status."""
+
+    status_code = 422
+    default_code = ErrorCode.INVALID
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None,
+                 extra: dict | None = None, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = str(code or self.default_code)
+        self.fields = fields or {}
+        self.extra = extra or {}
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class BadRequest(ApplicationError):
+    status_code = 400
+    default_code = ErrorCode.INVALID
+
+
+class NotFound(ApplicationError):
+    status_code = 404
+    default_code = ErrorCode.NOT_FOUND
+
+
+class Conflict(ApplicationError):
+    status_code = 409
+    default_code = ErrorCode.CONFLICT
+
+
+class BusinessRuleError(ApplicationError):
+    """A business rule said no (422)."""
+
+    status_code = 422
+
+
+def error_body(code: str, message: str, fields: dict | None = None, extra: dict | None = None) -> dict:
+    body: dict[str, Any] = {"code": str(code), "message": message, "fields": fields or {}}
+    if extra:
+        body.update(extra)
+    return {"error": body}
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            inner = _first_message(value)
+            return inner if key == "non_field_errors" else f"{key}: {inner}"
+        return "Invalid input."
+    if isinstance(detail, list):
+        return _first_message(detail[0]) if detail else "Invalid input."
+    return str(detail)
+
+
+def _plain(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {str(k): _plain(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_plain(v) for v in detail]
+    return str(detail)
+
+
+_DRF_CODES = {
+    drf_exceptions.ParseError: ErrorCode.MALFORMED,
+    drf_exceptions.NotAuthenticated: ErrorCode.NOT_AUTHENTICATED,
+    drf_exceptions.AuthenticationFailed: ErrorCode.AUTHENTICATION_FAILED,
+    drf_exceptions.PermissionDenied: ErrorCode.PERMISSION_DENIED,
+    drf_exceptions.NotFound: ErrorCode.NOT_FOUND,
+    drf_exceptions.MethodNotAllowed: ErrorCode.METHOD_NOT_ALLOWED,
+    drf_exceptions.UnsupportedMediaType: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    drf_exceptions.NotAcceptable: ErrorCode.INVALID,
+    drf_exceptions.Throttled: ErrorCode.THROTTLED,
+}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, exc.fields, exc.extra), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    if isinstance(exc, drf_exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        fields = _plain(detail)
+        return Response(error_body(ErrorCode.INVALID, _first_message(detail), fields), status=400)
+    if isinstance(exc, drf_exceptions.APIException):
+        code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), ErrorCode.INVALID)
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        return Response(error_body(code, _first_message(exc.detail)), status=exc.status_code, headers=headers)
+    return None  # unexpected: let Django log it; handler500 answers in the same shape

@@ -1,0 +1,101 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+class Channel(models.Model):
+    """Where a write comes from: a shop's web store, its POS, the admin, our own jobs.
+
+    Idempotency keys and order ids are unique per channel.
+    """
+
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+    name = models.SlugField(max_length=64, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def named(cls, name: str) -> "Channel":
+        channel, _ = cls.objects.get_or_create(name=name)
+        return channel
+
+
+class Scope(models.TextChoices):
+    MEMBERS_READ = "members:read", "Read members, balances and statements"
+    MEMBERS_WRITE = "members:write", "Register and update members"
+    MEMBERS_TOKENS = "members:tokens", "Issue member-scoped tokens"
+    POINTS_EARN = "points:earn", "Award points on orders and take them back on refunds"
+    POINTS_REDEEM = "points:redeem", "Redeem points and cancel redemptions"
+    POINTS_ADJUST = "points:adjust", "Manual credits and debits (not granted unless asked for)"
+
+
+DEFAULT_SHOP_SCOPES = [s.value for s in Scope if s != Scope.POINTS_ADJUST]
+
+
+def hash_key(raw: str) -> str:
+    # Keys are 256-bit random secrets, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, db_index=True, help_text="Shown to tell keys apart.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.channel} / {self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def generate() -> tuple[str, str]:
+        prefix = secrets.token_hex(4)
+        return prefix, f"lk_{prefix}_{secrets.token_urlsafe(32)}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first successful answer to a write, kept so that a replay gets the same answer."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "key"], name="idempotency_unique_per_channel")]
+        indexes = [models.Index(fields=["created_at"])]
+
+
+class AuditLog(models.Model):
+    """Who did what, append-only (a trigger refuses UPDATE and DELETE on PostgreSQL)."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT)
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor or self.channel} {self.action} {self.target_type}#{self.target_id}"

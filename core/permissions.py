@@ -1,0 +1,21 @@
+from rest_framework.permissions import BasePermission
+
+
+def requires_scope(scope: str, *, allow_staff_perm: str | None = None) -> type[BasePermission]:
+    """Permission class: a shop key holding `scope` (or a staff user with `allow_staff_perm`)."""
+
+    class _ScopePermission(BasePermission):
+        message = f"This API key lacks the scope {scope}."
+
+        def has_permission(self, request, view) -> bool:
+            user = request.user
+            if user is None or not getattr(user, "is_authenticated", False):
+                return False
+            if hasattr(user, "has_scope"):
+                return user.has_scope(scope)
+            if allow_staff_perm and getattr(user, "is_staff", False):
+                return user.has_perm(allow_staff_perm)
+            return False
+
+    _ScopePermission.__name__ = f"Requires_{scope.replace(':', '_')}"
+    return _ScopePermission

@@ -1,0 +1,30 @@
+from rest_framework import serializers
+
+
+class StrictSerializer(serializers.Serializer):
+    """A request serializer that refuses fields it does not know, so a typo never passes silently."""
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        errors = {name: ["Unknown field."] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict):
+                raise
+            raise serializers.ValidationError({**exc.detail, **errors}) from exc
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape, for the schema."""
+
+    error = ErrorDetailSerializer()

@@ -1,0 +1,183 @@
+"""Staff's view of the ledger: read-only, with adjustments as the only way to move points by hand.
+
+Extends the members app's Member admin (this app sits above members) with the balance, the statement and
+an "adjust points" form.
+"""
+
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from core.errors import ApplicationError
+from members.admin import MemberAdmin
+from members.models import Member
+
+from . import selectors, services
+from .models import CategoryMultiplier, Lot, Order, ProgramSettings, Refund, Transaction
+from .services.ledger import channel_id
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class AdjustForm(forms.Form):
+    points = forms.IntegerField(help_text="Positive to credit, negative to debit.")
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    key = forms.CharField(widget=forms.HiddenInput)
+
+
+class LoyaltyMemberAdmin(MemberAdmin):
+    readonly_fields = [*MemberAdmin.readonly_fields, "balance", "statement"]
+    fieldsets = [*MemberAdmin.fieldsets, ("Points", {"fields": ["balance", "statement"]})]
+
+    @admin.display(description="Statement (latest 50)")
+    def statement(self, obj: Member) -> str:
+        if not obj.pk:
+            return "-"
+        rows = selectors.statement(member=obj).select_related("actor")[:50]
+        return format_html(
+            "<table><tr><th>When</th><th>Kind</th><th>Points</th><th>Available after</th><th>Pending after</th>"
+            "<th>Reference</th><th>Why</th><th>Staff</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{:+d}</td><td>{}</td><td>{}</td><td>{}</td>"
+                             "<td>{}</td><td>{}</td></tr>",
+                             ((f"{t.created_at:%Y-%m-%d %H:%M}", t.get_kind_display(), t.points, t.balance_after,
+                               t.pending_after, t.reference, t.reason, t.actor or "") for t in rows)),
+        )
+
+    @admin.display(description="Balance")
+    def balance(self, obj: Member) -> str:
+        if not obj.pk:
+            return "-"
+        b = selectors.balance_get(member=obj)
+        expiring = ", ".join(f"{e['points']} on {e['date']}" for e in b.expiring) or "nothing"
+        link = reverse("admin:members_member_adjust", args=[obj.pk])
+        return format_html(
+            "<strong>{}</strong> available, {} pending, {} earned in all; expiring: {}. <a class='button' href='{}'>"
+            "Adjust points</a>", b.available, b.pending, b.lifetime_earned, expiring, link,
+        )
+
+    def get_urls(self):
+        urls = [path("<int:member_id>/adjust/", self.admin_site.admin_view(self.adjust_view),
+                     name="members_member_adjust")]
+        return urls + super().get_urls()
+
+    def adjust_view(self, request, member_id: int):
+        if not request.user.has_perm("loyalty.adjust_points"):
+            raise PermissionDenied
+        member = get_object_or_404(Member, pk=member_id)
+        form = AdjustForm(request.POST or None, initial={"key": uuid.uuid4().hex})
+        if request.method == "POST" and form.is_valid():
+            try:
+                # The hidden key makes a double-submitted form one adjustment, not two.
+                txn = services.points_adjust(
+                    member=member, points=form.cleaned_data["points"], reason=form.cleaned_data["reason"],
+                    channel_id=channel_id("admin"), idempotency_key=f"admin:{form.cleaned_data['key']}",
+                    actor=request.user,
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            except Exception as exc:  # the unique key: this form was already submitted
+                if "transaction_idempotent" not in str(exc):
+                    raise
+                messages.info(request, "This adjustment was already recorded.")
+                return redirect("admin:members_member_change", member.pk)
+            else:
+                messages.success(request, f"Adjusted {txn.points:+d} points; balance now {txn.balance_after}.")
+                return redirect("admin:members_member_change", member.pk)
+        context = {**self.admin_site.each_context(request), "title": f"Adjust points: {member}", "form": form,
+                   "member": member, "opts": self.model._meta, "balance": selectors.balance_get(member=member)}
+        return render(request, "admin/loyalty/adjust.html", context)
+
+
+admin.site.unregister(Member)
+admin.site.register(Member, LoyaltyMemberAdmin)
+
+
+@admin.register(ProgramSettings)
+class ProgramSettingsAdmin(admin.ModelAdmin):
+    fieldsets = [
+        (None, {"fields": ["name", "currency"]}),
+        ("Earning", {"fields": ["earn_points", "earn_amount", "rounding", "pending_days"]}),
+        ("Expiry", {"fields": ["expiry_policy", "expiry_months", "expiry_month", "expiry_day"]}),
+        ("Refunds and staff", {"fields": ["refund_policy", "clerk_adjust_limit"]}),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return not ProgramSettings.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        program = ProgramSettings.current()
+        return redirect("admin:loyalty_programsettings_change", program.pk)
+
+
+@admin.register(CategoryMultiplier)
+class CategoryMultiplierAdmin(admin.ModelAdmin):
+    list_display = ["category", "multiplier", "active"]
+    list_editable = ["multiplier", "active"]
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "member", "kind", "points", "balance_after", "pending_after", "reference",
+                    "channel", "actor"]
+    list_filter = ["kind", "channel"]
+    search_fields = ["member__external_id", "reference", "idempotency_key"]
+    list_select_related = ["member", "channel", "actor"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Lot)
+class LotAdmin(ReadOnlyAdmin):
+    list_display = ["id", "member", "amount", "remaining", "released", "earned_at", "available_at", "expires_at"]
+    list_filter = ["released"]
+    search_fields = ["member__external_id"]
+    list_select_related = ["member"]
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = ["order_id", "channel", "member", "amount", "currency", "points_earned", "refunded_amount",
+                    "points_reversed", "created_at"]
+    search_fields = ["order_id", "member__external_id"]
+    list_filter = ["channel"]
+    list_select_related = ["member", "channel"]
+
+
+class ShortfallFilter(admin.SimpleListFilter):
+    title = "shortfall"
+    parameter_name = "shortfall"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "With a shortfall"), ("no", "Fully recovered")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(shortfall__gt=0)
+        if self.value() == "no":
+            return queryset.filter(shortfall=0)
+        return queryset
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    """Refunds, with the shortfall filter as staff's review queue for points spent before a refund."""
+
+    list_display = ["id", "order", "amount", "points_due", "points_taken", "shortfall", "created_at"]
+    list_filter = [ShortfallFilter]
+    search_fields = ["order__order_id", "order__member__external_id"]

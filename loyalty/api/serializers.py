@@ -1,0 +1,95 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from core.serializers import StrictSerializer
+
+from ..models import Order, Refund, Transaction
+
+MAX_AMOUNT = Decimal("9999999999.99")
+MAX_POINTS = 1_000_000_000
+
+money = dict(max_digits=12, decimal_places=2, min_value=Decimal("0"), max_value=MAX_AMOUNT)
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    reverses = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Transaction
+        fields = ["id", "kind", "points", "balance_after", "pending_after", "available_delta", "pending_delta",
+                  "reference", "reason", "reverses", "created_at"]
+        read_only_fields = fields
+
+
+class OrderLineInputSerializer(StrictSerializer):
+    sku = serializers.CharField(max_length=100)
+    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    amount = serializers.DecimalField(**money)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False, default=1)
+
+
+class OrderCreateSerializer(StrictSerializer):
+    member = serializers.CharField(max_length=64, help_text="The member's external_id.")
+    order_id = serializers.CharField(max_length=100)
+    amount = serializers.DecimalField(**money)
+    currency = serializers.RegexField(r"^[A-Z]{3}$", error_messages={"invalid": "An ISO 4217 code such as EUR."})
+    store = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    lines = OrderLineInputSerializer(many=True, required=False, default=list, max_length=1000)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    member = serializers.CharField(source="member.external_id")
+    points = serializers.IntegerField(source="points_earned")
+    transaction = TransactionSerializer(source="earn_transaction", allow_null=True)
+
+    class Meta:
+        model = Order
+        fields = ["order_id", "member", "amount", "currency", "store", "occurred_at", "points", "refunded_amount",
+                  "points_reversed", "transaction", "created_at"]
+        read_only_fields = fields
+
+
+class RefundLineInputSerializer(StrictSerializer):
+    sku = serializers.CharField(max_length=100)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
+                                      max_value=MAX_AMOUNT)
+
+
+class RefundCreateSerializer(StrictSerializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
+                                      max_value=MAX_AMOUNT)
+    lines = RefundLineInputSerializer(many=True, required=False, default=list, max_length=1000)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    order_id = serializers.CharField(source="order.order_id")
+    transaction = TransactionSerializer(allow_null=True)
+
+    class Meta:
+        model = Refund
+        fields = ["id", "order_id", "amount", "points_due", "points_taken", "shortfall", "transaction", "created_at"]
+        read_only_fields = fields
+
+
+class AdjustmentCreateSerializer(StrictSerializer):
+    member = serializers.CharField(max_length=64)
+    points = serializers.IntegerField(min_value=-MAX_POINTS, max_value=MAX_POINTS)
+    reason = serializers.CharField(max_length=500)
+
+
+class DatedPointsSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    points = serializers.IntegerField()
+
+
+class BalanceSerializer(serializers.Serializer):
+    member = serializers.CharField()
+    available = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    lifetime_earned = serializers.IntegerField()
+    expiring = DatedPointsSerializer(many=True)
+    pending_release = DatedPointsSerializer(many=True)
+    tier = serializers.DictField(allow_null=True)

@@ -1,0 +1,165 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.idempotency import idempotent_write, request_key
+from core.models import Scope
+from core.openapi import ERRORS, IDEMPOTENCY_HEADER
+from core.pagination import NewestFirstCursorPagination
+from core.permissions import requires_scope
+from members.authentication import IsMember
+from members.selectors import member_get
+
+from .. import selectors, services
+from ..models import Transaction
+from ..services.ledger import channel_id as our_channel
+from .serializers import (
+    AdjustmentCreateSerializer,
+    BalanceSerializer,
+    OrderCreateSerializer,
+    OrderSerializer,
+    RefundCreateSerializer,
+    RefundSerializer,
+    TransactionSerializer,
+)
+
+
+def _parse(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class OrderCollectionApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_EARN)]
+
+    @extend_schema(operation_id="orders_earn", request=OrderCreateSerializer,
+                   responses={201: OrderSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        key = request_key(request)
+        data = _parse(OrderCreateSerializer, request)
+        member = member_get(external_id=data["member"])
+        channel = request.user.channel_id
+
+        def perform():
+            order = services.order_earn(
+                member=member, channel_id=channel, order_id=data["order_id"], amount=data["amount"],
+                currency=data["currency"], idempotency_key=key, store=data["store"], occurred_at=data["occurred_at"],
+                lines=[services.LineInput(sku=ln["sku"], amount=ln["amount"], quantity=ln["quantity"],
+                                          category=ln["category"]) for ln in data["lines"]],
+            )
+            return 201, OrderSerializer(order).data
+
+        return idempotent_write(request, channel_id=channel, perform=perform, key=key)
+
+
+class OrderDetailApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_EARN)]
+
+    @extend_schema(operation_id="orders_read", responses={200: OrderSerializer, **ERRORS})
+    def get(self, request, order_id: str):
+        order = services.order_get(channel_id=request.user.channel_id, order_id=order_id)
+        return Response(OrderSerializer(order).data)
+
+
+class OrderRefundApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_EARN)]
+
+    @extend_schema(operation_id="orders_refund", request=RefundCreateSerializer,
+                   responses={201: RefundSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, order_id: str):
+        key = request_key(request)
+        data = _parse(RefundCreateSerializer, request)
+        channel = request.user.channel_id
+
+        def perform():
+            refund = services.order_refund(
+                channel_id=channel, order_id=order_id, amount=data["amount"], idempotency_key=key,
+                lines=[(ln["sku"], ln["amount"]) for ln in data["lines"]], reason=data["reason"],
+            )
+            return 201, RefundSerializer(refund).data
+
+        return idempotent_write(request, channel_id=channel, perform=perform, key=key)
+
+
+class AdjustmentApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_ADJUST, allow_staff_perm="loyalty.adjust_points")]
+
+    @extend_schema(operation_id="points_adjust", request=AdjustmentCreateSerializer,
+                   responses={201: TransactionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        key = request_key(request)
+        data = _parse(AdjustmentCreateSerializer, request)
+        member = member_get(external_id=data["member"])
+        is_staff = not hasattr(request.user, "channel_id")
+        channel = our_channel("admin") if is_staff else request.user.channel_id
+
+        def perform():
+            txn = services.points_adjust(member=member, points=data["points"], reason=data["reason"],
+                                         channel_id=channel, idempotency_key=key,
+                                         actor=request.user if is_staff else None)
+            return 201, TransactionSerializer(txn).data
+
+        return idempotent_write(request, channel_id=channel, perform=perform, key=key)
+
+
+def _balance_response(member) -> Response:
+    balance = selectors.balance_get(member=member)
+    return Response(BalanceSerializer({"member": member.external_id, **balance.__dict__}).data)
+
+
+class BalanceApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    @extend_schema(operation_id="members_balance", responses={200: BalanceSerializer, **ERRORS})
+    def get(self, request, external_id: str):
+        return _balance_response(member_get(external_id=external_id))
+
+
+STATEMENT_FILTERS = [
+    OpenApiParameter("kind", str, many=True, enum=Transaction.Kind.values, description="Only these kinds."),
+    OpenApiParameter("limit", int, description="Page size, at most 200."),
+]
+
+
+class _StatementBase(ListAPIView):
+    serializer_class = TransactionSerializer
+    pagination_class = NewestFirstCursorPagination
+
+    def member(self):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        kinds = [k for k in self.request.query_params.getlist("kind") if k in Transaction.Kind.values]
+        return selectors.statement(member=self.member(), kinds=kinds or None)
+
+
+class StatementApi(_StatementBase):
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    def member(self):
+        return member_get(external_id=self.kwargs["external_id"])
+
+    @extend_schema(operation_id="members_transactions", parameters=STATEMENT_FILTERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class MyBalanceApi(APIView):
+    permission_classes = [IsMember]
+
+    @extend_schema(operation_id="me_balance", responses={200: BalanceSerializer, **ERRORS})
+    def get(self, request):
+        return _balance_response(request.user.member)
+
+
+class MyStatementApi(_StatementBase):
+    permission_classes = [IsMember]
+
+    def member(self):
+        return self.request.user.member
+
+    @extend_schema(operation_id="me_transactions", parameters=STATEMENT_FILTERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

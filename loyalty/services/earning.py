@@ -1,0 +1,97 @@
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import BadRequest, BusinessRuleError, Conflict, ErrorCode
+from members.models import Member
+
+from ..models import CategoryMultiplier, Lot, Order, OrderLine, ProgramSettings, Transaction
+from . import rules
+from .ledger import lock_account, post
+from .settling import settle_locked
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def ensure_active(member: Member) -> None:
+    if not member.is_active:
+        raise BusinessRuleError(f"The member is {member.status}.", code=ErrorCode.MEMBER_INACTIVE,
+                                extra={"status": member.status})
+
+
+def credit(*, account, points: int, kind: str, channel_id: int, idempotency_key: str, now: datetime,
+           earned_at: datetime, available_at: datetime, program: ProgramSettings, order: Order | None = None,
+           reference: str = "", reason: str = "", actor=None, details: dict | None = None,
+           counters: dict | None = None) -> Transaction:
+    """Add a lot of `points` (pending until `available_at`) and the transaction that explains it."""
+    is_released = available_at <= now
+    txn = post(
+        account=account, kind=kind, available_delta=points if is_released else 0,
+        pending_delta=0 if is_released else points, channel_id=channel_id, idempotency_key=idempotency_key,
+        now=now, reference=reference, reason=reason, actor=actor, details=details, counters=counters,
+    )
+    lot = Lot.objects.create(
+        member_id=account.member_id, source=txn, order=order, amount=points, remaining=points,
+        released=is_released, earned_at=earned_at, available_at=available_at,
+        expires_at=rules.expiry_for(program, earned_at),
+    )
+    txn.movements.create(lot=lot, points=points)
+    return txn
+
+
+@transaction.atomic
+def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decimal, currency: str,
+               idempotency_key: str, lines: list[rules.LineInput] = (), store: str = "",
+               occurred_at: datetime | None = None) -> Order:
+    """Record an order and award its points: one earn transaction and one lot, pending for the return window."""
+    program = ProgramSettings.current()
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    if occurred_at > now + CLOCK_SKEW:
+        raise BadRequest("occurred_at is in the future.", fields={"occurred_at": ["Is in the future."]})
+    occurred_at = min(occurred_at, now)
+    if currency != program.currency:
+        raise BusinessRuleError(f"The program runs in {program.currency}, not {currency}.",
+                                code=ErrorCode.CURRENCY_NOT_SUPPORTED, fields={"currency": [f"Expected {program.currency}."]})
+    lines = list(lines)
+    lines_total = sum((ln.amount for ln in lines), Decimal(0))
+    if lines_total > amount:
+        raise BadRequest(f"The lines add up to {lines_total}, more than the order amount {amount}.",
+                         fields={"lines": ["Add up to more than the order amount."]})
+    ensure_active(member)
+
+    account = lock_account(member.pk)
+    if Order.objects.filter(channel_id=channel_id, order_id=order_id).exists():
+        raise Conflict(f"Order {order_id!r} was already recorded.", code=ErrorCode.DUPLICATE_ORDER)
+    settle_locked({member.pk: account}, now)
+
+    multipliers = dict(CategoryMultiplier.objects.filter(active=True).values_list("category", "multiplier"))
+    points, per_line, _ = rules.order_points(program=program, amount=amount, lines=lines, multipliers=multipliers)
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                channel_id=channel_id, order_id=order_id, member=member, amount=amount, currency=currency,
+                store=store, occurred_at=occurred_at, points_earned=points,
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"Order {order_id!r} was already recorded.", code=ErrorCode.DUPLICATE_ORDER) from exc
+    OrderLine.objects.bulk_create([
+        OrderLine(order=order, sku=lp.line.sku, category=lp.line.category, quantity=lp.line.quantity,
+                  amount=lp.line.amount, multiplier=lp.multiplier, points=int(lp.exact))
+        for lp in per_line
+    ])
+    if points > 0:
+        order.earn_transaction = credit(
+            account=account, points=points, kind=Transaction.Kind.EARN, channel_id=channel_id,
+            idempotency_key=idempotency_key, now=now, earned_at=occurred_at,
+            available_at=rules.available_from(program, occurred_at), program=program, order=order,
+            reference=order_id, reason=f"Order {order_id}",
+            details={"rate": f"{program.earn_points} per {program.earn_amount}", "amount": str(amount),
+                     "rounding": program.rounding,
+                     "multipliers": {lp.line.category: str(lp.multiplier) for lp in per_line if lp.multiplier != 1}},
+            counters={"lifetime_earned": points},
+        )
+        order.save(update_fields=["earn_transaction"])
+    return order

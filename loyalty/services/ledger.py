@@ -1,0 +1,103 @@
+"""The ledger's primitives. Every change of points goes through `post`, under the account's row lock.
+
+Locking: accounts are locked with SELECT ... FOR UPDATE in member-id order (`lock_accounts`), and every
+read that decides a spend happens after that lock is taken. Lots are only changed by a holder of their
+member's account lock, so the account lock guards them too.
+"""
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import F, Q
+
+from core.errors import BusinessRuleError, ErrorCode
+from core.models import Channel
+
+from ..models import Account, Lot, LotMovement, Transaction
+
+_channel_ids: dict[str, int] = {}
+
+
+def channel_id(name: str) -> int:
+    """Id of one of our own channels (admin, system), cached per process."""
+    if name not in _channel_ids:
+        _channel_ids[name] = Channel.named(name).pk
+    return _channel_ids[name]
+
+
+def system_key(prefix: str) -> str:
+    return f"{prefix}:{uuid.uuid4().hex}"
+
+
+def lock_accounts(member_ids: Iterable[int]) -> dict[int, Account]:
+    """Create missing accounts, then lock them all in member-id order. Returns them by member id."""
+    ids = sorted(set(member_ids))
+    Account.objects.bulk_create([Account(member_id=i) for i in ids], ignore_conflicts=True)
+    return {a.member_id: a for a in Account.objects.select_for_update().filter(member_id__in=ids).order_by("member_id")}
+
+
+def lock_account(member_id: int) -> Account:
+    return lock_accounts([member_id])[member_id]
+
+
+def post(*, account: Account, kind: str, available_delta: int, pending_delta: int, channel_id: int,
+         idempotency_key: str, now: datetime, movements: Iterable[tuple[Lot, int]] = (), reference: str = "",
+         reason: str = "", actor=None, reverses: Transaction | None = None, details: dict | None = None,
+         counters: dict[str, int] | None = None) -> Transaction:
+    """Write one transaction and its lot movements, and move the cached balances with it."""
+    account.available += available_delta
+    account.pending += pending_delta
+    for name, delta in (counters or {}).items():
+        setattr(account, name, getattr(account, name) + delta)
+    account.save(update_fields=["available", "pending", "updated_at", *(counters or {})])
+    txn = Transaction.objects.create(
+        member_id=account.member_id, kind=kind, points=available_delta + pending_delta,
+        available_delta=available_delta, pending_delta=pending_delta, balance_after=account.available,
+        pending_after=account.pending, reference=reference[:100], channel_id=channel_id,
+        actor=actor if getattr(actor, "pk", None) else None, reason=reason[:500], idempotency_key=idempotency_key,
+        reverses=reverses, details=details or {}, created_at=now,
+    )
+    LotMovement.objects.bulk_create([LotMovement(transaction=txn, lot=lot, points=p) for lot, p in movements if p])
+    return txn
+
+
+def spendable_lots(member_id: int, now: datetime):
+    """Released lots with points left that have not expired, first-expiring first (never-expiring last)."""
+    return (
+        Lot.objects.filter(member_id=member_id, remaining__gt=0, released=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by(F("expires_at").asc(nulls_last=True), "earned_at", "id")
+    )
+
+
+def take_from_lots(lots: Iterable[Lot], points: int) -> list[tuple[Lot, int]]:
+    """Take up to `points` from `lots` in order; returns the movements (negative). Saves the lots."""
+    moved: list[tuple[Lot, int]] = []
+    left = points
+    for lot in lots:
+        if left <= 0:
+            break
+        take = min(lot.remaining, left)
+        if take <= 0:
+            continue
+        lot.remaining -= take
+        left -= take
+        Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
+        moved.append((lot, -take))
+    return moved
+
+
+def spend(*, account: Account, points: int, now: datetime) -> list[tuple[Lot, int]]:
+    """Take `points` from the member's spendable lots or refuse with insufficient_points. Lock held."""
+    if account.available < points:
+        raise BusinessRuleError(
+            f"The member has {account.available} points available; {points} were asked for.",
+            code=ErrorCode.INSUFFICIENT_POINTS, extra={"available": account.available, "requested": points},
+        )
+    moved = take_from_lots(spendable_lots(account.member_id, now), points)
+    if -sum(p for _, p in moved) != points:  # the cache and the lots disagree: refuse rather than overspend
+        raise BusinessRuleError("The balance could not be covered by the member's lots.",
+                                code=ErrorCode.INSUFFICIENT_POINTS,
+                                extra={"available": account.available, "requested": points})
+    return moved

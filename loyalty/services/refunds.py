@@ -1,0 +1,110 @@
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import BadRequest, BusinessRuleError, ErrorCode, NotFound
+
+from ..models import Lot, Order, OrderLine, ProgramSettings, Refund, Transaction
+from . import rules
+from .ledger import lock_account, post, spendable_lots, take_from_lots
+from .settling import settle_locked
+
+
+def order_get(*, channel_id: int, order_id: str) -> Order:
+    order = Order.objects.filter(channel_id=channel_id, order_id=order_id).first()
+    if order is None:
+        raise NotFound(f"No order {order_id!r} on this channel.", code="order_not_found")
+    return order
+
+
+def _floor(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _points_due(order: Order, amount: Decimal, line_amounts: list[tuple[OrderLine, Decimal]],
+                program: ProgramSettings) -> int:
+    left = order.points_earned - order.points_reversed
+    if order.refunded_amount + amount >= order.amount:
+        return left  # fully refunded: everything the order earned goes back, whatever the rounding did
+    if not line_amounts:
+        target = _floor(Decimal(order.points_earned) * (order.refunded_amount + amount) / order.amount)
+        return max(0, min(left, target - order.points_reversed))
+    base = rules.rate(program)
+    lines_total = sum((a for _, a in line_amounts), Decimal(0))
+    exact = sum((a * base * line.multiplier for line, a in line_amounts), Decimal(0)) + (amount - lines_total) * base
+    return max(0, min(left, _floor(exact)))
+
+
+def _match_lines(order: Order, requested: list[tuple[str, Decimal]]) -> list[tuple[OrderLine, Decimal]]:
+    lines = list(order.lines.select_for_update().order_by("id"))
+    matched: list[tuple[OrderLine, Decimal]] = []
+    for index, (sku, amount) in enumerate(requested):
+        line = next((ln for ln in lines if ln.sku == sku and ln.amount - ln.refunded_amount >= amount), None)
+        if line is None:
+            known = any(ln.sku == sku for ln in lines)
+            raise BusinessRuleError(
+                f"Line {sku!r}: " + ("refund exceeds what is left of it." if known else "not in this order."),
+                code=ErrorCode.REFUND_EXCEEDS_ORDER if known else ErrorCode.INVALID,
+                fields={"lines": {str(index): ["Exceeds the line." if known else "Unknown sku for this order."]}},
+            )
+        line.refunded_amount += amount
+        matched.append((line, amount))
+    return matched
+
+
+@transaction.atomic
+def order_refund(*, channel_id: int, order_id: str, amount: Decimal, idempotency_key: str,
+                 lines: list[tuple[str, Decimal]] = (), reason: str = "") -> Refund:
+    """Take back what the refunded part of an order earned: from the order's own lot first, then from the
+    member's other spendable points; what was already spent is recorded as the refund's shortfall."""
+    order = order_get(channel_id=channel_id, order_id=order_id)
+    account = lock_account(order.member_id)
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    lines = list(lines)
+    if sum((a for _, a in lines), Decimal(0)) > amount:
+        raise BadRequest("The refunded lines add up to more than the refund amount.",
+                         fields={"lines": ["Add up to more than the amount."]})
+    left = order.amount - order.refunded_amount
+    if amount > left:
+        raise BusinessRuleError(
+            f"Only {left} of this order is left to refund; {amount} was asked.", code=ErrorCode.REFUND_EXCEEDS_ORDER,
+            extra={"refundable": str(left), "requested": str(amount)},
+        )
+    now = timezone.now()
+    program = ProgramSettings.current()
+    matched = _match_lines(order, lines)
+    settle_locked({order.member_id: account}, now)
+
+    due = _points_due(order, amount, matched, program)
+    own_lots = Lot.objects.filter(order=order, remaining__gt=0).order_by("id")
+    moved = take_from_lots(own_lots, due)
+    taken = -sum(p for _, p in moved)
+    if taken < due:
+        moved += take_from_lots(spendable_lots(order.member_id, now).exclude(order=order), due - taken)
+        taken = -sum(p for _, p in moved)
+    shortfall = due - taken
+
+    txn = None
+    if taken:
+        from_pending = -sum(p for lot, p in moved if not lot.released)
+        txn = post(
+            account=account, kind=Transaction.Kind.REFUND, available_delta=-(taken - from_pending),
+            pending_delta=-from_pending, channel_id=channel_id, idempotency_key=idempotency_key, now=now,
+            movements=moved, reference=order.order_id, reason=reason or f"Refund on order {order.order_id}",
+            reverses=order.earn_transaction,
+            details={"refund_amount": str(amount), "points_due": due, "shortfall": shortfall},
+            counters={"lifetime_earned": -min(due, account.lifetime_earned)},
+        )
+    elif due:
+        account.lifetime_earned -= min(due, account.lifetime_earned)
+        account.save(update_fields=["lifetime_earned", "updated_at"])
+    for line, _ in matched:
+        line.save(update_fields=["refunded_amount"])
+    order.refunded_amount += amount
+    order.points_reversed += due
+    order.save(update_fields=["refunded_amount", "points_reversed"])
+    return Refund.objects.create(
+        order=order, amount=amount, points_due=due, points_taken=taken, shortfall=shortfall, transaction=txn,
+        details={"lines": [{"sku": ln.sku, "amount": str(a)} for ln, a in matched], "reason": reason},
+    )

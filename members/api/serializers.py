@@ -1,0 +1,43 @@
+from rest_framework import serializers
+
+from core.serializers import StrictSerializer
+
+from ..models import Member
+
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:@\-]{1,64}$"
+EXTERNAL_ID_ERRORS = {"invalid": "Letters, digits and . _ : @ - only, at most 64."}
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Member
+        fields = ["external_id", "name", "email", "phone", "card_number", "birth_date", "timezone", "status",
+                  "marketing_consent", "joined_at"]
+        read_only_fields = fields
+
+
+class MemberCreateSerializer(StrictSerializer):
+    external_id = serializers.RegexField(EXTERNAL_ID_PATTERN, max_length=64, error_messages=EXTERNAL_ID_ERRORS)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    card_number = serializers.CharField(max_length=32, required=False, allow_null=True, default=None)
+    birth_date = serializers.DateField(required=False, allow_null=True, default=None)
+    timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    marketing_consent = serializers.BooleanField(required=False, default=False)
+
+
+class MemberUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    card_number = serializers.CharField(max_length=32, required=False, allow_null=True)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    timezone = serializers.CharField(max_length=64, required=False)
+    marketing_consent = serializers.BooleanField(required=False)
+    status = serializers.ChoiceField(choices=Member.Status.choices, required=False)
+
+
+class MemberTokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expires_at = serializers.DateTimeField()

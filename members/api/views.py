@@ -1,0 +1,80 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.idempotency import idempotent_write
+from core.models import Scope
+from core.openapi import ERRORS, IDEMPOTENCY_HEADER
+from core.permissions import requires_scope
+
+from .. import services
+from ..authentication import IsMember
+from ..selectors import member_get
+from .serializers import (
+    MemberCreateSerializer,
+    MemberSerializer,
+    MemberTokenSerializer,
+    MemberUpdateSerializer,
+)
+
+
+def _parse(serializer_class, request, **kwargs):
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class MemberCollectionApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_WRITE)]
+
+    @extend_schema(operation_id="members_register", request=MemberCreateSerializer,
+                   responses={201: MemberSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        data = _parse(MemberCreateSerializer, request)
+
+        def perform():
+            member = services.member_register(
+                external_id=data["external_id"], name=data["name"], email=data["email"], phone=data["phone"],
+                birth_date=data["birth_date"], timezone_name=data["timezone"],
+                marketing_consent=data["marketing_consent"], card_number=data["card_number"],
+            )
+            return 201, MemberSerializer(member).data
+
+        return idempotent_write(request, channel_id=request.user.channel_id, perform=perform)
+
+
+class MemberDetailApi(APIView):
+    def get_permissions(self):
+        scope = Scope.MEMBERS_READ if self.request.method in ("GET", "HEAD", "OPTIONS") else Scope.MEMBERS_WRITE
+        return [requires_scope(scope)()]
+
+    @extend_schema(operation_id="members_read", responses={200: MemberSerializer, **ERRORS})
+    def get(self, request, external_id: str):
+        return Response(MemberSerializer(member_get(external_id=external_id)).data)
+
+    @extend_schema(operation_id="members_update", request=MemberUpdateSerializer,
+                   responses={200: MemberSerializer, **ERRORS})
+    def patch(self, request, external_id: str):
+        data = _parse(MemberUpdateSerializer, request)
+        member = member_get(external_id=external_id)
+        member = services.member_update(member=member, **data)
+        return Response(MemberSerializer(member).data)
+
+
+class MemberTokenApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_TOKENS)]
+
+    @extend_schema(operation_id="members_token_issue", request=None,
+                   responses={201: MemberTokenSerializer, **ERRORS})
+    def post(self, request, external_id: str):
+        member = member_get(external_id=external_id)
+        token, expires_at = services.member_token_issue(member=member, channel_id=request.user.channel_id)
+        return Response(MemberTokenSerializer({"token": token, "expires_at": expires_at}).data, status=201)
+
+
+class MeApi(APIView):
+    permission_classes = [IsMember]
+
+    @extend_schema(operation_id="me_read", responses={200: MemberSerializer, **ERRORS})
+    def get(self, request):
+        return Response(MemberSerializer(request.user.member).data)

@@ -1,0 +1,56 @@
+"""Member-scoped access: `Authorization: Bearer <token>`, issued to the shop on the member's behalf."""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from .models import Member, MemberToken
+
+
+@dataclass(frozen=True)
+class MemberPrincipal:
+    member: Member
+    is_authenticated: bool = True
+    is_staff: bool = False
+    is_member: bool = True
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class MemberTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header.startswith(self.keyword + " "):
+            return None
+        raw = header[len(self.keyword) + 1 :].strip()
+        token = (
+            MemberToken.objects.select_related("member")
+            .filter(token_hash=token_hash(raw), expires_at__gt=timezone.now())
+            .first()
+        )
+        if token is None:
+            raise exceptions.AuthenticationFailed("Unknown or expired member token.")
+        if token.member.status == Member.Status.CLOSED:
+            raise exceptions.AuthenticationFailed("This membership is closed.")
+        return MemberPrincipal(member=token.member), raw
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class IsMember:
+    """Permission: a member-scoped token."""
+
+    message = "This endpoint needs a member token (Authorization: Bearer ...)."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(getattr(request.user, "is_member", False))
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return True

@@ -1,0 +1,41 @@
+from django.db import models
+from django.utils import timezone as dj_timezone
+
+
+class Member(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        CLOSED = "closed", "Closed"
+
+    external_id = models.CharField(max_length=64, unique=True, help_text="The shop's customer id.")
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True, db_index=True)
+    phone = models.CharField(max_length=32, blank=True, db_index=True, help_text="Normalised: + and digits.")
+    card_number = models.CharField(max_length=32, null=True, blank=True, unique=True)
+    birth_date = models.DateField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    marketing_consent = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(default=dj_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.external_id} ({self.external_id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class MemberToken(models.Model):
+    """A short-lived bearer token that lets a member's app read that member's own data only."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    channel_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)

@@ -1,0 +1,104 @@
+import re
+import secrets
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import BadRequest, Conflict, ErrorCode
+
+from .authentication import token_hash
+from .models import Member, MemberToken
+
+_PHONE_STRIP = re.compile(r"[\s().\-/]")
+_TIMEZONES = None
+
+
+def phone_normalise(raw: str) -> str:
+    """'+44 (0)20 7946-0958' -> '+442079460958'; raises BadRequest when it is not a phone number."""
+    if not raw:
+        return ""
+    value = _PHONE_STRIP.sub("", raw).replace("(0)", "")
+    if value.startswith("00"):
+        value = "+" + value[2:]
+    if not re.fullmatch(r"\+?\d{6,15}", value):
+        raise BadRequest("Not a phone number.", fields={"phone": ["Not a phone number."]})
+    return value
+
+
+def timezone_validate(name: str) -> str:
+    global _TIMEZONES
+    if _TIMEZONES is None:
+        _TIMEZONES = available_timezones()
+    if name not in _TIMEZONES:
+        raise BadRequest("Unknown time zone.", fields={"timezone": [f"Unknown time zone: {name!r}."]})
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadRequest("Unknown time zone.", fields={"timezone": [f"Unknown time zone: {name!r}."]}) from exc
+    return name
+
+
+def _clean(fields: dict) -> dict:
+    out = dict(fields)
+    if "email" in out:
+        out["email"] = (out["email"] or "").strip().lower()
+    if "phone" in out:
+        out["phone"] = phone_normalise(out["phone"] or "")
+    if out.get("timezone"):
+        timezone_validate(out["timezone"])
+    if out.get("birth_date") and out["birth_date"] > date.today():
+        raise BadRequest("Birth date is in the future.", fields={"birth_date": ["Birth date is in the future."]})
+    if "card_number" in out and not out["card_number"]:
+        out["card_number"] = None
+    return out
+
+
+@transaction.atomic
+def member_register(*, external_id: str, name: str = "", email: str = "", phone: str = "",
+                    birth_date: date | None = None, timezone_name: str = "UTC", marketing_consent: bool = False,
+                    card_number: str | None = None, joined_at: datetime | None = None) -> Member:
+    fields = _clean({"email": email, "phone": phone, "timezone": timezone_name or "UTC", "birth_date": birth_date,
+                     "card_number": card_number})
+    if Member.objects.filter(external_id=external_id).exists():
+        raise Conflict(f"A member with external_id {external_id!r} exists.", code=ErrorCode.MEMBER_EXISTS)
+    try:
+        with transaction.atomic():
+            return Member.objects.create(
+                external_id=external_id, name=name, marketing_consent=marketing_consent,
+                joined_at=joined_at or timezone.now(), **fields,
+            )
+    except IntegrityError as exc:
+        raise Conflict("A member with this external_id or card number exists.", code=ErrorCode.MEMBER_EXISTS) from exc
+
+
+EDITABLE = {"name", "email", "phone", "birth_date", "timezone", "marketing_consent", "status", "card_number"}
+
+
+@transaction.atomic
+def member_update(*, member: Member, **changes) -> Member:
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise BadRequest("Unknown fields.", fields={name: ["Unknown field."] for name in sorted(unknown)})
+    changes = _clean(changes)
+    for name, value in changes.items():
+        setattr(member, name, value)
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError as exc:
+        raise Conflict("Another member has this card number.", code=ErrorCode.CONFLICT) from exc
+    return member
+
+
+@transaction.atomic
+def member_token_issue(*, member: Member, channel_id: int | None = None) -> tuple[str, datetime]:
+    if member.status == Member.Status.CLOSED:
+        raise Conflict("This membership is closed.", code=ErrorCode.MEMBER_INACTIVE, status_code=422)
+    raw = "mt_" + secrets.token_urlsafe(32)
+    expires_at = timezone.now() + settings.MEMBER_TOKEN_TTL
+    MemberToken.objects.create(member=member, token_hash=token_hash(raw), channel_id=channel_id, expires_at=expires_at)
+    MemberToken.objects.filter(member=member, expires_at__lt=timezone.now()).delete()
+    return raw, expires_at

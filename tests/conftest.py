@@ -1,0 +1,64 @@
+"""Shared fixtures: a shop's API client with a real key, members, a program with known rules."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from core.models import Channel, Scope
+from core.services import api_key_create
+from loyalty.models import ProgramSettings
+from tests.factories import MemberFactory
+
+
+@pytest.fixture
+def program(db):
+    """1 point per 10.00, rounded down, no pending period, expiry 12 months after earning."""
+    p = ProgramSettings.current()
+    p.currency, p.earn_points, p.earn_amount = "EUR", 1, Decimal("10.00")
+    p.rounding, p.pending_days = ProgramSettings.Rounding.DOWN, 0
+    p.expiry_policy, p.expiry_months = ProgramSettings.ExpiryPolicy.MONTHS_AFTER_EARNING, 12
+    p.save()
+    return p
+
+
+@pytest.fixture
+def channel(db):
+    return Channel.named("webshop")
+
+
+class ShopClient(APIClient):
+    """An API client holding a shop key; `post` adds a fresh Idempotency-Key unless one is given."""
+
+    def post(self, path, data=None, idempotency_key=None, **kwargs):
+        headers = kwargs.pop("headers", {}) or {}
+        if idempotency_key is not False:
+            headers.setdefault("Idempotency-Key", idempotency_key or uuid.uuid4().hex)
+        return super().post(path, data, format="json", headers=headers, **kwargs)
+
+    def patch(self, path, data=None, **kwargs):
+        return super().patch(path, data, format="json", **kwargs)
+
+
+def make_client(channel, scopes=None) -> ShopClient:
+    _, raw = api_key_create(channel=channel, name="test", scopes=scopes)
+    client = ShopClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    client.raw_key = raw
+    return client
+
+
+@pytest.fixture
+def api(channel, program) -> ShopClient:
+    return make_client(channel, scopes=list(Scope.values))
+
+
+@pytest.fixture
+def member(db):
+    return MemberFactory()
+
+
+@pytest.fixture
+def member_factory(db):
+    return MemberFactory
