@@ -32,8 +32,21 @@ def balance_get(*, member: Member, expiring_limit: int = 6) -> Balance:
         open_lots.filter(released=False).annotate(date=TruncDate("available_at"))
         .values("date").annotate(points=Sum("remaining")).order_by("date")[:expiring_limit]
     )
+    # Between a due date and the job that posts it, show what the member can actually spend: expired points
+    # are gone and points past their return window are available (a spend settles both first, under the lock).
+    due = open_lots.filter(Q(expires_at__lte=now) | Q(released=False, available_at__lte=now)).values_list(
+        "remaining", "released", "expires_at")
+    available, pending = account.available, account.pending
+    for remaining, released, expires_at in due:
+        expired = expires_at is not None and expires_at <= now
+        if released:
+            available -= remaining
+        elif expired:
+            pending -= remaining
+        else:
+            pending, available = pending - remaining, available + remaining
     return Balance(
-        available=account.available, pending=account.pending, lifetime_earned=account.lifetime_earned,
+        available=available, pending=pending, lifetime_earned=account.lifetime_earned,
         expiring=[{"date": row["date"], "points": row["points"]} for row in expiring],
         pending_release=[{"date": row["date"], "points": row["points"]} for row in releasing],
     )

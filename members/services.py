@@ -20,7 +20,7 @@ def phone_normalise(raw: str) -> str:
     """'+44 (0)20 7946-0958' -> '+442079460958'; raises BadRequest when it is not a phone number."""
     if not raw:
         return ""
-    value = _PHONE_STRIP.sub("", raw).replace("(0)", "")
+    value = _PHONE_STRIP.sub("", raw.replace("(0)", ""))
     if value.startswith("00"):
         value = "+" + value[2:]
     if not re.fullmatch(r"\+?\d{6,15}", value):
