@@ -51,9 +51,9 @@ class LoyaltyMemberAdmin(MemberAdmin):
         return format_html(
             "<table><tr><th>When</th><th>Kind</th><th>Points</th><th>Available after</th><th>Pending after</th>"
             "<th>Reference</th><th>Why</th><th>Staff</th></tr>{}</table>",
-            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{:+d}</td><td>{}</td><td>{}</td><td>{}</td>"
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                              "<td>{}</td><td>{}</td></tr>",
-                             ((f"{t.created_at:%Y-%m-%d %H:%M}", t.get_kind_display(), t.points, t.balance_after,
+                             ((f"{t.created_at:%Y-%m-%d %H:%M}", t.get_kind_display(), f"{t.points:+d}", t.balance_after,
                                t.pending_after, t.reference, t.reason, t.actor or "") for t in rows)),
         )
 

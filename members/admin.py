@@ -20,7 +20,7 @@ class MemberAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         # Staff type phone numbers as they are printed; match the normalised form too.
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        digits = "".join(ch for ch in search_term if ch.isdigit())
+        digits = "".join(ch for ch in search_term if ch.isdigit()).lstrip("0")  # national trunk prefix
         if len(digits) >= 6:
             queryset |= self.model.objects.filter(phone__endswith=digits)
         return queryset, may_have_duplicates

@@ -115,6 +115,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "MemberStatusEnum": "members.models.Member.Status",
+        "RedemptionStatusEnum": "rewards.models.Redemption.Status",
+        "TransactionKindEnum": "loyalty.models.Transaction.Kind",
+    },
 }
 
 # How long a member-scoped token lives.
