@@ -1,8 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from core.converters import KeyConverter
 from core.views import health
+
+register_converter(KeyConverter, "key")
 
 api_v1 = [
     path("", include("members.urls")),

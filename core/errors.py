@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -117,6 +118,10 @@ _DRF_CODES = {
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.fields, exc.extra), status=exc.status_code)
+    if isinstance(exc, DataError):
+        # A value the database cannot hold (out of range, NUL in text) that validation let through: bad input,
+        # and the write's transaction has rolled back.
+        return Response(error_body(ErrorCode.INVALID, "A value in the request cannot be stored."), status=400)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

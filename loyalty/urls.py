@@ -4,11 +4,11 @@ from .api import views
 
 urlpatterns = [
     path("orders", views.OrderCollectionApi.as_view(), name="orders"),
-    path("orders/<str:order_id>", views.OrderDetailApi.as_view(), name="order-detail"),
-    path("orders/<str:order_id>/refunds", views.OrderRefundApi.as_view(), name="order-refunds"),
+    path("orders/<key:order_id>", views.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<key:order_id>/refunds", views.OrderRefundApi.as_view(), name="order-refunds"),
     path("adjustments", views.AdjustmentApi.as_view(), name="adjustments"),
-    path("members/<str:external_id>/balance", views.BalanceApi.as_view(), name="member-balance"),
-    path("members/<str:external_id>/transactions", views.StatementApi.as_view(), name="member-transactions"),
+    path("members/<key:external_id>/balance", views.BalanceApi.as_view(), name="member-balance"),
+    path("members/<key:external_id>/transactions", views.StatementApi.as_view(), name="member-transactions"),
     path("me/balance", views.MyBalanceApi.as_view(), name="me-balance"),
     path("me/transactions", views.MyStatementApi.as_view(), name="me-transactions"),
 ]

@@ -133,3 +133,21 @@ def test_bad_member_registrations(api):
         r = api.post("/api/v1/members", payload)
         assert field in assert_error(r, 400)["fields"], payload
     assert not Member.objects.filter(external_id="ok").exists()
+
+
+@pytest.mark.parametrize("amount", ["NaN", "Infinity", "-Infinity", " ", True, [], {}])
+def test_amounts_that_are_not_numbers_are_400(api, member, before, amount):
+    r = api.post("/api/v1/orders", {"member": member.external_id, **ORDER, "amount": amount})
+    assert "amount" in assert_error(r, 400, "invalid")["fields"]
+    assert nothing_written() == before
+
+
+def test_control_characters_in_a_path_are_404_not_500(api):
+    assert_error(api.get("/api/v1/members/%00/balance"), 404)
+    assert_error(api.post("/api/v1/orders/a%00b/refunds", {"amount": "1.00"}), 404)
+
+
+def test_nul_in_a_body_string_is_400(api, member, before):
+    r = api.post("/api/v1/orders", {"member": member.external_id, **ORDER, "order_id": "A\x00"})
+    assert_error(r, 400)
+    assert nothing_written() == before
