@@ -13,7 +13,7 @@ def audit_record(*, action: str, target_type: str, target_id, actor=None, channe
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def api_key_create(*, channel: Channel | str, name: str, scopes: list[str] | None = None,
                    created_by=None) -> tuple[ApiKey, str]:
     """Create a key; the raw key is returned once and never stored."""
@@ -31,7 +31,7 @@ def api_key_create(*, channel: Channel | str, name: str, scopes: list[str] | Non
     return key, raw
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def api_key_revoke(*, api_key: ApiKey, actor=None) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     audit_record(action="api_key.revoke", target_type="api_key", target_id=api_key.pk, actor=actor)

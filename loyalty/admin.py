@@ -9,6 +9,7 @@ import uuid
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -81,15 +82,17 @@ class LoyaltyMemberAdmin(MemberAdmin):
         form = AdjustForm(request.POST or None, initial={"key": uuid.uuid4().hex})
         if request.method == "POST" and form.is_valid():
             try:
-                # The hidden key makes a double-submitted form one adjustment, not two.
-                txn = services.points_adjust(
-                    member=member, points=form.cleaned_data["points"], reason=form.cleaned_data["reason"],
-                    channel_id=channel_id("admin"), idempotency_key=f"admin:{form.cleaned_data['key']}",
-                    actor=request.user,
-                )
+                # The hidden key makes a double-submitted form one adjustment, not two. The atomic block lets this
+                # view go on rendering after a refusal even when it runs inside an outer transaction.
+                with transaction.atomic():
+                    txn = services.points_adjust(
+                        member=member, points=form.cleaned_data["points"], reason=form.cleaned_data["reason"],
+                        channel_id=channel_id("admin"), idempotency_key=f"admin:{form.cleaned_data['key']}",
+                        actor=request.user,
+                    )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
-            except Exception as exc:  # the unique key: this form was already submitted
+            except IntegrityError as exc:  # the unique key: this form was already submitted
                 if "transaction_idempotent" not in str(exc):
                     raise
                 messages.info(request, "This adjustment was already recorded.")

@@ -56,7 +56,7 @@ def _clean(fields: dict) -> dict:
     return out
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def member_register(*, external_id: str, name: str = "", email: str = "", phone: str = "",
                     birth_date: date | None = None, timezone_name: str = "UTC", marketing_consent: bool = False,
                     card_number: str | None = None, joined_at: datetime | None = None) -> Member:
@@ -77,7 +77,7 @@ def member_register(*, external_id: str, name: str = "", email: str = "", phone:
 EDITABLE = {"name", "email", "phone", "birth_date", "timezone", "marketing_consent", "status", "card_number"}
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def member_update(*, member: Member, **changes) -> Member:
     unknown = set(changes) - EDITABLE
     if unknown:
@@ -93,7 +93,7 @@ def member_update(*, member: Member, **changes) -> Member:
     return member
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def member_token_issue(*, member: Member, channel_id: int | None = None) -> tuple[str, datetime]:
     if member.status == Member.Status.CLOSED:
         raise Conflict("This membership is closed.", code=ErrorCode.MEMBER_INACTIVE, status_code=422)

@@ -19,7 +19,7 @@ def redemption_get(*, redemption_id: int, channel_id: int | None = None) -> Rede
     return redemption
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def redemption_create(*, member: Member, points: int, channel_id: int, idempotency_key: str,
                       order_id: str = "", reason: str = "") -> Redemption:
     txn = loyalty.points_spend(
@@ -31,7 +31,7 @@ def redemption_create(*, member: Member, points: int, channel_id: int, idempoten
                                      transaction=txn)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def redemption_cancel(*, redemption_id: int, channel_id: int, idempotency_key: str, reason: str = "",
                       actor=None) -> Redemption:
     redemption = redemption_get(redemption_id=redemption_id, channel_id=channel_id)

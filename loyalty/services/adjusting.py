@@ -20,7 +20,7 @@ def adjust_limit_for(actor) -> int | None:
     return ProgramSettings.current().clerk_adjust_limit
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def points_adjust(*, member: Member, points: int, reason: str, channel_id: int, idempotency_key: str,
                   actor=None) -> Transaction:
     """A manual credit (a new lot, available at once) or debit (first-expiring lots first), with a reason.

@@ -10,7 +10,6 @@ from members.models import Member
 from ..models import CategoryMultiplier, Lot, Order, OrderLine, ProgramSettings, Transaction
 from . import rules
 from .ledger import lock_account, post
-from .settling import settle_locked
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -41,7 +40,7 @@ def credit(*, account, points: int, kind: str, channel_id: int, idempotency_key:
     return txn
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decimal, currency: str,
                idempotency_key: str, lines: list[rules.LineInput] = (), store: str = "",
                occurred_at: datetime | None = None) -> Order:
@@ -65,16 +64,16 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
     account = lock_account(member.pk)
     if Order.objects.filter(channel_id=channel_id, order_id=order_id).exists():
         raise Conflict(f"Order {order_id!r} was already recorded.", code=ErrorCode.DUPLICATE_ORDER)
-    settle_locked({member.pk: account}, now)
 
     multipliers = dict(CategoryMultiplier.objects.filter(active=True).values_list("category", "multiplier"))
     points, per_line, _ = rules.order_points(program=program, amount=amount, lines=lines, multipliers=multipliers)
     try:
-        with transaction.atomic():
-            order = Order.objects.create(
-                channel_id=channel_id, order_id=order_id, member=member, amount=amount, currency=currency,
-                store=store, occurred_at=occurred_at, points_earned=points,
-            )
+        # Another member's concurrent order with this id (different lock): the unique constraint decides, and the
+        # whole request's transaction rolls back with the 409.
+        order = Order.objects.create(
+            channel_id=channel_id, order_id=order_id, member=member, amount=amount, currency=currency,
+            store=store, occurred_at=occurred_at, points_earned=points,
+        )
     except IntegrityError as exc:
         raise Conflict(f"Order {order_id!r} was already recorded.", code=ErrorCode.DUPLICATE_ORDER) from exc
     OrderLine.objects.bulk_create([

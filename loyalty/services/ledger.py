@@ -33,8 +33,15 @@ def system_key(prefix: str) -> str:
 def lock_accounts(member_ids: Iterable[int]) -> dict[int, Account]:
     """Create missing accounts, then lock them all in member-id order. Returns them by member id."""
     ids = sorted(set(member_ids))
-    Account.objects.bulk_create([Account(member_id=i) for i in ids], ignore_conflicts=True)
-    return {a.member_id: a for a in Account.objects.select_for_update().filter(member_id__in=ids).order_by("member_id")}
+    locked = Account.objects.select_for_update().order_by("member_id")
+    accounts = {a.member_id: a for a in locked.filter(member_id__in=ids)}
+    missing = [i for i in ids if i not in accounts]
+    if missing:
+        # First activity of these members: create their accounts (a concurrent creator wins harmlessly), then
+        # lock again in one sorted pass so that the fixed order holds across all the ids.
+        Account.objects.bulk_create([Account(member_id=i) for i in missing], ignore_conflicts=True)
+        accounts = {a.member_id: a for a in locked.filter(member_id__in=ids)}
+    return accounts
 
 
 def lock_account(member_id: int) -> Account:

@@ -53,7 +53,7 @@ def _match_lines(order: Order, requested: list[tuple[str, Decimal]]) -> list[tup
     return matched
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def order_refund(*, channel_id: int, order_id: str, amount: Decimal, idempotency_key: str,
                  lines: list[tuple[str, Decimal]] = (), reason: str = "") -> Refund:
     """Take back what the refunded part of an order earned: from the order's own lot first, then from the

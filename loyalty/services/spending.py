@@ -12,7 +12,7 @@ from .ledger import lock_account, post, spend
 from .settling import settle_locked
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def points_spend(*, member: Member, points: int, channel_id: int, idempotency_key: str, reference: str = "",
                  reason: str = "", kind: str = Transaction.Kind.REDEEM, actor=None,
                  details: dict | None = None) -> Transaction:
@@ -31,7 +31,7 @@ def points_spend(*, member: Member, points: int, channel_id: int, idempotency_ke
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def points_spend_reverse(*, spend_transaction_id: int, channel_id: int, idempotency_key: str, reason: str = "",
                          actor=None) -> Transaction:
     """Give a spend's points back to the lots they came from (once). Lots that expired meanwhile expire again
