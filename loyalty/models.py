@@ -122,6 +122,8 @@ class Transaction(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     idempotency_key = models.CharField(max_length=255)
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
+    multiplier = models.DecimalField(max_digits=8, decimal_places=3, default=Decimal("1"),
+                                     help_text="The tier / paid-plan multiplier applied (earning only).")
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(db_index=True)
 
@@ -150,6 +152,8 @@ class Order(models.Model):
     store = models.CharField(max_length=100, blank=True)
     occurred_at = models.DateTimeField()
     points_earned = models.BigIntegerField(default=0)
+    qualifying_points = models.BigIntegerField(default=0, help_text="Points counted towards tiers (before the "
+                                               "tier and plan multipliers).")
     refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     points_reversed = models.BigIntegerField(default=0)
     earn_transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,

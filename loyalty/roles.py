@@ -9,6 +9,8 @@ CLERK = [
     "loyalty.view_transaction", "loyalty.view_lot", "loyalty.view_order", "loyalty.view_refund",
     "loyalty.view_programsettings", "loyalty.view_categorymultiplier", "loyalty.adjust_points",
     "rewards.view_redemption",
+    "members.view_tier", "members.view_plan", "members.view_subscription", "members.view_tierchange",
+    "members.view_notification",
 ]
 MANAGER = CLERK + [
     "members.add_member",
@@ -16,6 +18,8 @@ MANAGER = CLERK + [
     "loyalty.add_categorymultiplier", "loyalty.change_categorymultiplier", "loyalty.delete_categorymultiplier",
     "core.view_channel", "core.add_channel", "core.view_apikey", "core.add_apikey", "core.change_apikey",
     "core.view_auditlog",
+    "members.change_tierstatus", "members.add_tier", "members.change_tier", "members.add_plan", "members.change_plan",
+    "members.view_membershipsettings", "members.change_membershipsettings",
 ]
 ROLES = {"Clerk": CLERK, "Manager": MANAGER}
 

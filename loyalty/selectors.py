@@ -6,6 +6,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from members.models import Member
+from members.selectors import tier_overview
 
 from .models import Account, Lot, Transaction
 
@@ -49,6 +50,7 @@ def balance_get(*, member: Member, expiring_limit: int = 6) -> Balance:
         available=available, pending=pending, lifetime_earned=account.lifetime_earned,
         expiring=[{"date": row["date"], "points": row["points"]} for row in expiring],
         pending_release=[{"date": row["date"], "points": row["points"]} for row in releasing],
+        tier=tier_overview(member=member, now=now),
     )
 
 

@@ -1,6 +1,43 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from .models import Member
+from core.errors import ApplicationError
+
+from . import services
+from .models import (
+    Member,
+    MembershipSettings,
+    Notification,
+    Plan,
+    Subscription,
+    SubscriptionEvent,
+    Tier,
+    TierChange,
+)
+from .selectors import tier_overview
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PinForm(forms.Form):
+    tier = forms.ModelChoiceField(Tier.objects.filter(active=True).order_by("rank"), required=False,
+                                  help_text="Leave empty to remove the pin.")
+    until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    reason = forms.CharField(max_length=300)
 
 
 @admin.register(Member)
@@ -8,13 +45,14 @@ class MemberAdmin(admin.ModelAdmin):
     """Members as staff look them up. The loyalty app extends this with balance, statement and adjustments."""
 
     list_display = ["external_id", "name", "email", "phone", "status", "joined_at"]
-    list_filter = ["status", "marketing_consent"]
+    list_filter = ["status", "marketing_consent", "tier_status__tier"]
     search_fields = ["external_id", "email", "phone", "card_number", "name"]
-    readonly_fields = ["joined_at", "updated_at"]
+    readonly_fields = ["joined_at", "updated_at", "tier"]
     fieldsets = [
         (None, {"fields": ["external_id", "name", "status"]}),
         ("Contact", {"fields": ["email", "phone", "card_number", "timezone", "marketing_consent"]}),
         ("Dates", {"fields": ["birth_date", "joined_at", "updated_at"]}),
+        ("Tier", {"fields": ["tier"]}),
     ]
 
     def get_search_results(self, request, queryset, search_term):
@@ -24,3 +62,99 @@ class MemberAdmin(admin.ModelAdmin):
         if len(digits) >= 6:
             queryset |= self.model.objects.filter(phone__endswith=digits)
         return queryset, may_have_duplicates
+
+    @admin.display(description="Tier")
+    def tier(self, obj: Member) -> str:
+        if not obj.pk:
+            return "-"
+        o = tier_overview(member=obj)
+        progress = o["progress"]
+        nxt = progress["next_tier"]
+        pinned = f", pinned to {o['pinned']['tier']} until {o['pinned']['until']:%Y-%m-%d}" if o["pinned"] else ""
+        return format_html(
+            "<strong>{}</strong>{}; qualifying {} ({}, {}){}. Benefits: x{} {}. <a class='button' href='{}'>Pin tier</a>",
+            o["tier"]["name"] if o["tier"] else "no tier", pinned, progress["qualifying"], progress["basis"],
+            progress["window"], f"; {progress['needed']} more for {nxt['name']}" if nxt else "",
+            o["benefits"]["earn_multiplier"], ", ".join(o["benefits"]["perks"]),
+            reverse("admin:members_member_pin", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        return [path("<int:member_id>/pin-tier/", self.admin_site.admin_view(self.pin_view),
+                     name="members_member_pin")] + super().get_urls()
+
+    def pin_view(self, request, member_id: int):
+        if not request.user.has_perm("members.change_tierstatus"):
+            raise PermissionDenied
+        member = get_object_or_404(Member, pk=member_id)
+        form = PinForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():
+                    services.tier_pin(member=member, tier=form.cleaned_data["tier"], until=form.cleaned_data["until"],
+                                      reason=form.cleaned_data["reason"], actor=request.user)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "Tier pin saved.")
+                return redirect("admin:members_member_change", member.pk)
+        context = {**self.admin_site.each_context(request), "title": f"Pin tier: {member}", "form": form,
+                   "member": member, "opts": self.model._meta}
+        return render(request, "admin/members/pin.html", context)
+
+
+@admin.register(MembershipSettings)
+class MembershipSettingsAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return not MembershipSettings.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        return redirect("admin:members_membershipsettings_change", MembershipSettings.current().pk)
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ["rank", "name", "code", "threshold", "earn_multiplier", "birthday_gift_points", "perks", "active"]
+    ordering = ["rank"]
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "period", "duration_days", "price", "currency", "trial_days",
+                    "earn_multiplier", "tier_floor", "active"]
+    list_filter = ["kind", "active"]
+
+
+class SubscriptionEventInline(ReadOnlyMixin, admin.TabularInline):
+    model = SubscriptionEvent
+    extra = 0
+    fields = ["created_at", "kind", "payment_reference", "amount", "refund_amount", "period_end"]
+    readonly_fields = fields
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "member", "plan", "status", "current_period_end", "cancel_at_period_end", "started_at"]
+    list_filter = ["status", "plan", "cancel_at_period_end"]
+    search_fields = ["member__external_id", "events__payment_reference"]
+    list_select_related = ["member", "plan"]
+    inlines = [SubscriptionEventInline]
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "member", "from_tier", "to_tier", "reason", "note", "actor"]
+    list_filter = ["reason", "to_tier"]
+    search_fields = ["member__external_id"]
+    list_select_related = ["member", "from_tier", "to_tier", "actor"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "member", "kind", "status", "marketing", "sent_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["member__external_id", "dedupe_key"]
+    list_select_related = ["member"]

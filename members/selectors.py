@@ -1,6 +1,11 @@
+from datetime import timedelta
+
+from django.utils import timezone
+
 from core.errors import NotFound
 
-from .models import Member
+from .models import Member, MembershipSettings, TierStatus
+from .services.tiers import active_tiers, member_benefits, qualifying_value, window_end, window_start
 
 
 def member_get(*, external_id: str) -> Member:
@@ -8,3 +13,44 @@ def member_get(*, external_id: str) -> Member:
     if member is None:
         raise NotFound(f"No member with external_id {external_id!r}.", code="member_not_found")
     return member
+
+
+def tier_describe(tier) -> dict | None:
+    if tier is None:
+        return None
+    return {"code": tier.code, "name": tier.name, "rank": tier.rank, "threshold": str(tier.threshold),
+            "earn_multiplier": str(tier.earn_multiplier), "birthday_gift_points": tier.birthday_gift_points,
+            "birthday_reward_code": tier.birthday_reward_code or None, "perks": tier.perks}
+
+
+def tier_overview(*, member: Member, now=None) -> dict:
+    """A member's tier, benefits and progress to the next tier: what is still needed, and by when."""
+    now = now or timezone.now()
+    settings = MembershipSettings.current()
+    status = TierStatus.objects.select_related("tier", "pinned_tier").filter(member=member).first()
+    tiers = active_tiers()
+    current = status.tier if status else None
+    value = qualifying_value(member.pk, settings, now)
+    higher = [t for t in tiers if t.rank > (current.rank if current else -1) and t.threshold > value]
+    nxt = higher[0] if higher else None
+    benefits = member_benefits(member_id=member.pk, now=now)
+    start, end = window_start(settings, now), window_end(settings, now)
+    downgrade = None
+    if status and status.below_since:
+        downgrade = {"below_since": status.below_since,
+                     "downgrade_on": (status.below_since + timedelta(days=settings.downgrade_grace_days)).date()}
+    return {
+        "tier": tier_describe(current),
+        "since": status.since if status else None,
+        "pinned": ({"tier": status.pinned_tier.code, "until": status.pinned_until, "reason": status.pin_reason}
+                   if status and status.pinned_tier_id and status.pinned_until and status.pinned_until > now else None),
+        "benefits": {"earn_multiplier": str(benefits.multiplier), "perks": benefits.perks,
+                     "plan": benefits.subscription.plan.code if benefits.subscription else None},
+        "progress": {
+            "basis": settings.basis, "window": settings.window,
+            "window_start": start, "window_end": end, "qualifying": str(value),
+            "next_tier": tier_describe(nxt), "needed": str(nxt.threshold - value) if nxt else None,
+            "by": end,
+        },
+        "downgrade": downgrade,
+    }

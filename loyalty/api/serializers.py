@@ -18,7 +18,7 @@ class TransactionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Transaction
         fields = ["id", "kind", "points", "balance_after", "pending_after", "available_delta", "pending_delta",
-                  "reference", "reason", "reverses", "created_at"]
+                  "reference", "reason", "reverses", "multiplier", "created_at"]
         read_only_fields = fields
 
 
@@ -43,11 +43,18 @@ class OrderSerializer(serializers.ModelSerializer):
     member = serializers.CharField(source="member.external_id")
     points = serializers.IntegerField(source="points_earned")
     transaction = TransactionSerializer(source="earn_transaction", allow_null=True)
+    tier_upgrade = serializers.SerializerMethodField(help_text="The tier this order lifted the member to, if any.")
+
+    def get_tier_upgrade(self, order) -> dict | None:
+        change = getattr(order, "tier_change", None)
+        if change is None:
+            return None
+        return {"from": change.from_tier.code if change.from_tier else None, "to": change.to_tier.code}
 
     class Meta:
         model = Order
-        fields = ["order_id", "member", "amount", "currency", "store", "occurred_at", "points", "refunded_amount",
-                  "points_reversed", "transaction", "created_at"]
+        fields = ["order_id", "member", "amount", "currency", "store", "occurred_at", "points", "qualifying_points",
+                  "refunded_amount", "points_reversed", "transaction", "tier_upgrade", "created_at"]
         read_only_fields = fields
 
 
@@ -92,4 +99,4 @@ class BalanceSerializer(serializers.Serializer):
     lifetime_earned = serializers.IntegerField()
     expiring = DatedPointsSerializer(many=True)
     pending_release = DatedPointsSerializer(many=True)
-    tier = serializers.DictField(allow_null=True)
+    tier = serializers.DictField(allow_null=True, help_text="The tier, its benefits and progress (see /tier).")

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from core.errors import BadRequest, BusinessRuleError, Conflict, ErrorCode
 from members.models import Member
+from members.services import member_benefits, tier_activity_record
 
 from ..models import CategoryMultiplier, Lot, Order, OrderLine, ProgramSettings, Transaction
 from . import rules
@@ -23,13 +24,14 @@ def ensure_active(member: Member) -> None:
 def credit(*, account, points: int, kind: str, channel_id: int, idempotency_key: str, now: datetime,
            earned_at: datetime, available_at: datetime, program: ProgramSettings, order: Order | None = None,
            reference: str = "", reason: str = "", actor=None, details: dict | None = None,
-           counters: dict | None = None) -> Transaction:
+           counters: dict | None = None, multiplier: Decimal = Decimal(1)) -> Transaction:
     """Add a lot of `points` (pending until `available_at`) and the transaction that explains it."""
     is_released = available_at <= now
     txn = post(
         account=account, kind=kind, available_delta=points if is_released else 0,
         pending_delta=0 if is_released else points, channel_id=channel_id, idempotency_key=idempotency_key,
         now=now, reference=reference, reason=reason, actor=actor, details=details, counters=counters,
+        multiplier=multiplier,
     )
     lot = Lot.objects.create(
         member_id=account.member_id, source=txn, order=order, amount=points, remaining=points,
@@ -66,13 +68,15 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
         raise Conflict(f"Order {order_id!r} was already recorded.", code=ErrorCode.DUPLICATE_ORDER)
 
     multipliers = dict(CategoryMultiplier.objects.filter(active=True).values_list("category", "multiplier"))
-    points, per_line, _ = rules.order_points(program=program, amount=amount, lines=lines, multipliers=multipliers)
+    benefits = member_benefits(member_id=member.pk, now=now)
+    points, qualifying, per_line = rules.order_points(program=program, amount=amount, lines=lines,
+                                                      multipliers=multipliers, member_multiplier=benefits.multiplier)
     try:
         # Another member's concurrent order with this id (different lock): the unique constraint decides, and the
         # whole request's transaction rolls back with the 409.
         order = Order.objects.create(
             channel_id=channel_id, order_id=order_id, member=member, amount=amount, currency=currency,
-            store=store, occurred_at=occurred_at, points_earned=points,
+            store=store, occurred_at=occurred_at, points_earned=points, qualifying_points=qualifying,
         )
     except IntegrityError as exc:
         raise Conflict(f"Order {order_id!r} was already recorded.", code=ErrorCode.DUPLICATE_ORDER) from exc
@@ -89,8 +93,13 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
             reference=order_id, reason=f"Order {order_id}",
             details={"rate": f"{program.earn_points} per {program.earn_amount}", "amount": str(amount),
                      "rounding": program.rounding,
-                     "multipliers": {lp.line.category: str(lp.multiplier) for lp in per_line if lp.multiplier != 1}},
-            counters={"lifetime_earned": points},
+                     "multipliers": {lp.line.category: str(lp.multiplier) for lp in per_line if lp.multiplier != 1},
+                     "tier": benefits.tier.code if benefits.tier else None,
+                     "plan": benefits.subscription.plan.code if benefits.subscription else None},
+            counters={"lifetime_earned": points}, multiplier=benefits.multiplier,
         )
         order.save(update_fields=["earn_transaction"])
+    # Tiers qualify on this order in the same transaction: an upgrade is never a night late.
+    order.tier_change = tier_activity_record(member_id=member.pk, points=qualifying, spend=amount, at=occurred_at,
+                                             now=now)
     return order

@@ -8,6 +8,7 @@ member's account lock, so the account lock guards them too.
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import F, Q
 
@@ -51,7 +52,7 @@ def lock_account(member_id: int) -> Account:
 def post(*, account: Account, kind: str, available_delta: int, pending_delta: int, channel_id: int,
          idempotency_key: str, now: datetime, movements: Iterable[tuple[Lot, int]] = (), reference: str = "",
          reason: str = "", actor=None, reverses: Transaction | None = None, details: dict | None = None,
-         counters: dict[str, int] | None = None) -> Transaction:
+         counters: dict[str, int] | None = None, multiplier: Decimal = Decimal(1)) -> Transaction:
     """Write one transaction and its lot movements, and move the cached balances with it."""
     account.available += available_delta
     account.pending += pending_delta
@@ -63,7 +64,7 @@ def post(*, account: Account, kind: str, available_delta: int, pending_delta: in
         available_delta=available_delta, pending_delta=pending_delta, balance_after=account.available,
         pending_after=account.pending, reference=reference[:100], channel_id=channel_id,
         actor=actor if getattr(actor, "pk", None) else None, reason=reason[:500], idempotency_key=idempotency_key,
-        reverses=reverses, details=details or {}, created_at=now,
+        reverses=reverses, details=details or {}, created_at=now, multiplier=multiplier,
     )
     LotMovement.objects.bulk_create([LotMovement(transaction=txn, lot=lot, points=p) for lot, p in movements if p])
     return txn

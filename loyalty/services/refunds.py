@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import BadRequest, BusinessRuleError, ErrorCode, NotFound
+from members.services import tier_activity_record
 
 from ..models import Lot, Order, OrderLine, ProgramSettings, Refund, Transaction
 from . import rules
@@ -31,9 +32,18 @@ def _points_due(order: Order, amount: Decimal, line_amounts: list[tuple[OrderLin
         target = _floor(Decimal(order.points_earned) * (order.refunded_amount + amount) / order.amount)
         return max(0, min(left, target - order.points_reversed))
     base = rules.rate(program)
+    member_multiplier = order.earn_transaction.multiplier if order.earn_transaction else Decimal(1)
     lines_total = sum((a for _, a in line_amounts), Decimal(0))
     exact = sum((a * base * line.multiplier for line, a in line_amounts), Decimal(0)) + (amount - lines_total) * base
-    return max(0, min(left, _floor(exact)))
+    return max(0, min(left, _floor(exact * member_multiplier)))
+
+
+def _qualifying_due(order: Order, due: int, amount: Decimal) -> int:
+    """The part of the order's qualifying points that this refund reverses, in step with the points."""
+    if order.refunded_amount + amount >= order.amount or order.points_earned == 0:
+        return order.qualifying_points - _floor(Decimal(order.qualifying_points) * order.points_reversed
+                                                / (order.points_earned or 1))
+    return _floor(Decimal(order.qualifying_points) * due / order.points_earned)
 
 
 def _match_lines(order: Order, requested: list[tuple[str, Decimal]]) -> list[tuple[OrderLine, Decimal]]:
@@ -99,6 +109,8 @@ def order_refund(*, channel_id: int, order_id: str, amount: Decimal, idempotency
     elif due:
         account.lifetime_earned -= min(due, account.lifetime_earned)
         account.save(update_fields=["lifetime_earned", "updated_at"])
+    tier_activity_record(member_id=order.member_id, points=-_qualifying_due(order, due, amount), spend=-amount,
+                         at=order.occurred_at, now=now)
     for line, _ in matched:
         line.save(update_fields=["refunded_amount"])
     order.refunded_amount += amount

@@ -37,10 +37,11 @@ def round_points(value: Decimal, program: ProgramSettings) -> int:
     return int(value.to_integral_value(rounding=_ROUNDING[program.rounding]))
 
 
-def order_points(*, program: ProgramSettings, amount: Decimal, lines: list[LineInput],
-                 multipliers: dict[str, Decimal]) -> tuple[int, list[LinePoints], Decimal]:
+def order_points(*, program: ProgramSettings, amount: Decimal, lines: list[LineInput], multipliers: dict[str, Decimal],
+                 member_multiplier: Decimal = Decimal(1)) -> tuple[int, int, list[LinePoints]]:
     """Points for an order: each line at the base rate times its category's multiplier; what the lines do
-    not cover (shipping, fees) at the base rate. Rounded once, on the total, by the program's rule."""
+    not cover (shipping, fees) at the base rate; then the member's tier / plan multiplier. Rounded once, on the
+    total, by the program's rule. Returns (points, qualifying points before the member multiplier, lines)."""
     base = rate(program)
     per_line = [
         LinePoints(line=ln, multiplier=multipliers.get(ln.category, Decimal(1)),
@@ -49,7 +50,8 @@ def order_points(*, program: ProgramSettings, amount: Decimal, lines: list[LineI
     ]
     rest = amount - sum((ln.amount for ln in lines), Decimal(0))
     exact = sum((lp.exact for lp in per_line), Decimal(0)) + rest * base
-    return max(round_points(exact, program), 0), per_line, rest * base
+    qualifying = max(round_points(exact, program), 0)
+    return max(round_points(exact * member_multiplier, program), 0), qualifying, per_line
 
 
 def expiry_for(program: ProgramSettings, earned_at: datetime) -> datetime | None:

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from core.errors import BadRequest, Conflict, ErrorCode
 
-from .authentication import token_hash
-from .models import Member, MemberToken
+from ..authentication import token_hash
+from ..models import Member, MemberToken
 
 _PHONE_STRIP = re.compile(r"[\s().\-/]")
 _TIMEZONES = None

@@ -1,0 +1,27 @@
+from .member import member_register, member_token_issue, member_update, phone_normalise, timezone_validate
+from .notifications import notification_record
+from .plans import (
+    membership_reminders_send,
+    plan_get,
+    subscription_cancel,
+    subscription_for,
+    subscription_renew,
+    subscription_start,
+    subscriptions_expire_due,
+)
+from .tiers import (
+    Benefits,
+    member_benefits,
+    tier_activity_record,
+    tier_evaluate,
+    tier_pin,
+    tier_upgrade_if_qualified,
+    tiers_evaluate_due,
+)
+
+__all__ = [
+    "Benefits", "member_benefits", "member_register", "member_token_issue", "member_update", "membership_reminders_send",
+    "notification_record", "phone_normalise", "plan_get", "subscription_cancel", "subscription_for",
+    "subscription_renew", "subscription_start", "subscriptions_expire_due", "tier_activity_record", "tier_evaluate",
+    "tier_pin", "tier_upgrade_if_qualified", "tiers_evaluate_due", "timezone_validate",
+]

@@ -1,0 +1,266 @@
+"""Tiers: qualification on monthly activity buckets, upgrades at once, downgrades only at evaluation.
+
+The loyalty app reports activity (`tier_activity_record`) inside its earning and refund transactions and
+reads benefits (`member_benefits`); nothing here reads the ledger.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from core.errors import BadRequest
+from core.services import audit_record
+
+from ..models import Member, MembershipSettings, QualifyingActivity, Subscription, Tier, TierChange, TierStatus
+from ..models.plans import LIVE
+from .notifications import notification_record
+
+
+def month_start(moment: datetime | date) -> date:
+    return date(moment.year, moment.month, 1)
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.month - 1 + months
+    return date(day.year + index // 12, index % 12 + 1, 1)
+
+
+def window_start(settings: MembershipSettings, now: datetime) -> date | None:
+    if settings.window == MembershipSettings.Window.LIFETIME:
+        return None
+    if settings.window == MembershipSettings.Window.CALENDAR_YEAR:
+        return date(now.year, 1, 1)
+    return _add_months(month_start(now), -11)  # this month and the 11 before it
+
+
+def window_end(settings: MembershipSettings, now: datetime) -> date | None:
+    """The last day that counts for the current window, where the window has one."""
+    if settings.window == MembershipSettings.Window.CALENDAR_YEAR:
+        return date(now.year, 12, 31)
+    return None
+
+
+def qualifying_value(member_id: int, settings: MembershipSettings, now: datetime) -> Decimal:
+    rows = QualifyingActivity.objects.filter(member_id=member_id)
+    start = window_start(settings, now)
+    if start:
+        rows = rows.filter(month__gte=start)
+    field = "points" if settings.basis == MembershipSettings.Basis.POINTS else "spend"
+    return Decimal(rows.aggregate(total=Sum(field))["total"] or 0)
+
+
+def active_tiers() -> list[Tier]:
+    return list(Tier.objects.filter(active=True).order_by("rank"))
+
+
+def tier_for_value(value: Decimal, tiers: list[Tier]) -> Tier | None:
+    reached = [t for t in tiers if t.threshold <= value]
+    return reached[-1] if reached else None
+
+
+def _rank(tier: Tier | None) -> int:
+    return tier.rank if tier else -1
+
+
+def _live_subscription(member_id: int) -> Subscription | None:
+    return Subscription.objects.select_related("plan", "plan__tier_floor").filter(
+        member_id=member_id, status__in=LIVE).first()
+
+
+def _floor(status: TierStatus, now: datetime) -> Tier | None:
+    """The tier a member keeps whatever they qualify for: a staff pin, or a paid plan's floor."""
+    floors = []
+    if status.pinned_tier_id and status.pinned_until and status.pinned_until > now:
+        floors.append(status.pinned_tier)
+    subscription = _live_subscription(status.member_id)
+    if subscription and subscription.plan.tier_floor_id:
+        floors.append(subscription.plan.tier_floor)
+    return max(floors, key=_rank, default=None)
+
+
+def status_lock(member_id: int) -> TierStatus:
+    TierStatus.objects.bulk_create([TierStatus(member_id=member_id)], ignore_conflicts=True)
+    return TierStatus.objects.select_for_update(of=("self",)).select_related("tier", "pinned_tier").get(member_id=member_id)
+
+
+def _change(status: TierStatus, to: Tier | None, reason: str, now: datetime, *, note: str = "", actor=None,
+            details: dict | None = None) -> TierChange:
+    change = TierChange.objects.create(member_id=status.member_id, from_tier=status.tier, to_tier=to, reason=reason,
+                                       note=note, actor=actor if getattr(actor, "pk", None) else None,
+                                       details=details or {}, created_at=now)
+    status.tier, status.since = to, now
+    status.below_since = status.warned_at = None
+    return change
+
+
+def _next_review(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], now: datetime) -> datetime | None:
+    """When this member's qualification can next fall: only members with something to lose are reviewed."""
+    candidates = []
+    if status.below_since:
+        candidates.append(status.below_since + timedelta(days=settings.downgrade_grace_days - settings.downgrade_warning_days)
+                          if settings.downgrade_warning_days and not status.warned_at
+                          else status.below_since + timedelta(days=settings.downgrade_grace_days))
+    if status.pinned_until and status.pinned_until > now:
+        candidates.append(status.pinned_until)
+    lowest = tiers[0] if tiers else None
+    has_something_to_lose = status.tier is not None and (lowest is None or status.tier.rank > lowest.rank
+                                                         or status.tier.threshold > 0)
+    if has_something_to_lose:
+        if settings.window == MembershipSettings.Window.CALENDAR_YEAR:
+            candidates.append(datetime(now.year + 1, 1, 1, tzinfo=UTC))
+        elif settings.window == MembershipSettings.Window.ROLLING_12_MONTHS:
+            start = window_start(settings, now)
+            first = (QualifyingActivity.objects.filter(member_id=status.member_id, month__gte=start)
+                     .exclude(points=0, spend=0).order_by("month").values_list("month", flat=True).first())
+            if first:
+                leaves = _add_months(first, 12)
+                candidates.append(datetime(leaves.year, leaves.month, 1, tzinfo=UTC))
+    return min(candidates, default=None)
+
+
+def _save(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], now: datetime) -> None:
+    status.review_at = _next_review(status, settings, tiers, now)
+    status.save()
+
+
+def tier_upgrade_if_qualified(*, member_id: int, now: datetime | None = None) -> TierChange | None:
+    """Move the member up at once when they qualify (or a floor lifts them). Never moves anyone down."""
+    now = now or timezone.now()
+    settings, tiers = MembershipSettings.current(), active_tiers()
+    status = status_lock(member_id)
+    earned = tier_for_value(qualifying_value(member_id, settings, now), tiers)
+    floor = _floor(status, now)
+    target = max([earned, floor], key=_rank)
+    change = None
+    if _rank(target) > _rank(status.tier):
+        reason = TierChange.Reason.UPGRADE if target == earned else (
+            TierChange.Reason.PIN if status.pinned_tier_id == getattr(target, "pk", None) else TierChange.Reason.PLAN)
+        change = _change(status, target, reason, now)
+    elif _rank(earned) >= _rank(status.tier):
+        status.below_since = status.warned_at = None
+    _save(status, settings, tiers, now)
+    return change
+
+
+@transaction.atomic(savepoint=False)
+def tier_activity_record(*, member_id: int, points: int, spend: Decimal, at: datetime,
+                         now: datetime | None = None) -> TierChange | None:
+    """Count qualifying activity (negative on refunds) and upgrade in the same transaction if it qualifies."""
+    QualifyingActivity.objects.bulk_create([QualifyingActivity(member_id=member_id, month=month_start(at))],
+                                           ignore_conflicts=True)
+    QualifyingActivity.objects.filter(member_id=member_id, month=month_start(at)).update(
+        points=F("points") + points, spend=F("spend") + spend)
+    change = tier_upgrade_if_qualified(member_id=member_id, now=now)
+    if points < 0 or spend < 0:
+        # A refund can only make the member fall: let tonight's evaluation look (downgrades wait for it).
+        TierStatus.objects.filter(member_id=member_id).update(review_at=now or timezone.now())
+    return change
+
+
+@transaction.atomic(savepoint=False)
+def tier_evaluate(*, member_id: int, now: datetime | None = None) -> TierChange | None:
+    """The nightly look at one member: upgrades, the grace period, the warning, and a bounded downgrade."""
+    now = now or timezone.now()
+    settings, tiers = MembershipSettings.current(), active_tiers()
+    change = tier_upgrade_if_qualified(member_id=member_id, now=now)
+    status = status_lock(member_id)
+    earned = tier_for_value(qualifying_value(member_id, settings, now), tiers)
+    target = max([earned, _floor(status, now)], key=_rank)
+    if _rank(target) >= _rank(status.tier):
+        _save(status, settings, tiers, now)
+        return change
+    if status.below_since is None:
+        status.below_since = now
+    due_at = status.below_since + timedelta(days=settings.downgrade_grace_days)
+    if now >= due_at:
+        steps = settings.max_steps_down or len(tiers)
+        below = [t for t in tiers if _rank(target) <= t.rank < status.tier.rank]
+        to = below[-steps] if len(below) >= steps else target
+        change = _change(status, to, TierChange.Reason.DOWNGRADE, now,
+                         details={"qualifying_value": str(qualifying_value(member_id, settings, now))})
+        if _rank(to) > _rank(target):
+            status.below_since = now  # a further step needs its own grace period
+    elif settings.downgrade_warning_days and not status.warned_at and now >= due_at - timedelta(
+            days=settings.downgrade_warning_days):
+        status.warned_at = now
+        notification_record(
+            member=member_id, kind="tier_downgrade_warning",
+            dedupe_key=f"tier-warning:{member_id}:{status.below_since:%Y%m%d%H%M%S}",
+            payload={"tier": status.tier.code, "downgrade_on": due_at.date().isoformat(),
+                     "needed": str(status.tier.threshold - qualifying_value(member_id, settings, now))},
+        )
+    _save(status, settings, tiers, now)
+    return change
+
+
+def tiers_evaluate_due(*, now: datetime | None = None, batch_size: int = 500) -> dict[str, int]:
+    """Evaluate the members whose review date has come, in batches that commit one by one; re-runnable."""
+    now = now or timezone.now()
+    stats = {"members": 0, "changes": 0}
+    last = 0
+    while True:
+        ids = list(TierStatus.objects.filter(review_at__lte=now, member_id__gt=last).order_by("member_id")
+                   .values_list("member_id", flat=True)[:batch_size])
+        if not ids:
+            return stats
+        with transaction.atomic(durable=True):
+            for member_id in ids:
+                stats["changes"] += tier_evaluate(member_id=member_id, now=now) is not None
+        stats["members"] += len(ids)
+        last = ids[-1]
+
+
+@transaction.atomic(savepoint=False)
+def tier_pin(*, member: Member, tier: Tier | None, until: datetime | None, reason: str, actor=None) -> TierStatus:
+    """Staff keep a member at least in `tier` until a date (None unpins). Audited."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise BadRequest("A reason is required.", fields={"reason": ["Required."]})
+    now = timezone.now()
+    if tier is not None and (until is None or until <= now):
+        raise BadRequest("A pin needs a date in the future.", fields={"until": ["Must be in the future."]})
+    status = status_lock(member.pk)
+    status.pinned_tier, status.pinned_until, status.pin_reason = tier, until, reason
+    if tier is not None and _rank(tier) > _rank(status.tier):
+        _change(status, tier, TierChange.Reason.PIN, now, note=reason, actor=actor)
+    elif tier is not None:
+        TierChange.objects.create(member=member, from_tier=status.tier, to_tier=status.tier, reason=TierChange.Reason.PIN,
+                                  note=f"Pinned at least {tier.name} until {until:%Y-%m-%d}: {reason}",
+                                  actor=actor if getattr(actor, "pk", None) else None, created_at=now)
+    status.save()
+    _save(status, MembershipSettings.current(), active_tiers(), now)
+    audit_record(action="tier.pin" if tier else "tier.unpin", target_type="member", target_id=member.external_id,
+                 actor=actor, details={"tier": tier.code if tier else None,
+                                       "until": until.isoformat() if until else None, "reason": reason})
+    return status
+
+
+@dataclass(frozen=True)
+class Benefits:
+    tier: Tier | None
+    subscription: Subscription | None
+    multiplier: Decimal
+    tier_multiplier: Decimal
+    plan_multiplier: Decimal
+    perks: list
+
+
+def member_benefits(*, member_id: int, now: datetime | None = None) -> Benefits:
+    """What a member's tier and paid plan give them now, with the multipliers combined per the settings."""
+    status = TierStatus.objects.select_related("tier").filter(member_id=member_id).first()
+    tier = status.tier if status else None
+    subscription = _live_subscription(member_id)
+    plan = subscription.plan if subscription else None
+    tier_multiplier = tier.earn_multiplier if tier else Decimal(1)
+    plan_multiplier = plan.earn_multiplier if plan else Decimal(1)
+    if MembershipSettings.current().combination == MembershipSettings.Combination.MULTIPLY:
+        multiplier = tier_multiplier * plan_multiplier
+    else:
+        multiplier = max(tier_multiplier, plan_multiplier)
+    perks = list(dict.fromkeys([*(tier.perks if tier else []), *(plan.perks if plan else [])]))
+    return Benefits(tier=tier, subscription=subscription, multiplier=multiplier, tier_multiplier=tier_multiplier,
+                    plan_multiplier=plan_multiplier, perks=perks)
