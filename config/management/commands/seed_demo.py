@@ -18,7 +18,7 @@ from core.services import api_key_create
 from loyalty import services as loyalty
 from loyalty.models import CategoryMultiplier, ProgramSettings
 from loyalty.services.rules import LineInput
-from members.models import Member
+from members.models import Member, Plan, Tier
 from members.services import member_register
 from rewards.services import redemption_create
 
@@ -45,6 +45,17 @@ class Command(BaseCommand):
         CategoryMultiplier.objects.get_or_create(category="coffee", defaults={"multiplier": Decimal("2")})
         CategoryMultiplier.objects.get_or_create(category="books", defaults={"multiplier": Decimal("1.5")})
         shop = Channel.named("webshop")
+        bronze, _ = Tier.objects.get_or_create(code="bronze", defaults={"name": "Bronze", "rank": 1, "threshold": 0})
+        silver, _ = Tier.objects.get_or_create(code="silver", defaults={
+            "name": "Silver", "rank": 2, "threshold": 50, "earn_multiplier": Decimal("1.25"),
+            "birthday_gift_points": 50, "perks": ["free_shipping"]})
+        Tier.objects.get_or_create(code="gold", defaults={
+            "name": "Gold", "rank": 3, "threshold": 100, "earn_multiplier": Decimal("1.5"), "birthday_gift_points": 150,
+            "perks": ["free_shipping", "priority_service"]})
+        Plan.objects.get_or_create(code="plus", defaults={
+            "name": "Plus", "kind": Plan.Kind.SUBSCRIPTION, "period": Plan.Period.MONTH, "price": Decimal("4.99"),
+            "currency": "EUR", "trial_days": 14, "earn_multiplier": Decimal("2"), "tier_floor": silver,
+            "perks": ["member_prices"]})
 
         now = timezone.now()
         for n, (external_id, name, email, phone, birth) in enumerate(DEMO_MEMBERS):
@@ -55,7 +66,7 @@ class Command(BaseCommand):
                 member = member_register(external_id=external_id, name=name, email=email, phone=phone,
                                          birth_date=timezone.datetime.fromisoformat(birth).date(),
                                          marketing_consent=n % 2 == 0, joined_at=joined)
-            for k in range(6):
+            for k in range(6 - n):
                 when = joined + timedelta(days=30 * k + 3)
                 if when > now:
                     break
