@@ -62,3 +62,14 @@ def member(db):
 @pytest.fixture
 def member_factory(db):
     return MemberFactory
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_channel_ids():
+    """The ledger caches the ids of its own channels (admin, system) per process. A transactional test
+    empties the tables afterwards and the channels come back with new ids, so forget the cached ones."""
+    from loyalty.services import ledger
+
+    ledger._channel_ids.clear()
+    yield
+    ledger._channel_ids.clear()

@@ -1,0 +1,84 @@
+"""Refunds meeting the other ways points leave a lot: spending, expiry, and a cancelled redemption.
+
+A refund takes back what the refunded order earned: from the order's own lot first; what the member already
+spent of it comes out of their other points, and what cannot be covered is recorded as the shortfall.
+"""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from loyalty import services
+from loyalty.models import Account, Lot, Refund
+from rewards import services as rewards
+from tests.loyalty.invariants import assert_ledger_balanced
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(datetime(2030, 1, 10, 12, 0, tzinfo=UTC), tick=False) as traveller:
+        yield traveller
+
+
+def earn(member, channel, order_id: str, points: int):
+    return services.order_earn(member=member, channel_id=channel.pk, order_id=order_id, amount=Decimal(points * 10),
+                               currency="EUR", idempotency_key=f"earn-{order_id}")
+
+
+def refund_all(channel, order_id: str, amount: int) -> Refund:
+    return services.order_refund(channel_id=channel.pk, order_id=order_id, amount=Decimal(amount),
+                                 idempotency_key=f"refund-{order_id}")
+
+
+def available(member) -> int:
+    return Account.objects.get(member=member).available
+
+
+def test_points_of_a_refunded_order_that_were_spent_come_out_of_the_members_other_points(program, channel, member,
+                                                                                         clock):
+    earn(member, channel, "SPENT", 50)
+    clock.move_to(datetime(2030, 3, 1, tzinfo=UTC))
+    earn(member, channel, "LATER", 30)
+    rewards.redemption_create(member=member, points=50, channel_id=channel.pk, idempotency_key="redeem")  # all of SPENT
+
+    refund = refund_all(channel, "SPENT", 500)
+
+    assert (refund.points_due, refund.points_taken, refund.shortfall) == (50, 30, 20)
+    assert available(member) == 0
+    assert_ledger_balanced(member.pk)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a refund takes points that already expired out of the member's "
+                                       "other lots, so the member loses them twice")
+def test_refund_of_an_order_whose_points_expired_leaves_the_members_other_points_alone(program, channel, member,
+                                                                                       clock):
+    earn(member, channel, "OLD", 50)  # expires 2031-01-10
+    clock.move_to(datetime(2030, 11, 1, tzinfo=UTC))
+    earn(member, channel, "NEW", 30)  # expires 2031-11-01
+    clock.move_to(datetime(2031, 2, 1, tzinfo=UTC))
+    services.points_settle_due()
+    assert available(member) == 30  # OLD's 50 points are gone: the member never had the use of them
+
+    refund = refund_all(channel, "OLD", 500)
+
+    assert_ledger_balanced(member.pk)
+    assert refund.points_taken == 0
+    assert Lot.objects.get(order__order_id="NEW").remaining == 30
+    assert available(member) == 30
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: cancelling a redemption gives points back to the lot of an order "
+                                       "that was refunded meanwhile; the refund's shortfall is never recovered")
+def test_a_cancelled_redemption_does_not_revive_the_points_of_a_refunded_order(program, channel, member, clock):
+    earn(member, channel, "GONE", 50)
+    redemption = rewards.redemption_create(member=member, points=50, channel_id=channel.pk, idempotency_key="redeem")
+    refund = refund_all(channel, "GONE", 500)
+    assert (refund.points_taken, refund.shortfall) == (0, 50)  # spent: nothing to take back yet
+
+    rewards.redemption_cancel(redemption_id=redemption.pk, channel_id=channel.pk, idempotency_key="cancel")
+
+    assert_ledger_balanced(member.pk)
+    # The order was refunded in full and nothing else was earned: the member is owed nothing.
+    assert available(member) == 0
