@@ -196,16 +196,22 @@ class Refund(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     points_due = models.BigIntegerField(help_text="What the refunded part earned.")
     points_taken = models.BigIntegerField(help_text="What could be taken back.")
-    shortfall = models.BigIntegerField(default=0, help_text="Already spent and not recovered: for staff to review.")
+    shortfall = models.BigIntegerField(default=0, help_text="Already spent and not covered: for staff to review.")
+    points_expired = models.BigIntegerField(default=0, help_text="Had expired: the member never kept them.")
+    recovered = models.BigIntegerField(default=0, help_text="Of the shortfall, taken back later (e.g. when the "
+                                       "redemption that spent the points was cancelled).")
     transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(points_taken__gte=0, shortfall__gte=0), name="refund_points_nonnegative"),
-            models.CheckConstraint(condition=Q(points_due=F("points_taken") + F("shortfall")),
+            models.CheckConstraint(condition=Q(points_taken__gte=0, shortfall__gte=0, points_expired__gte=0),
+                                   name="refund_points_nonnegative"),
+            models.CheckConstraint(condition=Q(points_due=F("points_taken") + F("shortfall") + F("points_expired")),
                                    name="refund_shortfall_adds_up"),
+            models.CheckConstraint(condition=Q(recovered__gte=0, recovered__lte=F("shortfall")),
+                                   name="refund_recovered_within_shortfall"),
         ]
         indexes = [models.Index(fields=["shortfall"], condition=Q(shortfall__gt=0), name="refund_with_shortfall")]
 

@@ -35,6 +35,7 @@ def redemption_create(*, member: Member, points: int, channel_id: int, idempoten
 def redemption_cancel(*, redemption_id: int, channel_id: int, idempotency_key: str, reason: str = "",
                       actor=None) -> Redemption:
     redemption = redemption_get(redemption_id=redemption_id, channel_id=channel_id)
+    loyalty.member_lock(member_id=redemption.member_id)  # the member's lock first, then the redemption's row
     redemption = Redemption.objects.select_for_update().get(pk=redemption.pk)
     if redemption.status != Redemption.Status.COMPLETED:
         raise Conflict("This redemption is already cancelled.", code=ErrorCode.REDEMPTION_NOT_CANCELLABLE)

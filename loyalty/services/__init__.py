@@ -5,9 +5,9 @@ from .earning import order_earn
 from .refunds import order_get, order_refund
 from .rules import LineInput
 from .settling import points_settle_due
-from .spending import points_spend, points_spend_reverse
+from .spending import member_lock, points_spend, points_spend_reverse
 
 __all__ = [
-    "LineInput", "order_earn", "order_get", "order_refund", "points_adjust", "points_settle_due", "points_spend",
+    "LineInput", "member_lock", "order_earn", "order_get", "order_refund", "points_adjust", "points_settle_due", "points_spend",
     "points_spend_reverse",
 ]

@@ -23,7 +23,10 @@ _channel_ids: dict[str, int] = {}
 def channel_id(name: str) -> int:
     """Id of one of our own channels (admin, system), cached per process."""
     if name not in _channel_ids:
-        _channel_ids[name] = Channel.named(name).pk
+        channel = Channel.objects.filter(name=name).first()
+        if channel is None:  # created here, inside a transaction that may still roll back: do not cache it
+            return Channel.named(name).pk
+        _channel_ids[name] = channel.pk
     return _channel_ids[name]
 
 

@@ -1,12 +1,13 @@
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from core.errors import BadRequest, BusinessRuleError, ErrorCode, NotFound
 from members.services import tier_activity_record
 
-from ..models import Lot, Order, OrderLine, ProgramSettings, Refund, Transaction
+from ..models import Lot, LotMovement, Order, OrderLine, ProgramSettings, Refund, Transaction
 from . import rules
 from .ledger import lock_account, post, spendable_lots, take_from_lots
 from .settling import settle_locked
@@ -44,6 +45,38 @@ def _qualifying_due(order: Order, due: int, amount: Decimal) -> int:
         return order.qualifying_points - _floor(Decimal(order.qualifying_points) * order.points_reversed
                                                 / (order.points_earned or 1))
     return _floor(Decimal(order.qualifying_points) * due / order.points_earned)
+
+
+def _expired_unclaimed(order: Order) -> int:
+    """Points of the order's lots that expired and that no earlier refund has counted yet."""
+    expired = -(LotMovement.objects.filter(lot__order=order, transaction__kind=Transaction.Kind.EXPIRE)
+                .aggregate(total=Sum("points"))["total"] or 0)
+    counted = order.refunds.aggregate(total=Sum("points_expired"))["total"] or 0
+    return max(0, expired - counted)
+
+
+def shortfall_recover(*, account, lot: Lot, points: int, channel_id: int, idempotency_key: str, now) -> int:
+    """Points just given back to `lot` (a cancelled redemption) first cover what refunds of its order could not
+    take back. Returns the points recovered. The caller holds the account's lock."""
+    if lot.order_id is None or points <= 0:
+        return 0
+    refunds = list(Refund.objects.select_for_update().filter(order_id=lot.order_id, shortfall__gt=F("recovered"))
+                   .order_by("id"))
+    recover = min(points, sum(r.shortfall - r.recovered for r in refunds), lot.remaining)
+    if recover <= 0:
+        return 0
+    moved = take_from_lots([lot], recover)
+    order = Order.objects.get(pk=lot.order_id)
+    post(account=account, kind=Transaction.Kind.REFUND, available_delta=-recover, pending_delta=0,
+         channel_id=channel_id, idempotency_key=f"{idempotency_key}:recover:{lot.pk}", now=now, movements=moved,
+         reference=order.order_id, reason=f"Recovered shortfall of refunds on order {order.order_id}",
+         reverses=order.earn_transaction, details={"recovered": recover, "refunds": [r.pk for r in refunds]})
+    left = recover
+    for refund in refunds:
+        part = min(left, refund.shortfall - refund.recovered)
+        Refund.objects.filter(pk=refund.pk).update(recovered=F("recovered") + part)
+        left -= part
+    return recover
 
 
 def _match_lines(order: Order, requested: list[tuple[str, Decimal]]) -> list[tuple[OrderLine, Decimal]]:
@@ -90,10 +123,13 @@ def order_refund(*, channel_id: int, order_id: str, amount: Decimal, idempotency
     own_lots = Lot.objects.filter(order=order, remaining__gt=0).order_by("id")
     moved = take_from_lots(own_lots, due)
     taken = -sum(p for _, p in moved)
-    if taken < due:
-        moved += take_from_lots(spendable_lots(order.member_id, now).exclude(order=order), due - taken)
+    # What the order's lot no longer holds either expired (the member never kept it: nothing to take) or was
+    # spent (taken from the member's other points, and what they cannot cover is the shortfall).
+    expired = min(due - taken, _expired_unclaimed(order))
+    if taken + expired < due:
+        moved += take_from_lots(spendable_lots(order.member_id, now).exclude(order=order), due - taken - expired)
         taken = -sum(p for _, p in moved)
-    shortfall = due - taken
+    shortfall = due - taken - expired
 
     txn = None
     if taken:
@@ -103,7 +139,7 @@ def order_refund(*, channel_id: int, order_id: str, amount: Decimal, idempotency
             pending_delta=-from_pending, channel_id=channel_id, idempotency_key=idempotency_key, now=now,
             movements=moved, reference=order.order_id, reason=reason or f"Refund on order {order.order_id}",
             reverses=order.earn_transaction,
-            details={"refund_amount": str(amount), "points_due": due, "shortfall": shortfall},
+            details={"refund_amount": str(amount), "points_due": due, "shortfall": shortfall, "expired": expired},
             counters={"lifetime_earned": -min(due, account.lifetime_earned)},
         )
     elif due:
@@ -117,6 +153,7 @@ def order_refund(*, channel_id: int, order_id: str, amount: Decimal, idempotency
     order.points_reversed += due
     order.save(update_fields=["refunded_amount", "points_reversed"])
     return Refund.objects.create(
-        order=order, amount=amount, points_due=due, points_taken=taken, shortfall=shortfall, transaction=txn,
+        order=order, amount=amount, points_due=due, points_taken=taken, shortfall=shortfall, points_expired=expired,
+        transaction=txn,
         details={"lines": [{"sku": ln.sku, "amount": str(a)} for ln, a in matched], "reason": reason},
     )

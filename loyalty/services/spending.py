@@ -9,6 +9,7 @@ from members.models import Member
 from ..models import LotMovement, Transaction
 from .earning import ensure_active
 from .ledger import lock_account, post, spend
+from .refunds import shortfall_recover
 from .settling import settle_locked
 
 
@@ -41,7 +42,7 @@ def points_spend_reverse(*, spend_transaction_id: int, channel_id: int, idempote
     if original.reversals.filter(kind=Transaction.Kind.REDEEM_CANCEL).exists():
         raise Conflict("These points were already given back.", code=ErrorCode.REDEMPTION_NOT_CANCELLABLE)
     now = timezone.now()
-    taken = list(LotMovement.objects.filter(transaction=original).select_related("lot"))
+    taken = list(LotMovement.objects.filter(transaction=original).select_related("lot").order_by("id"))
     for movement in taken:
         movement.lot.remaining -= movement.points  # movement.points is negative
         movement.lot.save(update_fields=["remaining"])
@@ -53,5 +54,14 @@ def points_spend_reverse(*, spend_transaction_id: int, channel_id: int, idempote
         reason=reason or f"Cancelled: {original.reason or original.reference}".strip(), actor=actor,
         reverses=original, counters={"lifetime_redeemed": -points},
     )
+    # Points that return to a refunded order's lot cover that refund's shortfall before the member has them.
+    for movement in taken:
+        shortfall_recover(account=account, lot=movement.lot, points=-movement.points, channel_id=channel_id,
+                          idempotency_key=idempotency_key, now=now)
     settle_locked({original.member_id: account}, now)
     return txn
+
+
+def member_lock(*, member_id: int) -> None:
+    """Take the member's ledger lock first, for callers that lock rows of their own after it (lock order)."""
+    lock_account(member_id)

@@ -43,6 +43,7 @@ class ModelLot:
     released: bool
     available_at: datetime
     expires_at: datetime
+    expired: int = 0
 
 
 @dataclass
@@ -53,6 +54,9 @@ class ModelOrder:
     points: int
     refunded_cents: int = 0
     reversed: int = 0
+    expired_counted: int = 0  # of its lot's expired points, what refunds have already written off
+    shortfall: int = 0
+    recovered: int = 0
 
 
 @dataclass
@@ -83,6 +87,7 @@ class ModelMember:
         for lot in self.lots:
             if lot.remaining and lot.expires_at <= now:
                 self.totals["expire"] += lot.remaining
+                lot.expired += lot.remaining
                 lot.remaining = 0
             elif lot.remaining and not lot.released and lot.available_at <= now:
                 lot.released = True
@@ -226,9 +231,19 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         assert call().status == "cancelled"
         redemption.cancelled = True
-        for lot, points in redemption.taken:  # back to their lots, even a refunded order's (see test_refund_interplay)
+        for lot, points in redemption.taken:  # back to their lots
             lot.remaining += points
         model.totals["redeem_cancel"] += redemption.points
+        for lot, points in redemption.taken:  # a refunded order's lot first covers its refunds' shortfall
+            order = next((o for o in self.orders if o.order_id == lot.order_id), None)
+            if order is None:
+                continue
+            recover = min(points, order.shortfall - order.recovered, lot.remaining)
+            if recover > 0:
+                event("cancel: shortfall recovered")
+                lot.remaining -= recover
+                order.recovered += recover
+                model.totals["refund"] += recover
         expired = model.totals["expire"]
         model.settle(self.now)  # what expired meanwhile expires again at once
         if model.totals["expire"] > expired:
@@ -254,16 +269,22 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             target = order.points * (order.refunded_cents + cents) // order.cents
             due = max(0, min(order.points - order.reversed, target - order.reversed))
-        # As the service does today: the order's own lot first, then the member's other spendable points, even
-        # for points of the order that expired (see the strict xfail in test_refund_interplay; fixing that bug
-        # means taking from other lots only what was spent of the order's lot, here too).
-        own = [lot for lot in model.lots if lot.order_id == order.order_id and lot.remaining]
-        taken = own_taken = sum(p for _, p in model.take(own, due))
-        taken += sum(p for _, p in model.take(model.spendable(self.now, exclude_order=order.order_id), due - taken))
-        assert (refund.points_due, refund.points_taken, refund.shortfall) == (due, taken, due - taken)
-        event("refund: " + ("shortfall" if due > taken else "from other lots" if due > own_taken else "from own lot"))
+        # The order's own lot first; what it no longer holds had expired (written off, nothing to take) or was
+        # spent (taken from the member's other spendable points; what they cannot cover is the shortfall).
+        own = [lot for lot in model.lots if lot.order_id == order.order_id]
+        taken = own_taken = sum(p for _, p in model.take([lot for lot in own if lot.remaining], due))
+        expired = min(due - own_taken, max(0, sum(lot.expired for lot in own) - order.expired_counted))
+        taken += sum(p for _, p in model.take(model.spendable(self.now, exclude_order=order.order_id),
+                                              due - taken - expired))
+        shortfall = due - taken - expired
+        assert (refund.points_due, refund.points_taken, refund.shortfall, refund.points_expired) == (
+            due, taken, shortfall, expired)
+        event("refund: " + ("shortfall" if shortfall else "expired part" if expired
+                            else "from other lots" if due > own_taken else "from own lot"))
         order.refunded_cents += cents
         order.reversed += due
+        order.expired_counted += expired
+        order.shortfall += shortfall
         model.totals["refund"] += taken
 
     @rule(who=st.integers(0, 1), points=st.integers(-150, 150).filter(bool))
