@@ -55,7 +55,17 @@ def prepare() -> dict:
     from core.services import api_key_create
     from loyalty.models import ProgramSettings
 
+    from decimal import Decimal
+
+    from members.models import Tier
+
     program = ProgramSettings.current()
+    # A realistic program has tiers: earning then also reads the member's benefits and records qualifying
+    # activity in the same transaction.
+    for rank, (code, threshold, multiplier) in enumerate(
+            [("bronze", 0, "1"), ("silver", 50, "1.25"), ("gold", 200, "1.5")], start=1):
+        Tier.objects.get_or_create(code=code, defaults={"name": code.title(), "rank": rank, "threshold": threshold,
+                                                        "earn_multiplier": Decimal(multiplier)})
     for name in (API_CHANNEL, Channel.SYSTEM, Channel.ADMIN):
         Channel.named(name)
     _, raw = api_key_create(channel=API_CHANNEL, name="bench")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from rest_framework import authentication, exceptions
 
+from .db import one_or_none
 from .models import ApiKey, hash_key
 
 
@@ -35,10 +36,9 @@ def principal_for_key(raw: str) -> ApiPrincipal | None:
     hit = _cache.get(digest)
     if hit and hit[0] > now:
         return hit[1]
-    row = (
+    row = one_or_none(
         ApiKey.objects.filter(key_hash=digest, revoked_at__isnull=True)
         .values_list("id", "channel_id", "channel__name", "scopes")
-        .first()
     )
     if row is None:
         _cache.pop(digest, None)

@@ -46,3 +46,9 @@ def append_only(table: str) -> migrations.RunPython:
                 schema_editor.execute(sql)
 
     return migrations.RunPython(forward, backward)
+
+
+def one_or_none(queryset):
+    """The first row of an unordered lookup, or None. Unlike .first(), adds no ORDER BY (cheaper on hot paths
+    where at most one row matches)."""
+    return next(iter(queryset.order_by()[:1]), None)

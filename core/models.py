@@ -70,7 +70,7 @@ class ApiKey(models.Model):
 class IdempotencyRecord(models.Model):
     """The first successful answer to a write, kept so that a replay gets the same answer."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)  # unique (channel, key)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True)

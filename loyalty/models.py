@@ -12,6 +12,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from core.cache import cached, forget
 from core.models import Channel
 from members.models import Member
 
@@ -61,10 +62,13 @@ class ProgramSettings(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        forget("program")
+
     @classmethod
     def current(cls) -> "ProgramSettings":
-        program, _ = cls.objects.get_or_create(pk=1)
-        return program
+        return cached("program", lambda: cls.objects.get_or_create(pk=1)[0])
 
 
 class CategoryMultiplier(models.Model):
@@ -77,6 +81,10 @@ class CategoryMultiplier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} x{self.multiplier}"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        forget("category_multipliers")
 
 
 class Account(models.Model):
@@ -109,7 +117,8 @@ class Transaction(models.Model):
         RELEASE = "release", "Released from pending"
         BONUS = "bonus", "Bonus"
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="transactions")
+    # Indexed by the statement index (member, -id); the channel by the unique (channel, idempotency_key).
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="transactions", db_index=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     points = models.BigIntegerField(help_text="Signed change of available + pending.")
     available_delta = models.BigIntegerField()
@@ -117,7 +126,7 @@ class Transaction(models.Model):
     balance_after = models.BigIntegerField(help_text="Available balance after this transaction.")
     pending_after = models.BigIntegerField()
     reference = models.CharField(max_length=100, blank=True)
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     reason = models.CharField(max_length=500, blank=True)
     idempotency_key = models.CharField(max_length=255)
@@ -125,7 +134,7 @@ class Transaction(models.Model):
     multiplier = models.DecimalField(max_digits=8, decimal_places=3, default=Decimal("1"),
                                      help_text="The tier / paid-plan multiplier applied (earning only).")
     details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
 
     class Meta:
         constraints = [
@@ -144,7 +153,7 @@ class Transaction(models.Model):
 
 
 class Order(models.Model):
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)  # unique (channel, order_id)
     order_id = models.CharField(max_length=100)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
     amount = models.DecimalField(max_digits=12, decimal_places=2)

@@ -1,10 +1,11 @@
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import Q, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from core.db import one_or_none
 from members.models import Member
 from members.selectors import tier_overview
 
@@ -22,34 +23,30 @@ class Balance:
 
 
 def balance_get(*, member: Member, expiring_limit: int = 6) -> Balance:
-    account = Account.objects.filter(member_id=member.pk).first() or Account(member_id=member.pk)
+    account = one_or_none(Account.objects.filter(member_id=member.pk)) or Account(member_id=member.pk)
     now = timezone.now()
-    open_lots = Lot.objects.filter(member_id=member.pk, remaining__gt=0)
-    expiring = (
-        open_lots.filter(expires_at__gt=now).annotate(date=TruncDate("expires_at"))
-        .values("date").annotate(points=Sum("remaining")).order_by("date")[:expiring_limit]
-    )
-    releasing = (
-        open_lots.filter(released=False).annotate(date=TruncDate("available_at"))
-        .values("date").annotate(points=Sum("remaining")).order_by("date")[:expiring_limit]
-    )
-    # Between a due date and the job that posts it, show what the member can actually spend: expired points
-    # are gone and points past their return window are available (a spend settles both first, under the lock).
-    due = open_lots.filter(Q(expires_at__lte=now) | Q(released=False, available_at__lte=now)).values_list(
-        "remaining", "released", "expires_at")
     available, pending = account.available, account.pending
-    for remaining, released, expires_at in due:
+    expiring: dict[date, int] = defaultdict(int)
+    releasing: dict[date, int] = defaultdict(int)
+    # One read of the member's open lots. Between a due date and the job that posts it, show what the member can
+    # actually spend: expired points are gone and points past their return window are available (a spend
+    # settles both first, under the lock).
+    for remaining, released, expires_at, available_at in Lot.objects.filter(
+            member_id=member.pk, remaining__gt=0).values_list("remaining", "released", "expires_at", "available_at"):
         expired = expires_at is not None and expires_at <= now
-        if released:
-            available -= remaining
-        elif expired:
-            pending -= remaining
-        else:
-            pending, available = pending - remaining, available + remaining
+        if expired:
+            available, pending = (available - remaining, pending) if released else (available, pending - remaining)
+            continue
+        if not released and available_at <= now:
+            available, pending = available + remaining, pending - remaining
+        elif not released:
+            releasing[available_at.date()] += remaining
+        if expires_at is not None:
+            expiring[expires_at.date()] += remaining
     return Balance(
         available=available, pending=pending, lifetime_earned=account.lifetime_earned,
-        expiring=[{"date": row["date"], "points": row["points"]} for row in expiring],
-        pending_release=[{"date": row["date"], "points": row["points"]} for row in releasing],
+        expiring=[{"date": d, "points": p} for d, p in sorted(expiring.items())[:expiring_limit]],
+        pending_release=[{"date": d, "points": p} for d, p in sorted(releasing.items())[:expiring_limit]],
         tier=tier_overview(member=member, now=now),
     )
 

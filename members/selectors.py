@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from core.db import one_or_none
 from core.errors import NotFound
 
 from .models import Member, MembershipSettings, TierStatus
@@ -9,7 +10,7 @@ from .services.tiers import active_tiers, member_benefits, qualifying_value, win
 
 
 def member_get(*, external_id: str) -> Member:
-    member = Member.objects.filter(external_id=external_id).first()
+    member = one_or_none(Member.objects.filter(external_id=external_id))
     if member is None:
         raise NotFound(f"No member with external_id {external_id!r}.", code="member_not_found")
     return member
@@ -27,13 +28,13 @@ def tier_overview(*, member: Member, now=None) -> dict:
     """A member's tier, benefits and progress to the next tier: what is still needed, and by when."""
     now = now or timezone.now()
     settings = MembershipSettings.current()
-    status = TierStatus.objects.select_related("tier", "pinned_tier").filter(member=member).first()
+    status = one_or_none(TierStatus.objects.select_related("tier", "pinned_tier").filter(member=member))
     tiers = active_tiers()
     current = status.tier if status else None
     value = qualifying_value(member.pk, settings, now)
     higher = [t for t in tiers if t.rank > (current.rank if current else -1) and t.threshold > value]
     nxt = higher[0] if higher else None
-    benefits = member_benefits(member_id=member.pk, now=now)
+    benefits = member_benefits(member_id=member.pk, now=now, status=status)
     start, end = window_start(settings, now), window_end(settings, now)
     downgrade = None
     if status and status.below_since:

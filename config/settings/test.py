@@ -12,4 +12,5 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15"
 CELERY_TASK_ALWAYS_EAGER = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 API_KEY_CACHE_SECONDS = 0
+SETTINGS_CACHE_SECONDS = 0
 DEBUG = False

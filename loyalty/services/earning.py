@@ -4,11 +4,12 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.cache import cached
 from core.errors import BadRequest, BusinessRuleError, Conflict, ErrorCode
 from members.models import Member
 from members.services import member_benefits, tier_activity_record
 
-from ..models import CategoryMultiplier, Lot, Order, OrderLine, ProgramSettings, Transaction
+from ..models import CategoryMultiplier, Lot, LotMovement, Order, OrderLine, ProgramSettings, Transaction
 from . import rules
 from .ledger import lock_account, post
 
@@ -22,10 +23,13 @@ def ensure_active(member: Member) -> None:
 
 
 def credit(*, account, points: int, kind: str, channel_id: int, idempotency_key: str, now: datetime,
-           earned_at: datetime, available_at: datetime, program: ProgramSettings, order: Order | None = None,
+           earned_at: datetime, available_at: datetime, program: ProgramSettings, order_factory=None,
            reference: str = "", reason: str = "", actor=None, details: dict | None = None,
-           counters: dict | None = None, multiplier: Decimal = Decimal(1)) -> Transaction:
-    """Add a lot of `points` (pending until `available_at`) and the transaction that explains it."""
+           counters: dict | None = None, multiplier: Decimal = Decimal(1)) -> tuple[Transaction, Order | None]:
+    """Add a lot of `points` (pending until `available_at`) and the transaction that explains it.
+
+    `order_factory(txn)`, when given, records the order that earned the lot once its transaction exists (so the
+    order is written once, with its transaction, and the lot points at it)."""
     is_released = available_at <= now
     txn = post(
         account=account, kind=kind, available_delta=points if is_released else 0,
@@ -33,13 +37,14 @@ def credit(*, account, points: int, kind: str, channel_id: int, idempotency_key:
         now=now, reference=reference, reason=reason, actor=actor, details=details, counters=counters,
         multiplier=multiplier,
     )
+    order = order_factory(txn) if order_factory else None
     lot = Lot.objects.create(
         member_id=account.member_id, source=txn, order=order, amount=points, remaining=points,
         released=is_released, earned_at=earned_at, available_at=available_at,
         expires_at=rules.expiry_for(program, earned_at),
     )
-    txn.movements.create(lot=lot, points=points)
-    return txn
+    LotMovement.objects.create(transaction=txn, lot=lot, points=points)
+    return txn, order
 
 
 @transaction.atomic(savepoint=False)
@@ -64,32 +69,31 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
     ensure_active(member)
 
     account = lock_account(member.pk)
-    if Order.objects.filter(channel_id=channel_id, order_id=order_id).exists():
-        raise Conflict(f"Order {order_id!r} was already recorded.", code=ErrorCode.DUPLICATE_ORDER)
-
-    multipliers = dict(CategoryMultiplier.objects.filter(active=True).values_list("category", "multiplier"))
+    multipliers = cached("category_multipliers", lambda: dict(
+        CategoryMultiplier.objects.filter(active=True).values_list("category", "multiplier")))
     benefits = member_benefits(member_id=member.pk, now=now)
     points, qualifying, per_line = rules.order_points(program=program, amount=amount, lines=lines,
                                                       multipliers=multipliers, member_multiplier=benefits.multiplier)
-    try:
-        # Another member's concurrent order with this id (different lock): the unique constraint decides, and the
-        # whole request's transaction rolls back with the 409.
-        order = Order.objects.create(
-            channel_id=channel_id, order_id=order_id, member=member, amount=amount, currency=currency,
-            store=store, occurred_at=occurred_at, points_earned=points, qualifying_points=qualifying,
-        )
-    except IntegrityError as exc:
-        raise Conflict(f"Order {order_id!r} was already recorded.", code=ErrorCode.DUPLICATE_ORDER) from exc
-    OrderLine.objects.bulk_create([
-        OrderLine(order=order, sku=lp.line.sku, category=lp.line.category, quantity=lp.line.quantity,
-                  amount=lp.line.amount, multiplier=lp.multiplier, points=int(lp.exact))
-        for lp in per_line
-    ])
+
+    def record_order(txn: Transaction | None) -> Order:
+        try:
+            # The unique (channel, order_id) decides between a replayed and a new order, for this member or another
+            # one; the whole request's transaction rolls back with the 409.
+            return Order.objects.create(
+                channel_id=channel_id, order_id=order_id, member=member, amount=amount, currency=currency,
+                store=store, occurred_at=occurred_at, points_earned=points, qualifying_points=qualifying,
+                earn_transaction=txn,
+            )
+        except IntegrityError as exc:
+            if "order_unique_per_channel" not in str(exc):
+                raise
+            raise Conflict(f"Order {order_id!r} was already recorded.", code=ErrorCode.DUPLICATE_ORDER) from exc
+
     if points > 0:
-        order.earn_transaction = credit(
+        _, order = credit(
             account=account, points=points, kind=Transaction.Kind.EARN, channel_id=channel_id,
             idempotency_key=idempotency_key, now=now, earned_at=occurred_at,
-            available_at=rules.available_from(program, occurred_at), program=program, order=order,
+            available_at=rules.available_from(program, occurred_at), program=program, order_factory=record_order,
             reference=order_id, reason=f"Order {order_id}",
             details={"rate": f"{program.earn_points} per {program.earn_amount}", "amount": str(amount),
                      "rounding": program.rounding,
@@ -98,7 +102,14 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
                      "plan": benefits.subscription.plan.code if benefits.subscription else None},
             counters={"lifetime_earned": points}, multiplier=benefits.multiplier,
         )
-        order.save(update_fields=["earn_transaction"])
+    else:
+        order = record_order(None)
+    if per_line:
+        OrderLine.objects.bulk_create([
+            OrderLine(order=order, sku=lp.line.sku, category=lp.line.category, quantity=lp.line.quantity,
+                      amount=lp.line.amount, multiplier=lp.multiplier, points=int(lp.exact))
+            for lp in per_line
+        ])
     # Tiers qualify on this order in the same transaction: an upgrade is never a night late.
     order.tier_change = tier_activity_record(member_id=member.pk, points=qualifying, spend=amount, at=occurred_at,
                                              now=now)

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from core.db import one_or_none
 from core.errors import BadRequest, BusinessRuleError, ErrorCode, NotFound
 from members.services import tier_activity_record
 
@@ -14,7 +15,7 @@ from .settling import settle_locked
 
 
 def order_get(*, channel_id: int, order_id: str) -> Order:
-    order = Order.objects.filter(channel_id=channel_id, order_id=order_id).first()
+    order = one_or_none(Order.objects.filter(channel_id=channel_id, order_id=order_id))
     if order is None:
         raise NotFound(f"No order {order_id!r} on this channel.", code="order_not_found")
     return order

@@ -4,6 +4,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from core.cache import forget
+
 from .member import Member
 from .tiers import Tier
 
@@ -47,6 +49,10 @@ class Plan(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        forget("plans_exist")
 
 
 class Subscription(models.Model):

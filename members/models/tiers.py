@@ -5,6 +5,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from core.cache import cached, forget
+
 from .member import Member
 
 
@@ -43,10 +45,13 @@ class MembershipSettings(models.Model):
     def __str__(self) -> str:
         return "Membership settings"
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        forget("membership")
+
     @classmethod
     def current(cls) -> "MembershipSettings":
-        obj, _ = cls.objects.get_or_create(pk=1)
-        return obj
+        return cached("membership", lambda: cls.objects.get_or_create(pk=1)[0])
 
 
 class Tier(models.Model):
@@ -72,6 +77,10 @@ class Tier(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        forget("tiers")
 
 
 class TierStatus(models.Model):

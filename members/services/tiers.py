@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F, Sum
+from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
+from core.cache import cached
+from core.db import one_or_none
 from core.errors import BadRequest
 from core.services import audit_record
 
-from ..models import Member, MembershipSettings, QualifyingActivity, Subscription, Tier, TierChange, TierStatus
+from ..models import Member, MembershipSettings, Plan, QualifyingActivity, Subscription, Tier, TierChange, TierStatus
 from ..models.plans import LIVE
 from .notifications import notification_record
 
@@ -54,7 +56,7 @@ def qualifying_value(member_id: int, settings: MembershipSettings, now: datetime
 
 
 def active_tiers() -> list[Tier]:
-    return list(Tier.objects.filter(active=True).order_by("rank"))
+    return cached("tiers", lambda: list(Tier.objects.filter(active=True).order_by("rank")))
 
 
 def tier_for_value(value: Decimal, tiers: list[Tier]) -> Tier | None:
@@ -67,8 +69,10 @@ def _rank(tier: Tier | None) -> int:
 
 
 def _live_subscription(member_id: int) -> Subscription | None:
-    return Subscription.objects.select_related("plan", "plan__tier_floor").filter(
-        member_id=member_id, status__in=LIVE).first()
+    if not cached("plans_exist", Plan.objects.exists):
+        return None
+    return one_or_none(Subscription.objects.select_related("plan", "plan__tier_floor").filter(
+        member_id=member_id, status__in=LIVE))
 
 
 def _floor(status: TierStatus, now: datetime) -> Tier | None:
@@ -83,8 +87,12 @@ def _floor(status: TierStatus, now: datetime) -> Tier | None:
 
 
 def status_lock(member_id: int) -> TierStatus:
-    TierStatus.objects.bulk_create([TierStatus(member_id=member_id)], ignore_conflicts=True)
-    return TierStatus.objects.select_for_update(of=("self",)).select_related("tier", "pinned_tier").get(member_id=member_id)
+    locked = TierStatus.objects.select_for_update(of=("self",)).select_related("tier", "pinned_tier")
+    status = one_or_none(locked.filter(member_id=member_id))
+    if status is None:  # the member's first activity: create the row (a concurrent creator wins harmlessly)
+        TierStatus.objects.bulk_create([TierStatus(member_id=member_id)], ignore_conflicts=True)
+        status = locked.get(member_id=member_id)
+    return status
 
 
 def _change(status: TierStatus, to: Tier | None, reason: str, now: datetime, *, note: str = "", actor=None,
@@ -122,7 +130,18 @@ def _next_review(status: TierStatus, settings: MembershipSettings, tiers: list[T
     return min(candidates, default=None)
 
 
-def _save(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], now: datetime) -> None:
+_STATE = ("tier_id", "since", "pinned_tier_id", "pinned_until", "pin_reason", "below_since", "warned_at", "review_at")
+
+
+def _state(status: TierStatus) -> tuple:
+    return tuple(getattr(status, name) for name in _STATE)
+
+
+def _save(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], now: datetime,
+          before: tuple | None = None) -> None:
+    """Recompute the review date and write the status, unless nothing changed (the common earn)."""
+    if before is not None and _state(status) == before and (status.review_at is not None or status.tier_id is None):
+        return
     status.review_at = _next_review(status, settings, tiers, now)
     status.save()
 
@@ -131,7 +150,10 @@ def tier_upgrade_if_qualified(*, member_id: int, now: datetime | None = None) ->
     """Move the member up at once when they qualify (or a floor lifts them). Never moves anyone down."""
     now = now or timezone.now()
     settings, tiers = MembershipSettings.current(), active_tiers()
+    if not tiers:
+        return None
     status = status_lock(member_id)
+    before = _state(status)
     earned = tier_for_value(qualifying_value(member_id, settings, now), tiers)
     floor = _floor(status, now)
     target = max([earned, floor], key=_rank)
@@ -142,7 +164,7 @@ def tier_upgrade_if_qualified(*, member_id: int, now: datetime | None = None) ->
         change = _change(status, target, reason, now)
     elif _rank(earned) >= _rank(status.tier):
         status.below_since = status.warned_at = None
-    _save(status, settings, tiers, now)
+    _save(status, settings, tiers, now, before)
     return change
 
 
@@ -150,10 +172,14 @@ def tier_upgrade_if_qualified(*, member_id: int, now: datetime | None = None) ->
 def tier_activity_record(*, member_id: int, points: int, spend: Decimal, at: datetime,
                          now: datetime | None = None) -> TierChange | None:
     """Count qualifying activity (negative on refunds) and upgrade in the same transaction if it qualifies."""
-    QualifyingActivity.objects.bulk_create([QualifyingActivity(member_id=member_id, month=month_start(at))],
-                                           ignore_conflicts=True)
-    QualifyingActivity.objects.filter(member_id=member_id, month=month_start(at)).update(
-        points=F("points") + points, spend=F("spend") + spend)
+    table = QualifyingActivity._meta.db_table
+    with connection.cursor() as cursor:  # one upsert: the month's row is created or moved in one statement
+        cursor.execute(
+            f"INSERT INTO {table} (member_id, month, points, spend) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (member_id, month) DO UPDATE SET points = {table}.points + EXCLUDED.points, "
+            f"spend = {table}.spend + EXCLUDED.spend",
+            [member_id, month_start(at), points, spend],
+        )
     change = tier_upgrade_if_qualified(member_id=member_id, now=now)
     if points < 0 or spend < 0:
         # A refund can only make the member fall: let tonight's evaluation look (downgrades wait for it).
@@ -249,9 +275,14 @@ class Benefits:
     perks: list
 
 
-def member_benefits(*, member_id: int, now: datetime | None = None) -> Benefits:
-    """What a member's tier and paid plan give them now, with the multipliers combined per the settings."""
-    status = TierStatus.objects.select_related("tier").filter(member_id=member_id).first()
+_UNREAD = object()
+
+
+def member_benefits(*, member_id: int, now: datetime | None = None, status=_UNREAD) -> Benefits:
+    """What a member's tier and paid plan give them now, with the multipliers combined per the settings.
+    `status`: the member's TierStatus (or None) when the caller has read it already."""
+    if status is _UNREAD:
+        status = one_or_none(TierStatus.objects.select_related("tier").filter(member_id=member_id))
     tier = status.tier if status else None
     subscription = _live_subscription(member_id)
     plan = subscription.plan if subscription else None
