@@ -51,12 +51,11 @@ def setup_django() -> None:
 
 
 def prepare() -> dict:
+    from decimal import Decimal
+
     from core.models import Channel
     from core.services import api_key_create
     from loyalty.models import ProgramSettings
-
-    from decimal import Decimal
-
     from members.models import Tier
 
     program = ProgramSettings.current()

@@ -17,6 +17,10 @@ from core.models import Channel
 from members.models import Member
 
 
+def default_expiry_reminder_days() -> list[int]:
+    return [30, 7]
+
+
 class ProgramSettings(models.Model):
     """The program's rules, edited by staff in the admin. One row."""
 
@@ -49,6 +53,11 @@ class ProgramSettings(models.Model):
     clerk_adjust_limit = models.PositiveIntegerField(
         default=500, help_text="Largest manual adjustment (either sign) a clerk may make; managers have none."
     )
+    expiry_reminder_days = models.JSONField(
+        default=default_expiry_reminder_days, blank=True,
+        help_text="Remind members this many days before their points expire, e.g. [30, 7]; empty for no reminders.")
+    birthday_catch_up_days = models.PositiveSmallIntegerField(
+        default=3, help_text="A birthday gift the job missed (an outage) is still given this many days late.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -112,10 +121,12 @@ class Transaction(models.Model):
         REFUND = "refund", "Taken back on a refund"
         REDEEM = "redeem", "Redeemed"
         REDEEM_CANCEL = "redeem_cancel", "Redemption cancelled"
+        REDEEM_RETURN = "redeem_return", "Redeemed points returned (partly)"
         ADJUST = "adjust", "Manual adjustment"
         EXPIRE = "expire", "Expired"
         RELEASE = "release", "Released from pending"
         BONUS = "bonus", "Bonus"
+        GIFT = "gift", "Gift (birthday)"
 
     # Indexed by the statement index (member, -id); the channel by the unique (channel, idempotency_key).
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="transactions", db_index=False)
@@ -262,6 +273,28 @@ class LotMovement(models.Model):
 
     class Meta:
         constraints = [models.CheckConstraint(condition=~Q(points=0), name="lot_movement_nonzero")]
+
+
+class BirthdayGift(models.Model):
+    """A member's birthday gift of one year: given once (the unique key), whatever the job does."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="birthday_gifts", db_index=False)
+    year = models.PositiveSmallIntegerField()
+    birthday = models.DateField(help_text="The day it was for (28 February for 29 February in other years).")
+    tier_code = models.CharField(max_length=32, blank=True)
+    points = models.BigIntegerField(default=0)
+    reward_code = models.CharField(max_length=64, blank=True,
+                                   help_text="The tier's birthday reward; recorded, not issued yet (vouchers come "
+                                             "with the rewards catalog).")
+    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "year"], name="birthday_gift_once_a_year")]
+        indexes = [models.Index(fields=["created_at"], name="birthday_gift_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.year}: {self.points} points"
 
 
 class LedgerPermissions(models.Model):

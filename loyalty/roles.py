@@ -10,7 +10,7 @@ CLERK = [
     "loyalty.view_programsettings", "loyalty.view_categorymultiplier", "loyalty.adjust_points",
     "rewards.view_redemption",
     "members.view_tier", "members.view_plan", "members.view_subscription", "members.view_tierchange",
-    "members.view_notification",
+    "members.view_notification", "loyalty.view_birthdaygift",
 ]
 MANAGER = CLERK + [
     "members.add_member",
@@ -20,6 +20,8 @@ MANAGER = CLERK + [
     "core.view_auditlog",
     "members.change_tierstatus", "members.add_tier", "members.change_tier", "members.add_plan", "members.change_plan",
     "members.view_membershipsettings", "members.change_membershipsettings",
+    "members.change_notification", "members.view_webhookendpoint", "members.add_webhookendpoint",
+    "members.change_webhookendpoint",
 ]
 ROLES = {"Clerk": CLERK, "Manager": MANAGER}
 

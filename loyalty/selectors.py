@@ -51,6 +51,16 @@ def balance_get(*, member: Member, expiring_limit: int = 6) -> Balance:
     )
 
 
+def points_spendable(*, member_id: int, now=None) -> int:
+    """What the member could spend now: released, unexpired points (the expiry job may not have run yet)."""
+    now = now or timezone.now()
+    total = (Lot.objects.filter(member_id=member_id, remaining__gt=0)
+             .filter(Q(released=True) | Q(available_at__lte=now))
+             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+             .aggregate(total=Sum("remaining"))["total"])
+    return total or 0
+
+
 def statement(*, member: Member, kinds: list[str] | None = None, since: date | None = None):
     qs = Transaction.objects.filter(member_id=member.pk)
     if kinds:

@@ -5,7 +5,6 @@ from .api import views
 urlpatterns = [
     path("orders", views.OrderCollectionApi.as_view(), name="orders"),
     path("orders/<key:order_id>", views.OrderDetailApi.as_view(), name="order-detail"),
-    path("orders/<key:order_id>/refunds", views.OrderRefundApi.as_view(), name="order-refunds"),
     path("adjustments", views.AdjustmentApi.as_view(), name="adjustments"),
     path("members/<key:external_id>/balance", views.BalanceApi.as_view(), name="member-balance"),
     path("members/<key:external_id>/transactions", views.StatementApi.as_view(), name="member-transactions"),

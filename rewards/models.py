@@ -1,22 +1,145 @@
-from django.db import models
+"""The rewards catalog, the redemption rules, redemptions (of rewards, and of points at checkout), vouchers."""
 
+import secrets
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from core.cache import cached, forget
 from core.models import Channel
 from loyalty.models import Transaction
-from members.models import Member
+from members.models import Member, Plan, Tier
+
+
+class RedemptionRules(models.Model):
+    """The program-wide redemption rules, edited by staff. One row."""
+
+    points_per_unit = models.PositiveIntegerField(
+        default=100, validators=[MinValueValidator(1)], help_text="Points worth 1.00 of currency at checkout.")
+    min_order_value = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"),
+                                          help_text="Smallest order on which points may pay at all.")
+    max_order_share = models.PositiveSmallIntegerField(
+        default=50, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Largest share of an order (percent) payable with points.")
+    min_balance = models.PositiveIntegerField(default=0, help_text="Points a member must have to redeem at all.")
+    hold_minutes = models.PositiveIntegerField(default=30, help_text="A checkout hold lapses after this long.")
+    voucher_valid_days = models.PositiveIntegerField(default=90, help_text="Unless the reward says otherwise.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "redemption rules"
+
+    def __str__(self) -> str:
+        return "Redemption rules"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        forget("redemption_rules")
+
+    @classmethod
+    def current(cls) -> "RedemptionRules":
+        return cached("redemption_rules", lambda: cls.objects.get_or_create(pk=1)[0])
+
+
+class Cause(models.Model):
+    """Something members can give points to; the program keeps the total given."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    donated_points = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(donated_points__gte=0), name="cause_total_nonnegative")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Reward(models.Model):
+    class Kind(models.TextChoices):
+        PRODUCT_VOUCHER = "product_voucher", "Voucher for a product"
+        FIXED_DISCOUNT = "fixed_discount", "Voucher for a fixed discount"
+        PERCENT_DISCOUNT = "percent_discount", "Voucher for a percentage discount"
+        PHYSICAL = "physical", "Physical item"
+        DONATION = "donation", "Donation to a cause"
+
+    class Period(models.TextChoices):
+        DAY = "day", "per day"
+        WEEK = "week", "per week"
+        MONTH = "month", "per month"
+        YEAR = "year", "per year"
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    image_url = models.URLField(blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    points_cost = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+                                help_text="Fixed discount (currency) or percentage, by kind.")
+    currency = models.CharField(max_length=3, blank=True)
+    product_sku = models.CharField(max_length=100, blank=True)
+    cause = models.ForeignKey(Cause, null=True, blank=True, on_delete=models.PROTECT)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    voucher_valid_days = models.PositiveIntegerField(null=True, blank=True)
+    stock = models.PositiveIntegerField(null=True, blank=True, help_text="Empty for unlimited.")
+    per_member_limit = models.PositiveIntegerField(null=True, blank=True, help_text="In all, per member.")
+    per_period_limit = models.PositiveIntegerField(null=True, blank=True)
+    limit_period = models.CharField(max_length=8, choices=Period.choices, blank=True)
+    global_limit = models.PositiveIntegerField(null=True, blank=True, help_text="In all, for all members.")
+    tiers = models.ManyToManyField(Tier, blank=True, help_text="Only members of these tiers (empty: everyone).")
+    plans = models.ManyToManyField(Plan, blank=True, help_text="Only members on these paid plans (empty: everyone).")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["points_cost", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind="donation", cause__isnull=False) | ~Q(kind="donation"),
+                                   name="donation_has_a_cause"),
+            models.CheckConstraint(condition=Q(stock__gte=0) | Q(stock__isnull=True), name="reward_stock_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.points_cost} points)"
+
+    @property
+    def issues_voucher(self) -> bool:
+        return self.kind in (self.Kind.PRODUCT_VOUCHER, self.Kind.FIXED_DISCOUNT, self.Kind.PERCENT_DISCOUNT)
 
 
 class Redemption(models.Model):
-    """Points spent by a member: on an order at checkout, or (later) on a reward of the catalog."""
+    """Points spent by a member: plain points, a reward of the catalog, or points paying part of an order."""
+
+    class Kind(models.TextChoices):
+        POINTS = "points", "Points"
+        REWARD = "reward", "Reward"
+        CHECKOUT = "checkout", "Points as payment at checkout"
 
     class Status(models.TextChoices):
+        HELD = "held", "Held for checkout"
         COMPLETED = "completed", "Completed"
+        RELEASED = "released", "Hold released"
+        EXPIRED = "expired", "Hold lapsed"
         CANCELLED = "cancelled", "Cancelled"
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="redemptions")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.POINTS)
+    reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="redemptions")
+    quantity = models.PositiveIntegerField(default=1)
     points = models.BigIntegerField()
+    points_returned = models.BigIntegerField(default=0, help_text="Given back on refunds of the order.")
     order_id = models.CharField(max_length=100, blank=True)
+    order_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    discount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+                                   help_text="What the points paid at checkout.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
     transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="redemption")
     cancel_transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,
                                               related_name="cancelled_redemption")
@@ -24,8 +147,52 @@ class Redemption(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(points__gt=0), name="redemption_points_positive")]
-        indexes = [models.Index(fields=["member", "-id"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gt=0), name="redemption_points_positive"),
+            models.CheckConstraint(condition=Q(points_returned__gte=0, points_returned__lte=F("points")),
+                                   name="redemption_returned_within_points"),
+            models.UniqueConstraint(fields=["channel", "order_id"], condition=Q(kind="checkout") & ~Q(
+                status__in=["released", "expired", "cancelled"]), name="one_live_checkout_hold_per_order"),
+        ]
+        indexes = [
+            models.Index(fields=["member", "-id"]),
+            models.Index(fields=["hold_expires_at"], condition=Q(status="held"), name="redemption_hold_due"),
+            models.Index(fields=["reward", "member", "created_at"], name="redemption_reward_limits"),
+        ]
 
     def __str__(self) -> str:
         return f"redemption #{self.pk}: {self.points} points ({self.status})"
+
+
+def voucher_code() -> str:
+    """16 characters of an alphabet without look-alikes (no 0/O, 1/I/L), in groups: ~80 bits."""
+    alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+    raw = "".join(secrets.choice(alphabet) for _ in range(16))
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+class Voucher(models.Model):
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        REDEEMED = "redeemed", "Redeemed"
+        VOID = "void", "Void"
+
+    code = models.CharField(max_length=19, unique=True, default=voucher_code)
+    redemption = models.ForeignKey(Redemption, on_delete=models.PROTECT, related_name="vouchers")
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="vouchers")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUED)
+    expires_at = models.DateTimeField()
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    redeemed_channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT)
+    redeemed_store = models.CharField(max_length=100, blank=True)
+    redeemed_order_id = models.CharField(max_length=100, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], condition=Q(status="issued"), name="voucher_issued_by_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.status})"

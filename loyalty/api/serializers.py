@@ -77,7 +77,8 @@ class RefundSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Refund
-        fields = ["id", "order_id", "amount", "points_due", "points_taken", "shortfall", "transaction", "created_at"]
+        fields = ["id", "order_id", "amount", "points_due", "points_taken", "shortfall", "points_expired", "recovered",
+                  "transaction", "created_at"]
         read_only_fields = fields
 
 

@@ -19,8 +19,6 @@ from .serializers import (
     BalanceSerializer,
     OrderCreateSerializer,
     OrderSerializer,
-    RefundCreateSerializer,
-    RefundSerializer,
     TransactionSerializer,
 )
 
@@ -61,26 +59,6 @@ class OrderDetailApi(APIView):
     def get(self, request, order_id: str):
         order = services.order_get(channel_id=request.user.channel_id, order_id=order_id)
         return Response(OrderSerializer(order).data)
-
-
-class OrderRefundApi(APIView):
-    permission_classes = [requires_scope(Scope.POINTS_EARN)]
-
-    @extend_schema(operation_id="orders_refund", request=RefundCreateSerializer,
-                   responses={201: RefundSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
-    def post(self, request, order_id: str):
-        key = request_key(request)
-        data = _parse(RefundCreateSerializer, request)
-        channel = request.user.channel_id
-
-        def perform():
-            refund = services.order_refund(
-                channel_id=channel, order_id=order_id, amount=data["amount"], idempotency_key=key,
-                lines=[(ln["sku"], ln["amount"]) for ln in data["lines"]], reason=data["reason"],
-            )
-            return 201, RefundSerializer(refund).data
-
-        return idempotent_write(request, channel_id=channel, perform=perform, key=key)
 
 
 class AdjustmentApi(APIView):

@@ -1,29 +1,110 @@
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from core.serializers import StrictSerializer
-from loyalty.api.serializers import MAX_POINTS, TransactionSerializer
+from loyalty.api.serializers import MAX_POINTS, RefundSerializer, TransactionSerializer
 
-from ..models import Redemption
+from ..models import Cause, Redemption, Reward, Voucher
+
+money = dict(max_digits=12, decimal_places=2, min_value=Decimal("0"), max_value=Decimal("9999999999.99"))
+CURRENCY = dict(regex=r"^[A-Z]{3}$", error_messages={"invalid": "An ISO 4217 code such as EUR."})
 
 
 class RedemptionCreateSerializer(StrictSerializer):
     member = serializers.CharField(max_length=64, help_text="The member's external_id.")
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS)
+    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS, required=False,
+                                      help_text="Plain points; or give `reward`.")
+    reward = serializers.SlugField(max_length=32, required=False, help_text="A reward's code; or give `points`.")
+    quantity = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=1)
     order_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, data):
+        if ("points" in data) == ("reward" in data):
+            raise serializers.ValidationError({"points": ["Give either points or reward."],
+                                               "reward": ["Give either points or reward."]})
+        return data
 
 
 class RedemptionCancelSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
+class VoucherSerializer(serializers.ModelSerializer):
+    reward = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    member = serializers.CharField(source="member.external_id")
+    kind = serializers.CharField(source="reward.kind")
+    value = serializers.DecimalField(source="reward.value", max_digits=12, decimal_places=2, allow_null=True)
+    product_sku = serializers.CharField(source="reward.product_sku")
+
+    class Meta:
+        model = Voucher
+        fields = ["code", "reward", "member", "kind", "value", "product_sku", "status", "expires_at", "redeemed_at",
+                  "redeemed_store", "redeemed_order_id"]
+        read_only_fields = fields
+
+
 class RedemptionSerializer(serializers.ModelSerializer):
     member = serializers.CharField(source="member.external_id")
+    reward = serializers.SlugRelatedField(slug_field="code", read_only=True)
     transaction = TransactionSerializer()
     cancel_transaction = TransactionSerializer(allow_null=True)
+    vouchers = VoucherSerializer(many=True, read_only=True)
 
     class Meta:
         model = Redemption
-        fields = ["id", "member", "points", "order_id", "status", "transaction", "cancel_transaction", "created_at",
-                  "cancelled_at"]
+        fields = ["id", "member", "kind", "reward", "quantity", "points", "points_returned", "order_id", "order_value",
+                  "discount", "status", "hold_expires_at", "transaction", "cancel_transaction", "vouchers",
+                  "created_at", "cancelled_at"]
         read_only_fields = fields
+
+
+class RewardSerializer(serializers.ModelSerializer):
+    cause = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    tiers = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    plans = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = Reward
+        fields = ["code", "name", "description", "image_url", "kind", "points_cost", "value", "currency",
+                  "product_sku", "cause", "valid_from", "valid_until", "stock", "per_member_limit", "per_period_limit",
+                  "limit_period", "global_limit", "tiers", "plans"]
+        read_only_fields = fields
+
+
+class CauseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Cause
+        fields = ["code", "name", "description", "donated_points"]
+        read_only_fields = fields
+
+
+class QuoteRequestSerializer(StrictSerializer):
+    member = serializers.CharField(max_length=64)
+    order_value = serializers.DecimalField(**money, required=False, allow_null=True, default=None)
+    currency = serializers.RegexField(**CURRENCY, required=False, allow_null=True, default=None)
+    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS, required=False, allow_null=True,
+                                      default=None, help_text="Points the member would like to use on this order.")
+    rewards = serializers.ListField(child=serializers.SlugField(max_length=32), required=False, default=list,
+                                    max_length=100, help_text="Reward codes to check (default: the whole catalog).")
+
+
+class HoldCreateSerializer(StrictSerializer):
+    member = serializers.CharField(max_length=64)
+    order_id = serializers.CharField(max_length=100)
+    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS)
+    order_value = serializers.DecimalField(**money)
+    currency = serializers.RegexField(**CURRENCY)
+
+
+class VoucherRedeemSerializer(StrictSerializer):
+    store = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    order_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class OrderRefundResultSerializer(RefundSerializer):
+    points_returned = serializers.IntegerField(help_text="Points that had paid for the refunded part, given back.")
+
+    class Meta(RefundSerializer.Meta):
+        fields = [*RefundSerializer.Meta.fields, "points_returned"]

@@ -1,3 +1,4 @@
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -6,10 +7,31 @@ from core.idempotency import idempotent_write, request_key
 from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
 from core.permissions import requires_scope
+from loyalty.api.serializers import RefundCreateSerializer
+from loyalty.models import ProgramSettings
+from loyalty.selectors import points_spendable
 from members.selectors import member_get
 
 from .. import services
-from .serializers import RedemptionCancelSerializer, RedemptionCreateSerializer, RedemptionSerializer
+from ..models import Cause, RedemptionRules, Reward
+from .serializers import (
+    CauseSerializer,
+    HoldCreateSerializer,
+    OrderRefundResultSerializer,
+    QuoteRequestSerializer,
+    RedemptionCancelSerializer,
+    RedemptionCreateSerializer,
+    RedemptionSerializer,
+    RewardSerializer,
+    VoucherRedeemSerializer,
+    VoucherSerializer,
+)
+
+
+def _parse(serializer_class, request):
+    serializer = serializer_class(data=request.data if request.data is not None else {})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 class RedemptionCollectionApi(APIView):
@@ -19,16 +41,18 @@ class RedemptionCollectionApi(APIView):
                    responses={201: RedemptionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
         key = request_key(request)
-        serializer = RedemptionCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _parse(RedemptionCreateSerializer, request)
         member = member_get(external_id=data["member"])
         channel = request.user.channel_id
 
         def perform():
-            redemption = services.redemption_create(member=member, points=data["points"], channel_id=channel,
-                                                    idempotency_key=key, order_id=data["order_id"],
-                                                    reason=data["reason"])
+            if "reward" in data:
+                redemption = services.reward_redeem(member=member, reward_code=data["reward"], channel_id=channel,
+                                                    idempotency_key=key, quantity=data["quantity"])
+            else:
+                redemption = services.redemption_create(member=member, points=data["points"], channel_id=channel,
+                                                        idempotency_key=key, order_id=data["order_id"],
+                                                        reason=data["reason"])
             return 201, RedemptionSerializer(redemption).data
 
         return idempotent_write(request, channel_id=channel, perform=perform, key=key)
@@ -50,13 +74,187 @@ class RedemptionCancelApi(APIView):
                    responses={200: RedemptionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, redemption_id: int):
         key = request_key(request)
-        serializer = RedemptionCancelSerializer(data=request.data or {})
-        serializer.is_valid(raise_exception=True)
+        data = _parse(RedemptionCancelSerializer, request)
         channel = request.user.channel_id
 
         def perform():
             redemption = services.redemption_cancel(redemption_id=redemption_id, channel_id=channel,
-                                                    idempotency_key=key, reason=serializer.validated_data["reason"])
+                                                    idempotency_key=key, reason=data["reason"])
             return 200, RedemptionSerializer(redemption).data
+
+        return idempotent_write(request, channel_id=channel, perform=perform, key=key)
+
+
+class RewardListApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    @extend_schema(operation_id="rewards_list", responses={200: RewardSerializer(many=True), **ERRORS})
+    def get(self, request):
+        now = timezone.now()
+        rewards = (Reward.objects.filter(active=True).exclude(valid_until__lte=now)
+                   .select_related("cause").prefetch_related("tiers", "plans"))
+        return Response(RewardSerializer(rewards, many=True).data)
+
+
+class RewardDetailApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    @extend_schema(operation_id="rewards_read", responses={200: RewardSerializer, **ERRORS})
+    def get(self, request, code: str):
+        return Response(RewardSerializer(services.reward_get(code=code)).data)
+
+
+class CauseListApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    @extend_schema(operation_id="causes_list", responses={200: CauseSerializer(many=True), **ERRORS})
+    def get(self, request):
+        return Response(CauseSerializer(Cause.objects.order_by("name"), many=True).data)
+
+
+class QuoteApi(APIView):
+    """What can this member use on this cart? Reads only: no Idempotency-Key needed."""
+
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    @extend_schema(operation_id="quote", request=QuoteRequestSerializer, responses={200: dict, **ERRORS})
+    def post(self, request):
+        data = _parse(QuoteRequestSerializer, request)
+        member = member_get(external_id=data["member"])
+        now = timezone.now()
+        rules = RedemptionRules.current()
+        available = points_spendable(member_id=member.pk, now=now)
+        body: dict = {"member": member.external_id, "available": available,
+                      "points_per_unit": rules.points_per_unit, "currency": ProgramSettings.current().currency}
+        if data["order_value"] is not None:
+            cap = services.max_points_for_order(data["order_value"], rules)
+            usable = min(available, cap)
+            refusals = services.rules_check(member=member, available=available, points=max(usable, 1), now=now,
+                                            order_value=data["order_value"])
+            usable = 0 if refusals else usable
+            asked = data["points"]
+            body["checkout"] = {
+                "order_value": f"{data['order_value']:.2f}", "max_points": usable,
+                "max_discount": f"{services.points_value(usable, rules):.2f}",
+                "reasons": [r.as_dict() for r in refusals],
+            }
+            if asked is not None:
+                asked_refusals = services.rules_check(member=member, available=available, points=asked, now=now,
+                                                      order_value=data["order_value"])
+                body["checkout"]["requested"] = {
+                    "points": asked, "allowed": not asked_refusals,
+                    "discount": f"{services.points_value(asked, rules):.2f}",
+                    "reasons": [r.as_dict() for r in asked_refusals]}
+        rewards = Reward.objects.filter(active=True).prefetch_related("tiers", "plans").select_related("cause")
+        if data["rewards"]:
+            rewards = rewards.filter(code__in=data["rewards"])
+        body["rewards"] = []
+        for reward in rewards:
+            refusals = services.rules_check(member=member, available=available, points=reward.points_cost, now=now,
+                                            reward=reward)
+            body["rewards"].append({"code": reward.code, "points_cost": reward.points_cost, "eligible": not refusals,
+                                    "reasons": [r.as_dict() for r in refusals]})
+        return Response(body)
+
+
+class HoldCollectionApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
+
+    @extend_schema(operation_id="checkout_hold", request=HoldCreateSerializer,
+                   responses={201: RedemptionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        key = request_key(request)
+        data = _parse(HoldCreateSerializer, request)
+        member = member_get(external_id=data["member"])
+        channel = request.user.channel_id
+
+        def perform():
+            hold = services.checkout_hold(member=member, order_id=data["order_id"], points=data["points"],
+                                          order_value=data["order_value"], currency=data["currency"],
+                                          channel_id=channel, idempotency_key=key)
+            return 201, RedemptionSerializer(hold).data
+
+        return idempotent_write(request, channel_id=channel, perform=perform, key=key)
+
+
+class HoldDetailApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
+
+    @extend_schema(operation_id="checkout_hold_read", responses={200: RedemptionSerializer, **ERRORS})
+    def get(self, request, hold_id: int):
+        return Response(RedemptionSerializer(services.redemption_get(redemption_id=hold_id,
+                                                                     channel_id=request.user.channel_id)).data)
+
+
+class HoldConfirmApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
+
+    @extend_schema(operation_id="checkout_confirm", request=None, responses={200: RedemptionSerializer, **ERRORS},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, hold_id: int):
+        channel = request.user.channel_id
+        return idempotent_write(request, channel_id=channel, perform=lambda: (200, RedemptionSerializer(
+            services.checkout_confirm(hold_id=hold_id, channel_id=channel)).data))
+
+
+class HoldReleaseApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
+
+    @extend_schema(operation_id="checkout_release", request=None, responses={200: RedemptionSerializer, **ERRORS},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, hold_id: int):
+        key = request_key(request)
+        channel = request.user.channel_id
+        return idempotent_write(request, channel_id=channel, key=key, perform=lambda: (200, RedemptionSerializer(
+            services.checkout_release(hold_id=hold_id, channel_id=channel, idempotency_key=key)).data))
+
+
+class VoucherDetailApi(APIView):
+    """Validate a voucher without using it."""
+
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    @extend_schema(operation_id="vouchers_validate", responses={200: VoucherSerializer, **ERRORS})
+    def get(self, request, code: str):
+        voucher = services.voucher_get(code=code)
+        problem = services.voucher_problem(voucher, timezone.now())
+        body = VoucherSerializer(voucher).data
+        body["valid"] = problem is None
+        body["reason"] = {"code": problem[0], "message": problem[1]} if problem else None
+        return Response(body)
+
+
+class VoucherRedeemApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
+
+    @extend_schema(operation_id="vouchers_redeem", request=VoucherRedeemSerializer,
+                   responses={200: VoucherSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, code: str):
+        data = _parse(VoucherRedeemSerializer, request)
+        channel = request.user.channel_id
+        return idempotent_write(request, channel_id=channel, perform=lambda: (200, VoucherSerializer(
+            services.voucher_redeem(code=code, channel_id=channel, store=data["store"],
+                                    order_id=data["order_id"])).data))
+
+
+class OrderRefundApi(APIView):
+    """Lives here, above loyalty: a refund takes back what the order earned (loyalty) and gives back the points
+    that paid for it (rewards)."""
+
+    permission_classes = [requires_scope(Scope.POINTS_EARN)]
+
+    @extend_schema(operation_id="orders_refund", request=RefundCreateSerializer,
+                   responses={201: OrderRefundResultSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, order_id: str):
+        key = request_key(request)
+        data = _parse(RefundCreateSerializer, request)
+        channel = request.user.channel_id
+
+        def perform():
+            refund, returned = services.order_refund(
+                channel_id=channel, order_id=order_id, amount=data["amount"], idempotency_key=key,
+                lines=[(ln["sku"], ln["amount"]) for ln in data["lines"]], reason=data["reason"])
+            refund.points_returned = returned
+            return 201, OrderRefundResultSerializer(refund).data
 
         return idempotent_write(request, channel_id=channel, perform=perform, key=key)

@@ -1,0 +1,142 @@
+"""Points as payment at checkout: hold, confirm, release; lapsed holds; refunds of orders paid with points."""
+
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import BusinessRuleError, Conflict, ErrorCode
+from loyalty import services as loyalty
+from loyalty.models import Order, ProgramSettings, Refund, Transaction
+from loyalty.selectors import points_spendable
+from members.models import Member
+
+from ..models import Redemption, RedemptionRules
+from .redemptions import redemption_get
+from .rules import points_value, refuse_if_any, rules_check
+
+
+@transaction.atomic(savepoint=False)
+def checkout_hold(*, member: Member, order_id: str, points: int, order_value: Decimal, currency: str,
+                  channel_id: int, idempotency_key: str) -> Redemption:
+    """Reserve points for an order: they leave the available balance now, and come back by themselves if the
+    order is not confirmed within the rules' hold time."""
+    if currency != ProgramSettings.current().currency:
+        raise BusinessRuleError(f"The program runs in {ProgramSettings.current().currency}.",
+                                code=ErrorCode.CURRENCY_NOT_SUPPORTED)
+    loyalty.member_lock(member_id=member.pk)
+    now = timezone.now()
+    rules = RedemptionRules.current()
+    refuse_if_any(rules_check(member=member, available=points_spendable(member_id=member.pk, now=now), points=points,
+                              now=now, order_value=order_value))
+    txn = loyalty.points_spend(member=member, points=points, channel_id=channel_id, idempotency_key=idempotency_key,
+                               reference=order_id, reason=f"Held for order {order_id}", kind=Transaction.Kind.REDEEM,
+                               details={"order_value": str(order_value), "hold": True})
+    try:
+        with transaction.atomic():
+            return Redemption.objects.create(
+                member=member, channel_id=channel_id, kind=Redemption.Kind.CHECKOUT, points=points, order_id=order_id,
+                order_value=order_value, discount=points_value(points, rules), status=Redemption.Status.HELD,
+                hold_expires_at=now + timedelta(minutes=rules.hold_minutes), transaction=txn,
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"Order {order_id!r} already has points held or paid.", code="hold_exists") from exc
+
+
+def _locked_hold(hold_id: int, channel_id: int) -> Redemption:
+    hold = redemption_get(redemption_id=hold_id, channel_id=channel_id)
+    loyalty.member_lock(member_id=hold.member_id)
+    hold = Redemption.objects.select_for_update(of=("self",)).get(pk=hold.pk)
+    if hold.kind != Redemption.Kind.CHECKOUT:
+        raise Conflict("This redemption is not a checkout hold.", code="not_a_hold")
+    return hold
+
+
+def _give_back(hold: Redemption, status: str, idempotency_key: str, now: datetime) -> Redemption:
+    hold.cancel_transaction = loyalty.points_spend_reverse(
+        spend_transaction_id=hold.transaction_id, channel_id=hold.channel_id, idempotency_key=idempotency_key,
+        reason=f"Hold for order {hold.order_id} {'lapsed' if status == Redemption.Status.EXPIRED else 'released'}",
+    )
+    hold.status, hold.cancelled_at = status, now
+    hold.save(update_fields=["cancel_transaction", "status", "cancelled_at"])
+    return hold
+
+
+@transaction.atomic(savepoint=False)
+def checkout_confirm(*, hold_id: int, channel_id: int) -> Redemption:
+    """The order was placed: the held points are spent for good."""
+    hold = _locked_hold(hold_id, channel_id)
+    now = timezone.now()
+    if hold.status == Redemption.Status.COMPLETED:
+        return hold
+    if hold.status == Redemption.Status.HELD and hold.hold_expires_at <= now:
+        raise Conflict("The hold lapsed before it was confirmed; hold the points again.", code="hold_expired")
+    if hold.status != Redemption.Status.HELD:
+        raise Conflict(f"The hold was {hold.status}.", code="hold_not_active")
+    hold.status = Redemption.Status.COMPLETED
+    hold.save(update_fields=["status"])
+    return hold
+
+
+@transaction.atomic(savepoint=False)
+def checkout_release(*, hold_id: int, channel_id: int, idempotency_key: str) -> Redemption:
+    """The order was abandoned or cancelled before it was placed: the points come back to their lots."""
+    hold = _locked_hold(hold_id, channel_id)
+    if hold.status in (Redemption.Status.RELEASED, Redemption.Status.EXPIRED):
+        return hold
+    if hold.status != Redemption.Status.HELD:
+        raise Conflict("The order was placed; its points come back through the order's refund.",
+                       code="hold_not_active")
+    return _give_back(hold, Redemption.Status.RELEASED, idempotency_key, timezone.now())
+
+
+def holds_expire_due(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """Release every hold past its time, in batches that commit one by one; a rerun finds nothing twice."""
+    now = now or timezone.now()
+    lapsed = 0
+    last = 0
+    while True:
+        ids = list(Redemption.objects.filter(status=Redemption.Status.HELD, hold_expires_at__lte=now, pk__gt=last)
+                   .order_by("pk").values_list("pk", "channel_id")[:batch_size])
+        if not ids:
+            return lapsed
+        for hold_id, channel_id in ids:
+            with transaction.atomic(durable=True):
+                hold = _locked_hold(hold_id, channel_id)
+                if hold.status == Redemption.Status.HELD and hold.hold_expires_at <= now:
+                    _give_back(hold, Redemption.Status.EXPIRED, f"hold-lapsed:{hold.pk}", now)
+                    lapsed += 1
+        last = ids[-1][0]
+
+
+def _floor(value: Decimal) -> int:
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+@transaction.atomic(savepoint=False)
+def order_refund(*, channel_id: int, order_id: str, amount: Decimal, idempotency_key: str,
+                 lines: list[tuple[str, Decimal]] = (), reason: str = "") -> tuple[Refund, int]:
+    """Refund an order: loyalty takes back what it earned, and the points that paid part of it come back in the
+    same proportion, to the lots they came from. Returns the refund and the points given back."""
+    order = loyalty.order_get(channel_id=channel_id, order_id=order_id)
+    loyalty.member_lock(member_id=order.member_id)
+    refund = loyalty.order_refund(channel_id=channel_id, order_id=order_id, amount=amount,
+                                  idempotency_key=idempotency_key, lines=lines, reason=reason)
+    order = Order.objects.get(pk=order.pk)
+    share = Decimal(1) if order.refunded_amount >= order.amount else order.refunded_amount / order.amount
+    returned = 0
+    paid = Redemption.objects.select_for_update().filter(channel_id=channel_id, order_id=order_id,
+                                                         kind=Redemption.Kind.CHECKOUT,
+                                                         status=Redemption.Status.COMPLETED).order_by("pk")
+    for redemption in paid:
+        give = _floor(redemption.points * share) - redemption.points_returned
+        if give <= 0:
+            continue
+        loyalty.points_spend_reverse(spend_transaction_id=redemption.transaction_id, channel_id=channel_id,
+                                     idempotency_key=f"{idempotency_key}:points-paid:{redemption.pk}", points=give,
+                                     reason=f"Refund on order {order_id}: points that paid for it")
+        redemption.points_returned += give
+        redemption.save(update_fields=["points_returned"])
+        returned += give
+    return refund, returned

@@ -1,0 +1,64 @@
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.db import one_or_none
+from core.errors import BusinessRuleError, Conflict, NotFound
+from core.services import audit_record
+
+from ..models import Voucher
+
+
+def _normalise(code: str) -> str:
+    raw = "".join(ch for ch in code.upper() if ch.isalnum())
+    return "-".join(raw[i:i + 4] for i in range(0, len(raw), 4))
+
+
+def voucher_get(*, code: str, lock: bool = False) -> Voucher:
+    qs = Voucher.objects.select_related("reward", "member")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    voucher = one_or_none(qs.filter(code=_normalise(code)))
+    if voucher is None:
+        raise NotFound("No such voucher.", code="voucher_not_found")
+    return voucher
+
+
+def voucher_problem(voucher: Voucher, now: datetime) -> tuple[str, str] | None:
+    if voucher.status == Voucher.Status.REDEEMED:
+        return "voucher_already_redeemed", f"Used on {voucher.redeemed_at:%Y-%m-%d %H:%M}."
+    if voucher.status == Voucher.Status.VOID:
+        return "voucher_void", "This voucher was voided."
+    if voucher.expires_at <= now:
+        return "voucher_expired", f"Expired on {voucher.expires_at:%Y-%m-%d}."
+    return None
+
+
+@transaction.atomic(savepoint=False)
+def voucher_redeem(*, code: str, channel_id: int, store: str = "", order_id: str = "") -> Voucher:
+    """Use a voucher, once. A second use is a 409; a void or expired one is refused with its reason."""
+    voucher = voucher_get(code=code, lock=True)
+    now = timezone.now()
+    problem = voucher_problem(voucher, now)
+    if problem:
+        code_, message = problem
+        if code_ == "voucher_already_redeemed":
+            raise Conflict(message, code=code_)
+        raise BusinessRuleError(message, code=code_)
+    voucher.status, voucher.redeemed_at = Voucher.Status.REDEEMED, now
+    voucher.redeemed_channel_id, voucher.redeemed_store, voucher.redeemed_order_id = channel_id, store, order_id
+    voucher.save(update_fields=["status", "redeemed_at", "redeemed_channel", "redeemed_store", "redeemed_order_id"])
+    return voucher
+
+
+@transaction.atomic(savepoint=False)
+def voucher_void(*, voucher: Voucher, reason: str, actor=None) -> Voucher:
+    voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
+    if voucher.status != Voucher.Status.ISSUED:
+        raise Conflict(f"The voucher is {voucher.status}.", code="voucher_not_issued")
+    voucher.status, voucher.voided_at, voucher.void_reason = Voucher.Status.VOID, timezone.now(), reason
+    voucher.save(update_fields=["status", "voided_at", "void_reason"])
+    audit_record(action="voucher.void", target_type="voucher", target_id=voucher.code, actor=actor,
+                 details={"reason": reason})
+    return voucher
