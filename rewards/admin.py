@@ -1,16 +1,14 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.shortcuts import redirect
 
-from .models import Redemption
+from core.errors import ApplicationError
+
+from . import services
+from .models import Cause, Redemption, RedemptionRules, Reward, Voucher
 
 
-@admin.register(Redemption)
-class RedemptionAdmin(admin.ModelAdmin):
-    list_display = ["id", "member", "points", "order_id", "status", "channel", "created_at", "cancelled_at"]
-    list_filter = ["status", "channel"]
-    search_fields = ["member__external_id", "order_id"]
-    list_select_related = ["member", "channel"]
-
-    def has_add_permission(self, request) -> bool:
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -18,3 +16,61 @@ class RedemptionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(RedemptionRules)
+class RedemptionRulesAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return not RedemptionRules.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        return redirect("admin:rewards_redemptionrules_change", RedemptionRules.current().pk)
+
+
+@admin.register(Reward)
+class RewardAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "points_cost", "stock", "valid_from", "valid_until", "active"]
+    list_filter = ["kind", "active", "tiers"]
+    search_fields = ["code", "name"]
+    filter_horizontal = ["tiers", "plans"]
+
+
+@admin.register(Cause)
+class CauseAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "donated_points"]
+    readonly_fields = ["donated_points"]
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "member", "kind", "reward", "quantity", "points", "points_returned", "order_id", "status",
+                    "channel", "created_at"]
+    list_filter = ["kind", "status", "channel"]
+    search_fields = ["member__external_id", "order_id"]
+    list_select_related = ["member", "channel", "reward"]
+
+
+@admin.register(Voucher)
+class VoucherAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["code", "reward", "member", "status", "expires_at", "redeemed_at", "redeemed_store"]
+    list_filter = ["status", "reward"]
+    search_fields = ["code", "member__external_id"]
+    list_select_related = ["reward", "member"]
+    actions = ["void"]
+
+    def has_void_permission(self, request) -> bool:
+        return request.user.has_perm("rewards.void_voucher")
+
+    @admin.action(description="Void the selected vouchers", permissions=["void"])
+    def void(self, request, queryset) -> None:
+        done = 0
+        for voucher in queryset:
+            try:
+                services.voucher_void(voucher=voucher, reason="Voided by staff", actor=request.user)
+                done += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{voucher.code}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"Voided {done} voucher(s).")

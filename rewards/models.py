@@ -193,6 +193,7 @@ class Voucher(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["expires_at"], condition=Q(status="issued"), name="voucher_issued_by_expiry")]
+        permissions = [("void_voucher", "Can void vouchers")]
 
     def __str__(self) -> str:
         return f"{self.code} ({self.status})"
