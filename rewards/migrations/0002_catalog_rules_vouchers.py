@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('core', '0003_fewer_indexes'),
         ('loyalty', '0008_birthday_gifts_and_reminders'),
-        ('members', '0004_notification_channels_language_birthdays'),
+        ('members', '0003_membership_schedules'),
         ('rewards', '0001_initial'),
     ]
 
