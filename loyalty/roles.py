@@ -8,7 +8,7 @@ CLERK = [
     "members.view_member", "members.change_member",
     "loyalty.view_transaction", "loyalty.view_lot", "loyalty.view_order", "loyalty.view_refund",
     "loyalty.view_programsettings", "loyalty.view_categorymultiplier", "loyalty.adjust_points",
-    "rewards.view_redemption",
+    "rewards.view_redemption", "rewards.view_voucher", "rewards.view_reward", "rewards.view_cause",
     "members.view_tier", "members.view_plan", "members.view_subscription", "members.view_tierchange",
     "members.view_notification", "loyalty.view_birthdaygift",
 ]
@@ -20,6 +20,8 @@ MANAGER = CLERK + [
     "core.view_auditlog",
     "members.change_tierstatus", "members.add_tier", "members.change_tier", "members.add_plan", "members.change_plan",
     "members.view_membershipsettings", "members.change_membershipsettings",
+    "rewards.add_reward", "rewards.change_reward", "rewards.add_cause", "rewards.change_cause", "rewards.void_voucher",
+    "rewards.view_redemptionrules", "rewards.change_redemptionrules",
     "members.change_notification", "members.view_webhookendpoint", "members.add_webhookendpoint",
     "members.change_webhookendpoint",
 ]
