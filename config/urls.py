@@ -5,12 +5,19 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from core.converters import KeyConverter
 from core.views import health
 
+from . import api
+
 register_converter(KeyConverter, "key")
 
 api_v1 = [
+    # Views that call several apps live here, above the apps, and are the only ones answering their paths.
+    path("members", api.MemberRegisterApi.as_view(), name="members"),
+    path("orders", api.OrderEarnApi.as_view(), name="orders"),
+    path("orders/<key:order_id>/refunds", api.OrderRefundApi.as_view(), name="order-refunds"),
     path("", include("members.urls")),
     path("", include("loyalty.urls")),
     path("", include("rewards.urls")),
+    path("", include("referrals.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,162 @@
+"""API views that call several apps, routed in config/urls.py ahead of the apps' own routes.
+
+Each runs its services in one idempotent write, so they commit together or not at all:
+- registration with a referral code: members registers, referrals attaches the code;
+- an order: loyalty earns, referrals checks whether it qualifies a referral (and pays it);
+- a refund: rewards refunds (loyalty takes back, points that paid are given back), referrals takes back the
+  rewards of a referral whose qualifying order no longer qualifies.
+"""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.views import APIView
+
+from core.idempotency import idempotent_write, request_key
+from core.models import Scope
+from core.openapi import ERRORS, IDEMPOTENCY_HEADER
+from core.permissions import requires_scope
+from loyalty import services as loyalty
+from loyalty.api.serializers import OrderCreateSerializer, OrderSerializer, RefundCreateSerializer
+from members import services as members
+from members.api.serializers import MemberCreateSerializer, MemberSerializer
+from members.selectors import member_get
+from referrals import services as referrals
+from referrals.api.serializers import ReferralBriefSerializer, ReferralSerializer
+from rewards import services as rewards
+from rewards.api.serializers import OrderRefundResultSerializer
+
+
+def _parse(serializer_class, request):
+    serializer = serializer_class(data=request.data if request.data is not None else {})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class RegistrationSerializer(MemberCreateSerializer):
+    referral_code = serializers.CharField(max_length=32, required=False, allow_blank=True, default="",
+                                          help_text="The code of the member who referred this one.")
+    device_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="",
+                                      help_text="The sign-up's device, for the referral fraud checks.")
+    ip = serializers.IPAddressField(required=False, allow_null=True, default=None,
+                                    help_text="The sign-up's IP address, for the referral fraud checks.")
+
+
+class RegisteredMemberSerializer(MemberSerializer):
+    referral_code = serializers.CharField(help_text="The new member's own referral code.")
+    referral = ReferralSerializer(allow_null=True, help_text="The referral the given code made, if any.")
+
+    class Meta(MemberSerializer.Meta):
+        fields = [*MemberSerializer.Meta.fields, "referral_code", "referral"]
+        read_only_fields = fields
+
+
+class MemberRegisterApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_WRITE)]
+
+    @extend_schema(operation_id="members_register", request=RegistrationSerializer,
+                   responses={201: RegisteredMemberSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        data = _parse(RegistrationSerializer, request)
+
+        def perform():
+            member = members.member_register(
+                external_id=data["external_id"], name=data["name"], email=data["email"], phone=data["phone"],
+                birth_date=data["birth_date"], timezone_name=data["timezone"],
+                marketing_consent=data["marketing_consent"], card_number=data["card_number"], language=data["language"],
+            )
+            referral = None
+            if data["referral_code"]:
+                referral = referrals.referral_attach(member=member, code=data["referral_code"],
+                                                     device_id=data["device_id"], ip=data["ip"])
+            return 201, {**MemberSerializer(member).data,
+                         "referral_code": referrals.referral_code_ensure(member=member).code,
+                         "referral": ReferralSerializer(referral).data if referral else None}
+
+        return idempotent_write(request, channel_id=request.user.channel_id, perform=perform)
+
+
+class OrderEarnSerializer(OrderCreateSerializer):
+    payment_fingerprint = serializers.CharField(max_length=128, required=False, allow_blank=True, default="",
+                                                help_text="The shop's fingerprint of the payment method, for the "
+                                                          "referral self-referral check.")
+
+
+class OrderEarnResultSerializer(OrderSerializer):
+    referral = ReferralBriefSerializer(required=False, help_text="Present when this order qualified a referral.")
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "referral"]
+        read_only_fields = fields
+
+
+class OrderEarnApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_EARN)]
+
+    @extend_schema(operation_id="orders_earn", request=OrderEarnSerializer,
+                   responses={201: OrderEarnResultSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        key = request_key(request)
+        data = _parse(OrderEarnSerializer, request)
+        member = member_get(external_id=data["member"])
+        channel = request.user.channel_id
+
+        def perform():
+            referrals.referral_lock(member=member)  # every account the order may pay, in member-id order
+            order = loyalty.order_earn(
+                member=member, channel_id=channel, order_id=data["order_id"], amount=data["amount"],
+                currency=data["currency"], idempotency_key=key, store=data["store"], occurred_at=data["occurred_at"],
+                lines=[loyalty.LineInput(sku=ln["sku"], amount=ln["amount"], quantity=ln["quantity"],
+                                         category=ln["category"]) for ln in data["lines"]],
+            )
+            referral = referrals.referral_qualify(order=order, channel_id=channel,
+                                                  payment_fingerprint=data["payment_fingerprint"])
+            body = OrderSerializer(order).data
+            if referral is not None:
+                body["referral"] = ReferralBriefSerializer(referral).data
+            return 201, body
+
+        return idempotent_write(request, channel_id=channel, perform=perform, key=key)
+
+
+class RefundReferralSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    points_taken_back = serializers.IntegerField()
+
+
+class OrderRefundApiResultSerializer(OrderRefundResultSerializer):
+    referral = RefundReferralSerializer(required=False, help_text="Present when this refund reversed a referral "
+                                                                  "that the order had qualified.")
+
+    class Meta(OrderRefundResultSerializer.Meta):
+        fields = [*OrderRefundResultSerializer.Meta.fields, "referral"]
+        read_only_fields = fields
+
+
+class OrderRefundApi(APIView):
+    """A refund takes back what the order earned (loyalty), gives back the points that paid for it (rewards),
+    and takes back the referral rewards the order had earned its referrer and the new member (referrals)."""
+
+    permission_classes = [requires_scope(Scope.POINTS_EARN)]
+
+    @extend_schema(operation_id="orders_refund", request=RefundCreateSerializer,
+                   responses={201: OrderRefundApiResultSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, order_id: str):
+        key = request_key(request)
+        data = _parse(RefundCreateSerializer, request)
+        channel = request.user.channel_id
+
+        def perform():
+            order = loyalty.order_get(channel_id=channel, order_id=order_id)
+            referrals.referral_lock(member=order.member)
+            refund, returned = rewards.order_refund(
+                channel_id=channel, order_id=order_id, amount=data["amount"], idempotency_key=key,
+                lines=[(ln["sku"], ln["amount"]) for ln in data["lines"]], reason=data["reason"])
+            refund.points_returned = returned
+            body = OrderRefundResultSerializer(refund).data
+            reversed_referral = referrals.referral_refund_check(order=refund.order, channel_id=channel)
+            if reversed_referral is not None:
+                body["referral"] = reversed_referral
+            return 201, body
+
+        return idempotent_write(request, channel_id=channel, perform=perform, key=key)

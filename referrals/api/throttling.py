@@ -1,0 +1,24 @@
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+DEFAULT_RATE = "30/hour"
+
+
+class ReferralCodeThrottle(SimpleRateThrottle):
+    """Limits code lookups and attaches, so codes cannot be enumerated: per channel (or member token) and per
+    client address. A shop's server should pass the end user's address as `ip` (query or body); otherwise the
+    connection's address is used. The rate is the setting REFERRAL_CODE_RATE (default 30/hour), counted in
+    the Django cache (shared by all processes when CACHE_URL points at Redis)."""
+
+    scope = "referral_code"
+
+    def get_rate(self):
+        return getattr(settings, "REFERRAL_CODE_RATE", DEFAULT_RATE)
+
+    def get_cache_key(self, request, view):
+        user = request.user
+        who = (f"channel:{user.channel_id}" if hasattr(user, "channel_id")
+               else f"member:{user.member.pk}" if getattr(user, "is_member", False) else "anonymous")
+        data = request.data if isinstance(request.data, dict) else {}
+        client = str(data.get("ip") or request.query_params.get("ip") or self.get_ident(request))[:64]
+        return self.cache_format % {"scope": self.scope, "ident": f"{who}:{client}"}

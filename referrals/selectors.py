@@ -1,0 +1,37 @@
+from django.db.models import Q, Sum
+
+from members.models import Member
+
+from .models import Referral, ReferralReward
+from .services import referral_code_ensure
+
+
+def referral_overview(*, member: Member) -> dict:
+    """A member's code, the people they referred (newest first) and what they earned by it."""
+    code = referral_code_ensure(member=member)
+    referrals = list(Referral.objects.filter(referrer=member).select_related("referred").order_by("-id")[:200])
+    earned = dict(ReferralReward.objects.filter(member=member, referral__in=[r.pk for r in referrals])
+                  .filter(role=ReferralReward.Role.REFERRER, revoke_transaction__isnull=True)
+                  .values_list("referral_id", "points"))
+    kept = ReferralReward.objects.filter(member=member, revoke_transaction__isnull=True).exclude(
+        role=ReferralReward.Role.WELCOME)
+    totals = kept.aggregate(
+        total=Sum("points"),
+        still_pending=Sum("points", filter=Q(transaction__lots__released=False, transaction__lots__remaining__gt=0)),
+        second=Sum("points", filter=Q(role=ReferralReward.Role.SECOND_LEVEL)),
+    )
+    referred_by = Referral.objects.filter(referred=member).select_related("referrer").first()
+    return {
+        "member": member.external_id,
+        "code": code.code,
+        "referred_by": ({"code": referred_by.code, "status": referred_by.status} if referred_by else None),
+        "earned": {"points": totals["total"] or 0, "pending": totals["still_pending"] or 0,
+                   "second_level": totals["second"] or 0},
+        "referrals": [
+            {"id": r.pk, "member": r.referred.external_id, "name": (r.referred.name or "").split(" ")[0],
+             "status": r.status, "joined_at": r.referred.joined_at,
+             "created_at": r.created_at, "qualified_at": r.qualified_at, "ordinal": r.ordinal,
+             "points": earned.get(r.pk, 0)}
+            for r in referrals
+        ],
+    }
