@@ -33,7 +33,7 @@ test: install services
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install services
-	$(PY) bench/run.py
+	$(PY) bench/run.py; status=$$?; $(PY) bench/jobs.py && exit $$status
 
 lint: install
 	$(PY) -m ruff check .

@@ -19,7 +19,7 @@ from members.admin import MemberAdmin
 from members.models import Member
 
 from . import selectors, services
-from .models import CategoryMultiplier, Lot, Order, ProgramSettings, Refund, Transaction
+from .models import BirthdayGift, CategoryMultiplier, Lot, Order, ProgramSettings, Refund, Transaction
 from .services.ledger import channel_id
 
 
@@ -116,6 +116,7 @@ class ProgramSettingsAdmin(admin.ModelAdmin):
         ("Earning", {"fields": ["earn_points", "earn_amount", "rounding", "pending_days"]}),
         ("Expiry", {"fields": ["expiry_policy", "expiry_months", "expiry_month", "expiry_day"]}),
         ("Refunds and staff", {"fields": ["refund_policy", "clerk_adjust_limit"]}),
+        ("Automated care", {"fields": ["expiry_reminder_days", "birthday_catch_up_days"]}),
     ]
 
     def has_add_permission(self, request) -> bool:
@@ -184,3 +185,11 @@ class RefundAdmin(ReadOnlyAdmin):
     list_display = ["id", "order", "amount", "points_due", "points_taken", "shortfall", "created_at"]
     list_filter = [ShortfallFilter]
     search_fields = ["order__order_id", "order__member__external_id"]
+
+
+@admin.register(BirthdayGift)
+class BirthdayGiftAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "member", "year", "birthday", "tier_code", "points", "reward_code", "transaction"]
+    list_filter = ["year", "tier_code"]
+    search_fields = ["member__external_id"]
+    list_select_related = ["member"]

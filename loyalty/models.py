@@ -174,6 +174,10 @@ class Order(models.Model):
     points_earned = models.BigIntegerField(default=0)
     qualifying_points = models.BigIntegerField(default=0, help_text="Points counted towards tiers (before the "
                                                "tier and plan multipliers).")
+    qualifying_reversed = models.BigIntegerField(default=0)
+    rate_points = models.PositiveIntegerField(default=1, help_text="The earn rate the order earned at: points ...")
+    rate_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("1"),
+                                      help_text="... per this amount (refunds take back at the same rate).")
     refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     points_reversed = models.BigIntegerField(default=0)
     earn_transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,

@@ -9,6 +9,7 @@ CLERK = [
     "loyalty.view_transaction", "loyalty.view_lot", "loyalty.view_order", "loyalty.view_refund",
     "loyalty.view_programsettings", "loyalty.view_categorymultiplier", "loyalty.adjust_points",
     "rewards.view_redemption", "rewards.view_voucher", "rewards.view_reward", "rewards.view_cause",
+    "referrals.view_referral", "referrals.view_referralcode", "referrals.view_program",
     "members.view_tier", "members.view_plan", "members.view_subscription", "members.view_tierchange",
     "members.view_notification", "loyalty.view_birthdaygift",
 ]
@@ -22,6 +23,7 @@ MANAGER = CLERK + [
     "members.view_membershipsettings", "members.change_membershipsettings",
     "rewards.add_reward", "rewards.change_reward", "rewards.add_cause", "rewards.change_cause", "rewards.void_voucher",
     "rewards.view_redemptionrules", "rewards.change_redemptionrules",
+    "referrals.review_referral", "referrals.add_program", "referrals.change_program",
     "members.change_notification", "members.view_webhookendpoint", "members.add_webhookendpoint",
     "members.change_webhookendpoint",
 ]

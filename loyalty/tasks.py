@@ -8,3 +8,17 @@ def settle_due_points() -> dict:
     """Post the expiry of due lots and release points past their return window. Idempotent: what is done is
     no longer due, so a rerun or a redelivered message does nothing twice."""
     return services.points_settle_due()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def give_birthday_gifts() -> dict:
+    """Hourly, so each member's local midnight is met within the hour. Idempotent: a gift is unique per member
+    and year, and a batch commits whole or not at all."""
+    return services.birthdays_gift_due()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def send_expiry_reminders() -> dict:
+    """Daily: tell members how many points expire when, per lead time. Idempotent (one message per member, lead
+    time and expiry date)."""
+    return services.expiry_reminders_send()

@@ -3,7 +3,6 @@ from django.urls import path
 from .api import views
 
 urlpatterns = [
-    path("orders", views.OrderCollectionApi.as_view(), name="orders"),
     path("orders/<key:order_id>", views.OrderDetailApi.as_view(), name="order-detail"),
     path("adjustments", views.AdjustmentApi.as_view(), name="adjustments"),
     path("members/<key:external_id>/balance", views.BalanceApi.as_view(), name="member-balance"),

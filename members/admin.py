@@ -18,6 +18,7 @@ from .models import (
     SubscriptionEvent,
     Tier,
     TierChange,
+    WebhookEndpoint,
 )
 from .selectors import tier_overview
 
@@ -50,7 +51,7 @@ class MemberAdmin(admin.ModelAdmin):
     readonly_fields = ["joined_at", "updated_at", "tier"]
     fieldsets = [
         (None, {"fields": ["external_id", "name", "status"]}),
-        ("Contact", {"fields": ["email", "phone", "card_number", "timezone", "marketing_consent"]}),
+        ("Contact", {"fields": ["email", "phone", "card_number", "timezone", "language", "marketing_consent"]}),
         ("Dates", {"fields": ["birth_date", "joined_at", "updated_at"]}),
         ("Tier", {"fields": ["tier"]}),
     ]
@@ -154,7 +155,32 @@ class TierChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["created_at", "member", "kind", "status", "marketing", "sent_at"]
-    list_filter = ["kind", "status"]
+    """The outbox, read-only: what was sent to whom, through which channel, and what failed. Dead-lettered
+    messages can be sent again (an action)."""
+
+    list_display = ["created_at", "member", "kind", "target", "status", "attempts", "next_attempt_at", "sent_at",
+                    "last_error", "marketing"]
+    list_filter = ["status", "kind", "channel", "marketing"]
     search_fields = ["member__external_id", "dedupe_key"]
     list_select_related = ["member"]
+    actions = ["retry"]
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("members.change_notification")
+
+    @admin.action(description="Send again (dead-lettered or failed messages)", permissions=["retry"])
+    def retry(self, request, queryset):
+        count = 0
+        for notification in queryset.filter(status__in=[Notification.Status.DEAD, Notification.Status.FAILED]):
+            with transaction.atomic():
+                services.notification_retry(notification=notification)
+            count += 1
+        messages.success(request, f"{count} message(s) queued again.")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Where the shop receives members' messages (JSON, signed with the endpoint's secret)."""
+
+    list_display = ["name", "url", "active", "kinds", "created_at"]
+    list_filter = ["active"]

@@ -19,3 +19,16 @@ def expire_subscriptions() -> int:
 def send_membership_reminders() -> int:
     """Remind before renewals and ends; a reminder is recorded once per member, kind and period end."""
     return services.membership_reminders_send()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def deliver_pending_notifications() -> dict:
+    """Every minute: send what the outbox holds that is due (new, or due for a retry). Rows are claimed with
+    SKIP LOCKED, so overlapping runs share the work; a message lost with a worker is still pending."""
+    return services.notifications_deliver_due()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def deliver_notifications(notification_ids: list[int]) -> dict:
+    """Enqueued after the commit that recorded these messages, to send them without waiting for the minute."""
+    return services.notifications_deliver_due(ids=notification_ids)

@@ -16,5 +16,4 @@ urlpatterns = [
     path("checkout/holds/<int:hold_id>/release", views.HoldReleaseApi.as_view(), name="hold-release"),
     path("vouchers/<key:code>", views.VoucherDetailApi.as_view(), name="voucher-detail"),
     path("vouchers/<key:code>/redeem", views.VoucherRedeemApi.as_view(), name="voucher-redeem"),
-    path("orders/<key:order_id>/refunds", views.OrderRefundApi.as_view(), name="order-refunds"),
 ]

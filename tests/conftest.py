@@ -37,8 +37,11 @@ class ShopClient(APIClient):
             headers.setdefault("Idempotency-Key", idempotency_key or uuid.uuid4().hex)
         return super().post(path, data, format="json", headers=headers, **kwargs)
 
-    def patch(self, path, data=None, **kwargs):
-        return super().patch(path, data, format="json", **kwargs)
+    def patch(self, path, data=None, idempotency_key=None, **kwargs):
+        headers = kwargs.pop("headers", {}) or {}
+        if idempotency_key is not False:
+            headers.setdefault("Idempotency-Key", idempotency_key or uuid.uuid4().hex)
+        return super().patch(path, data, format="json", headers=headers, **kwargs)
 
 
 def make_client(channel, scopes=None) -> ShopClient:

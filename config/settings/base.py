@@ -94,7 +94,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -140,6 +140,19 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ACKS_LATE = False
 CELERY_RESULT_BACKEND = None
+
+# --- Notifications --------------------------------------------------------------------------------
+# E-mail: EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 (django-environ); the console by default.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Loyalty <loyalty@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Delivery of the outbox: tries per message, then dead-lettered; the wait doubles after each failed try.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=6)
+NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=60)
+NOTIFICATION_RETRY_MAX_SECONDS = env.int("NOTIFICATION_RETRY_MAX_SECONDS", default=6 * 3600)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Ask a worker to deliver right after the commit that recorded a message (the periodic job sends it otherwise).
+NOTIFICATIONS_ENQUEUE_ON_COMMIT = env.bool("NOTIFICATIONS_ENQUEUE_ON_COMMIT", default=True)
 
 LOGGING = {
     "version": 1,

@@ -17,7 +17,6 @@ from ..services.ledger import channel_id as our_channel
 from .serializers import (
     AdjustmentCreateSerializer,
     BalanceSerializer,
-    OrderCreateSerializer,
     OrderSerializer,
     TransactionSerializer,
 )
@@ -27,29 +26,6 @@ def _parse(serializer_class, request):
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-
-
-class OrderCollectionApi(APIView):
-    permission_classes = [requires_scope(Scope.POINTS_EARN)]
-
-    @extend_schema(operation_id="orders_earn", request=OrderCreateSerializer,
-                   responses={201: OrderSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
-    def post(self, request):
-        key = request_key(request)
-        data = _parse(OrderCreateSerializer, request)
-        member = member_get(external_id=data["member"])
-        channel = request.user.channel_id
-
-        def perform():
-            order = services.order_earn(
-                member=member, channel_id=channel, order_id=data["order_id"], amount=data["amount"],
-                currency=data["currency"], idempotency_key=key, store=data["store"], occurred_at=data["occurred_at"],
-                lines=[services.LineInput(sku=ln["sku"], amount=ln["amount"], quantity=ln["quantity"],
-                                          category=ln["category"]) for ln in data["lines"]],
-            )
-            return 201, OrderSerializer(order).data
-
-        return idempotent_write(request, channel_id=channel, perform=perform, key=key)
 
 
 class OrderDetailApi(APIView):

@@ -82,7 +82,7 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
             return Order.objects.create(
                 channel_id=channel_id, order_id=order_id, member=member, amount=amount, currency=currency,
                 store=store, occurred_at=occurred_at, points_earned=points, qualifying_points=qualifying,
-                earn_transaction=txn,
+                earn_transaction=txn, rate_points=program.earn_points, rate_amount=program.earn_amount,
             )
         except IntegrityError as exc:
             if "order_unique_per_channel" not in str(exc):

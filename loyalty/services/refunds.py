@@ -9,7 +9,7 @@ from core.errors import BadRequest, BusinessRuleError, ErrorCode, NotFound
 from members.services import tier_activity_record
 
 from ..models import Lot, LotMovement, Order, OrderLine, ProgramSettings, Refund, Transaction
-from . import rules
+from .ledger import channel_id as our_channel
 from .ledger import lock_account, post, spendable_lots, take_from_lots
 from .settling import settle_locked
 
@@ -33,7 +33,7 @@ def _points_due(order: Order, amount: Decimal, line_amounts: list[tuple[OrderLin
     if not line_amounts:
         target = _floor(Decimal(order.points_earned) * (order.refunded_amount + amount) / order.amount)
         return max(0, min(left, target - order.points_reversed))
-    base = rules.rate(program)
+    base = Decimal(order.rate_points) / order.rate_amount  # the rate the order earned at, not today's
     member_multiplier = order.earn_transaction.multiplier if order.earn_transaction else Decimal(1)
     lines_total = sum((a for _, a in line_amounts), Decimal(0))
     exact = sum((a * base * line.multiplier for line, a in line_amounts), Decimal(0)) + (amount - lines_total) * base
@@ -41,11 +41,13 @@ def _points_due(order: Order, amount: Decimal, line_amounts: list[tuple[OrderLin
 
 
 def _qualifying_due(order: Order, due: int, amount: Decimal) -> int:
-    """The part of the order's qualifying points that this refund reverses, in step with the points."""
+    """The part of the order's qualifying points that this refund reverses, in step with the points; a full
+    refund reverses exactly what is left, so partial refunds never leave tier credit behind."""
+    left = order.qualifying_points - order.qualifying_reversed
     if order.refunded_amount + amount >= order.amount or order.points_earned == 0:
-        return order.qualifying_points - _floor(Decimal(order.qualifying_points) * order.points_reversed
-                                                / (order.points_earned or 1))
-    return _floor(Decimal(order.qualifying_points) * due / order.points_earned)
+        return left
+    return min(left, _floor(Decimal(order.qualifying_points) * (order.points_reversed + due) / order.points_earned)
+               - order.qualifying_reversed)
 
 
 def _expired_unclaimed(order: Order) -> int:
@@ -58,7 +60,8 @@ def _expired_unclaimed(order: Order) -> int:
 
 def shortfall_recover(*, account, lot: Lot, points: int, channel_id: int, idempotency_key: str, now) -> int:
     """Points just given back to `lot` (a cancelled redemption) first cover what refunds of its order could not
-    take back. Returns the points recovered. The caller holds the account's lock."""
+    take back. Returns the points recovered. The caller holds the account's lock. Posted on our system channel
+    under a key derived from the request's, which no shop can send there."""
     if lot.order_id is None or points <= 0:
         return 0
     refunds = list(Refund.objects.select_for_update().filter(order_id=lot.order_id, shortfall__gt=F("recovered"))
@@ -69,7 +72,8 @@ def shortfall_recover(*, account, lot: Lot, points: int, channel_id: int, idempo
     moved = take_from_lots([lot], recover)
     order = Order.objects.get(pk=lot.order_id)
     post(account=account, kind=Transaction.Kind.REFUND, available_delta=-recover, pending_delta=0,
-         channel_id=channel_id, idempotency_key=f"{idempotency_key}:recover:{lot.pk}", now=now, movements=moved,
+         channel_id=our_channel("system"), idempotency_key=f"recover:{channel_id}:{idempotency_key}:{lot.pk}",
+         now=now, movements=moved,
          reference=order.order_id, reason=f"Recovered shortfall of refunds on order {order.order_id}",
          reverses=order.earn_transaction, details={"recovered": recover, "refunds": [r.pk for r in refunds]})
     left = recover
@@ -146,13 +150,14 @@ def order_refund(*, channel_id: int, order_id: str, amount: Decimal, idempotency
     elif due:
         account.lifetime_earned -= min(due, account.lifetime_earned)
         account.save(update_fields=["lifetime_earned", "updated_at"])
-    tier_activity_record(member_id=order.member_id, points=-_qualifying_due(order, due, amount), spend=-amount,
-                         at=order.occurred_at, now=now)
+    qualifying = _qualifying_due(order, due, amount)
+    order.qualifying_reversed += qualifying
+    tier_activity_record(member_id=order.member_id, points=-qualifying, spend=-amount, at=order.occurred_at, now=now)
     for line, _ in matched:
         line.save(update_fields=["refunded_amount"])
     order.refunded_amount += amount
     order.points_reversed += due
-    order.save(update_fields=["refunded_amount", "points_reversed"])
+    order.save(update_fields=["refunded_amount", "points_reversed", "qualifying_reversed"])
     return Refund.objects.create(
         order=order, amount=amount, points_due=due, points_taken=taken, shortfall=shortfall, points_expired=expired,
         transaction=txn,

@@ -12,7 +12,7 @@ class MemberSerializer(serializers.ModelSerializer):
     class Meta:
         model = Member
         fields = ["external_id", "name", "email", "phone", "card_number", "birth_date", "timezone", "status",
-                  "marketing_consent", "joined_at"]
+                  "marketing_consent", "language", "joined_at"]
         read_only_fields = fields
 
 
@@ -25,6 +25,7 @@ class MemberCreateSerializer(StrictSerializer):
     birth_date = serializers.DateField(required=False, allow_null=True, default=None)
     timezone = serializers.CharField(max_length=64, required=False, default="UTC")
     marketing_consent = serializers.BooleanField(required=False, default=False)
+    language = serializers.ChoiceField(choices=Member.Language.choices, required=False, default=Member.Language.ENGLISH)
 
 
 class MemberUpdateSerializer(StrictSerializer):
@@ -35,6 +36,7 @@ class MemberUpdateSerializer(StrictSerializer):
     birth_date = serializers.DateField(required=False, allow_null=True)
     timezone = serializers.CharField(max_length=64, required=False)
     marketing_consent = serializers.BooleanField(required=False)
+    language = serializers.ChoiceField(choices=Member.Language.choices, required=False)
     status = serializers.ChoiceField(choices=Member.Status.choices, required=False)
 
 

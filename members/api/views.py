@@ -11,7 +11,6 @@ from .. import services
 from ..authentication import IsMember
 from ..selectors import member_get
 from .serializers import (
-    MemberCreateSerializer,
     MemberSerializer,
     MemberTokenSerializer,
     MemberUpdateSerializer,
@@ -24,25 +23,6 @@ def _parse(serializer_class, request, **kwargs):
     return serializer.validated_data
 
 
-class MemberCollectionApi(APIView):
-    permission_classes = [requires_scope(Scope.MEMBERS_WRITE)]
-
-    @extend_schema(operation_id="members_register", request=MemberCreateSerializer,
-                   responses={201: MemberSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
-    def post(self, request):
-        data = _parse(MemberCreateSerializer, request)
-
-        def perform():
-            member = services.member_register(
-                external_id=data["external_id"], name=data["name"], email=data["email"], phone=data["phone"],
-                birth_date=data["birth_date"], timezone_name=data["timezone"],
-                marketing_consent=data["marketing_consent"], card_number=data["card_number"],
-            )
-            return 201, MemberSerializer(member).data
-
-        return idempotent_write(request, channel_id=request.user.channel_id, perform=perform)
-
-
 class MemberDetailApi(APIView):
     def get_permissions(self):
         scope = Scope.MEMBERS_READ if self.request.method in ("GET", "HEAD", "OPTIONS") else Scope.MEMBERS_WRITE
@@ -53,12 +33,12 @@ class MemberDetailApi(APIView):
         return Response(MemberSerializer(member_get(external_id=external_id)).data)
 
     @extend_schema(operation_id="members_update", request=MemberUpdateSerializer,
-                   responses={200: MemberSerializer, **ERRORS})
+                   responses={200: MemberSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def patch(self, request, external_id: str):
         data = _parse(MemberUpdateSerializer, request)
         member = member_get(external_id=external_id)
-        member = services.member_update(member=member, **data)
-        return Response(MemberSerializer(member).data)
+        return idempotent_write(request, channel_id=request.user.channel_id, perform=lambda: (
+            200, MemberSerializer(services.member_update(member=member, **data)).data))
 
 
 class MemberTokenApi(APIView):

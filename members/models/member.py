@@ -1,4 +1,6 @@
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils import timezone as dj_timezone
 
 
@@ -8,20 +10,33 @@ class Member(models.Model):
         SUSPENDED = "suspended", "Suspended"
         CLOSED = "closed", "Closed"
 
+    class Language(models.TextChoices):
+        ENGLISH = "en", "English"
+        SIMPLIFIED_CHINESE = "zh-hans", "Simplified Chinese"
+
     external_id = models.CharField(max_length=64, unique=True, help_text="The shop's customer id.")
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True, db_index=True)
     phone = models.CharField(max_length=32, blank=True, db_index=True, help_text="Normalised: + and digits.")
     card_number = models.CharField(max_length=32, null=True, blank=True, unique=True)
     birth_date = models.DateField(null=True, blank=True)
+    # Kept by the database from birth_date, so the birthday job finds today's birthdays through an index.
+    birth_month = models.GeneratedField(expression=ExtractMonth("birth_date"), output_field=models.SmallIntegerField(),
+                                        db_persist=True)
+    birth_day = models.GeneratedField(expression=ExtractDay("birth_date"), output_field=models.SmallIntegerField(),
+                                      db_persist=True)
     timezone = models.CharField(max_length=64, default="UTC")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     marketing_consent = models.BooleanField(default=False)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.ENGLISH,
+                                help_text="The language of the messages the member receives.")
     joined_at = models.DateTimeField(default=dj_timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]
+        indexes = [models.Index(fields=["birth_month", "birth_day", "id"], condition=Q(status="active"),
+                                name="member_birthday")]
 
     def __str__(self) -> str:
         return f"{self.name or self.external_id} ({self.external_id})"

@@ -37,6 +37,9 @@ class MembershipSettings(models.Model):
     combination = models.CharField(max_length=16, choices=Combination.choices, default=Combination.HIGHEST)
     renewal_reminder_days = models.PositiveIntegerField(default=7, help_text="Remind before a subscription renews.")
     expiry_reminder_days = models.PositiveIntegerField(default=7, help_text="Remind before a paid membership ends.")
+    service_messages_need_consent = models.BooleanField(
+        default=False, help_text="Send service messages (points about to expire, birthday gifts, membership "
+                                 "reminders) only to members who gave marketing consent. Marketing always needs it.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,5 +1,11 @@
 from .member import member_register, member_token_issue, member_update, phone_normalise, timezone_validate
-from .notifications import notification_record
+from .notifications import (
+    Message,
+    notification_record,
+    notification_retry,
+    notifications_deliver_due,
+    notifications_record_many,
+)
 from .plans import (
     membership_reminders_send,
     plan_get,
@@ -20,7 +26,8 @@ from .tiers import (
 )
 
 __all__ = [
-    "Benefits", "member_benefits", "member_register", "member_token_issue", "member_update", "membership_reminders_send",
+    "Benefits", "Message", "notification_retry", "notifications_deliver_due", "notifications_record_many",
+    "member_benefits", "member_register", "member_token_issue", "member_update", "membership_reminders_send",
     "notification_record", "phone_normalise", "plan_get", "subscription_cancel", "subscription_for",
     "subscription_renew", "subscription_start", "subscriptions_expire_due", "tier_activity_record", "tier_evaluate",
     "tier_pin", "tier_upgrade_if_qualified", "tiers_evaluate_due", "timezone_validate",

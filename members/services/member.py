@@ -59,7 +59,7 @@ def _clean(fields: dict) -> dict:
 @transaction.atomic(savepoint=False)
 def member_register(*, external_id: str, name: str = "", email: str = "", phone: str = "",
                     birth_date: date | None = None, timezone_name: str = "UTC", marketing_consent: bool = False,
-                    card_number: str | None = None, joined_at: datetime | None = None) -> Member:
+                    card_number: str | None = None, joined_at: datetime | None = None, language: str = "en") -> Member:
     fields = _clean({"email": email, "phone": phone, "timezone": timezone_name or "UTC", "birth_date": birth_date,
                      "card_number": card_number})
     if Member.objects.filter(external_id=external_id).exists():
@@ -67,14 +67,14 @@ def member_register(*, external_id: str, name: str = "", email: str = "", phone:
     try:
         with transaction.atomic():
             return Member.objects.create(
-                external_id=external_id, name=name, marketing_consent=marketing_consent,
+                external_id=external_id, name=name, marketing_consent=marketing_consent, language=language or "en",
                 joined_at=joined_at or timezone.now(), **fields,
             )
     except IntegrityError as exc:
         raise Conflict("A member with this external_id or card number exists.", code=ErrorCode.MEMBER_EXISTS) from exc
 
 
-EDITABLE = {"name", "email", "phone", "birth_date", "timezone", "marketing_consent", "status", "card_number"}
+EDITABLE = {"name", "email", "phone", "birth_date", "timezone", "marketing_consent", "status", "card_number", "language"}
 
 
 @transaction.atomic(savepoint=False)

@@ -72,7 +72,7 @@ def _live_subscription(member_id: int) -> Subscription | None:
     if not cached("plans_exist", Plan.objects.exists):
         return None
     return one_or_none(Subscription.objects.select_related("plan", "plan__tier_floor").filter(
-        member_id=member_id, status__in=LIVE))
+        member_id=member_id, status__in=LIVE, current_period_end__gt=timezone.now()))
 
 
 def _floor(status: TierStatus, now: datetime) -> Tier | None:
@@ -259,6 +259,8 @@ def tier_pin(*, member: Member, tier: Tier | None, until: datetime | None, reaso
                                   actor=actor if getattr(actor, "pk", None) else None, created_at=now)
     status.save()
     _save(status, MembershipSettings.current(), active_tiers(), now)
+    if tier is None:  # a floor is gone: tonight's evaluation looks at the member (downgrades wait for it)
+        TierStatus.objects.filter(member_id=member.pk).update(review_at=now)
     audit_record(action="tier.pin" if tier else "tier.unpin", target_type="member", target_id=member.external_id,
                  actor=actor, details={"tier": tier.code if tier else None,
                                        "until": until.isoformat() if until else None, "reason": reason})

@@ -7,7 +7,6 @@ from core.idempotency import idempotent_write, request_key
 from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
 from core.permissions import requires_scope
-from loyalty.api.serializers import RefundCreateSerializer
 from loyalty.models import ProgramSettings
 from loyalty.selectors import points_spendable
 from members.selectors import member_get
@@ -17,7 +16,6 @@ from ..models import Cause, RedemptionRules, Reward
 from .serializers import (
     CauseSerializer,
     HoldCreateSerializer,
-    OrderRefundResultSerializer,
     QuoteRequestSerializer,
     RedemptionCancelSerializer,
     RedemptionCreateSerializer,
@@ -235,26 +233,3 @@ class VoucherRedeemApi(APIView):
         return idempotent_write(request, channel_id=channel, perform=lambda: (200, VoucherSerializer(
             services.voucher_redeem(code=code, channel_id=channel, store=data["store"],
                                     order_id=data["order_id"])).data))
-
-
-class OrderRefundApi(APIView):
-    """Lives here, above loyalty: a refund takes back what the order earned (loyalty) and gives back the points
-    that paid for it (rewards)."""
-
-    permission_classes = [requires_scope(Scope.POINTS_EARN)]
-
-    @extend_schema(operation_id="orders_refund", request=RefundCreateSerializer,
-                   responses={201: OrderRefundResultSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
-    def post(self, request, order_id: str):
-        key = request_key(request)
-        data = _parse(RefundCreateSerializer, request)
-        channel = request.user.channel_id
-
-        def perform():
-            refund, returned = services.order_refund(
-                channel_id=channel, order_id=order_id, amount=data["amount"], idempotency_key=key,
-                lines=[(ln["sku"], ln["amount"]) for ln in data["lines"]], reason=data["reason"])
-            refund.points_returned = returned
-            return 201, OrderRefundResultSerializer(refund).data
-
-        return idempotent_write(request, channel_id=channel, perform=perform, key=key)

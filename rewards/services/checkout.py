@@ -10,6 +10,7 @@ from core.errors import BusinessRuleError, Conflict, ErrorCode
 from loyalty import services as loyalty
 from loyalty.models import Order, ProgramSettings, Refund, Transaction
 from loyalty.selectors import points_spendable
+from loyalty.services.ledger import channel_id as our_channel
 from members.models import Member
 
 from ..models import Redemption, RedemptionRules
@@ -53,9 +54,11 @@ def _locked_hold(hold_id: int, channel_id: int) -> Redemption:
     return hold
 
 
-def _give_back(hold: Redemption, status: str, idempotency_key: str, now: datetime) -> Redemption:
+def _give_back(hold: Redemption, status: str, idempotency_key: str, now: datetime,
+               channel_id: int | None = None) -> Redemption:
     hold.cancel_transaction = loyalty.points_spend_reverse(
-        spend_transaction_id=hold.transaction_id, channel_id=hold.channel_id, idempotency_key=idempotency_key,
+        spend_transaction_id=hold.transaction_id, channel_id=channel_id or hold.channel_id,
+        idempotency_key=idempotency_key,
         reason=f"Hold for order {hold.order_id} {'lapsed' if status == Redemption.Status.EXPIRED else 'released'}",
     )
     hold.status, hold.cancelled_at = status, now
@@ -105,7 +108,9 @@ def holds_expire_due(*, now: datetime | None = None, batch_size: int = 200) -> i
             with transaction.atomic(durable=True):
                 hold = _locked_hold(hold_id, channel_id)
                 if hold.status == Redemption.Status.HELD and hold.hold_expires_at <= now:
-                    _give_back(hold, Redemption.Status.EXPIRED, f"hold-lapsed:{hold.pk}", now)
+                    # Our own entry, on our own channel: no shop's Idempotency-Key can collide with it.
+                    _give_back(hold, Redemption.Status.EXPIRED, f"hold-lapsed:{hold.pk}", now,
+                               channel_id=our_channel("system"))
                     lapsed += 1
         last = ids[-1][0]
 
@@ -126,16 +131,21 @@ def order_refund(*, channel_id: int, order_id: str, amount: Decimal, idempotency
     order = Order.objects.get(pk=order.pk)
     share = Decimal(1) if order.refunded_amount >= order.amount else order.refunded_amount / order.amount
     returned = 0
-    paid = Redemption.objects.select_for_update().filter(channel_id=channel_id, order_id=order_id,
-                                                         kind=Redemption.Kind.CHECKOUT,
-                                                         status=Redemption.Status.COMPLETED).order_by("pk")
+    paid = Redemption.objects.select_for_update().filter(
+        channel_id=channel_id, order_id=order_id, kind=Redemption.Kind.CHECKOUT,
+        status__in=[Redemption.Status.COMPLETED, Redemption.Status.HELD]).order_by("pk")
     for redemption in paid:
+        if redemption.status == Redemption.Status.HELD:
+            # An order being refunded was placed: a hold the shop forgot to confirm is confirmed by the refund
+            # (and cannot be confirmed, or lapse, later with its points already given back).
+            redemption.status = Redemption.Status.COMPLETED
+            redemption.save(update_fields=["status"])
         give = _floor(redemption.points * share) - redemption.points_returned
         if give <= 0:
             continue
-        loyalty.points_spend_reverse(spend_transaction_id=redemption.transaction_id, channel_id=channel_id,
-                                     idempotency_key=f"{idempotency_key}:points-paid:{redemption.pk}", points=give,
-                                     reason=f"Refund on order {order_id}: points that paid for it")
+        loyalty.points_spend_reverse(spend_transaction_id=redemption.transaction_id, channel_id=our_channel("system"),
+                                     idempotency_key=f"points-paid:{channel_id}:{idempotency_key}:{redemption.pk}",
+                                     points=give, reason=f"Refund on order {order_id}: points that paid for it")
         redemption.points_returned += give
         redemption.save(update_fields=["points_returned"])
         returned += give

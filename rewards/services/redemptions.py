@@ -12,7 +12,7 @@ from django.utils import timezone
 from core.db import one_or_none
 from core.errors import Conflict, ErrorCode, NotFound
 from loyalty import services as loyalty
-from loyalty.models import Transaction
+from loyalty.models import Order, Transaction
 from loyalty.selectors import points_spendable
 from members.models import Member
 
@@ -95,11 +95,18 @@ def redemption_cancel(*, redemption_id: int, channel_id: int, idempotency_key: s
     redemption = redemption_get(redemption_id=redemption_id, channel_id=channel_id)
     loyalty.member_lock(member_id=redemption.member_id)  # the member's lock first, then the redemption's row
     redemption = Redemption.objects.select_for_update(of=("self",)).select_related("reward").get(pk=redemption.pk)
-    if redemption.status != Redemption.Status.COMPLETED or redemption.kind == Redemption.Kind.CHECKOUT:
-        raise Conflict(f"This redemption is {redemption.status}; it cannot be cancelled"
-                       + (" (checkout points come back through the order's refund)." if redemption.kind ==
-                          Redemption.Kind.CHECKOUT else "."), code=ErrorCode.REDEMPTION_NOT_CANCELLABLE)
-    if redemption.vouchers.filter(status=Voucher.Status.REDEEMED).exists():
+    if redemption.status != Redemption.Status.COMPLETED:
+        raise Conflict(f"This redemption is {redemption.status}; it cannot be cancelled.",
+                       code=ErrorCode.REDEMPTION_NOT_CANCELLABLE)
+    if redemption.kind == Redemption.Kind.CHECKOUT and (
+            redemption.points_returned or Order.objects.filter(channel_id=redemption.channel_id,
+                                                               order_id=redemption.order_id).exists()):
+        raise Conflict("Points that paid for a recorded order come back through the order's refund.",
+                       code=ErrorCode.REDEMPTION_NOT_CANCELLABLE)
+    # Lock the vouchers before looking at them: a till redeeming one right now either commits first (and the
+    # cancel is refused) or waits for the cancel (and finds the voucher void).
+    vouchers = list(Voucher.objects.select_for_update().filter(redemption=redemption).order_by("pk"))
+    if any(v.status == Voucher.Status.REDEEMED for v in vouchers):
         raise Conflict("A voucher of this redemption was already used.", code="voucher_already_redeemed")
     now = timezone.now()
     redemption.vouchers.filter(status=Voucher.Status.ISSUED).update(status=Voucher.Status.VOID, voided_at=now,

@@ -151,3 +151,15 @@ def test_nul_in_a_body_string_is_400(api, member, before):
     r = api.post("/api/v1/orders", {"member": member.external_id, **ORDER, "order_id": "A\x00"})
     assert_error(r, 400)
     assert nothing_written() == before
+
+
+def test_deeply_nested_json_is_400_not_500(api, member, before):
+    body = "[" * 5000 + "]" * 5000
+    r = api.generic("POST", "/api/v1/orders", body, content_type="application/json", headers={"Idempotency-Key": "n"})
+    assert_error(r, 400)
+    assert nothing_written() == before
+
+
+def test_member_update_needs_an_idempotency_key(api, member):
+    r = api.patch(f"/api/v1/members/{member.external_id}", {"name": "X"}, idempotency_key=False)
+    assert_error(r, 400, "idempotency_key_missing")

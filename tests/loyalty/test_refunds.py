@@ -88,3 +88,21 @@ def test_refund_from_pending_points_lowers_pending(api, member, program):
     refund(api, "O-1", "100.00")
     acc = account(member)
     assert (acc.available, acc.pending) == (0, 0)
+
+
+def test_line_refunds_take_back_at_the_rate_the_order_earned_at(api, member, program):
+    earn(api, member, amount="100.00", lines=[{"sku": "A", "amount": "10.00"}, {"sku": "B", "amount": "90.00"}])
+    program.earn_amount = Decimal("1.00")  # staff change the rate afterwards
+    program.save()
+    r = refund(api, "O-1", "10.00", lines=[{"sku": "A", "amount": "10.00"}])
+    assert r.json()["points_due"] == 1
+
+
+def test_partial_refunds_leave_no_tier_credit_behind(api, member, program):
+    from members.models import QualifyingActivity
+
+    earn(api, member, amount="150.00")  # 15 points, all qualifying
+    for _ in range(3):
+        refund(api, "O-1", "33.33")
+    refund(api, "O-1", "50.01")
+    assert sum(QualifyingActivity.objects.filter(member=member).values_list("points", flat=True)) == 0

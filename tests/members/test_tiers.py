@@ -160,3 +160,12 @@ def test_tier_list(api):
     body = api.get("/api/v1/tiers").json()
     assert [t["code"] for t in body] == ["bronze", "silver", "gold"]
     assert body[2]["perks"] == ["free_shipping", "priority_service"]
+
+
+def test_unpinning_lets_the_evaluation_look_again(api, member, tiers, django_user_model):
+    earn(api, member, "100.00")
+    tier_pin(member=member, tier=tiers["gold"], until=timezone.now() + timedelta(days=90), reason="VIP event")
+    tier_pin(member=member, tier=None, until=None, reason="Event cancelled")
+    tiers_evaluate_due(now=timezone.now() + timedelta(days=1))
+    tiers_evaluate_due(now=timezone.now() + timedelta(days=32))
+    assert tier_of(member) == "silver"

@@ -109,3 +109,22 @@ def test_bad_holds(api, member, give, body, status):
 def test_unknown_hold_is_404(api):
     assert api.post("/api/v1/checkout/holds/999/confirm").status_code == 404
     assert api.post("/api/v1/checkout/holds/999/release").status_code == 404
+
+
+def test_refund_of_an_order_whose_hold_was_never_confirmed_gives_the_points_back(api, member, give):
+    give(member, 3000)
+    hold_id = hold(api, member, order_id="N-1", points=1000).json()["id"]
+    api.post("/api/v1/orders", {"member": member.external_id, "order_id": "N-1", "amount": "90.00", "currency": "EUR"})
+    r = api.post("/api/v1/orders/N-1/refunds", {"amount": "90.00"})
+    assert r.json()["points_returned"] == 1000
+    assert api.post(f"/api/v1/checkout/holds/{hold_id}/confirm").json()["status"] == "completed"
+    assert available(member) == 3000
+
+
+def test_a_paid_hold_without_a_recorded_order_can_be_cancelled(api, member, give):
+    give(member, 3000)
+    hold_id = hold(api, member, order_id="Q-1").json()["id"]
+    api.post(f"/api/v1/checkout/holds/{hold_id}/confirm")
+    r = api.post(f"/api/v1/redemptions/{hold_id}/cancel", {})
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert available(member) == 3000
