@@ -166,3 +166,19 @@ def test_bad_reward_redemptions(api, member, give, coffee, body, status, code):
     assert r.status_code == status, r.json()
     assert r.json()["error"]["code"] == code
     assert not Redemption.objects.exists()
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"member": "ghost"}, 404),
+    ({}, 400),
+    ({"order_value": "-5"}, 400),
+    ({"order_value": "abc"}, 400),
+    ({"points": 0}, 400),
+    ({"rewards": "coffee"}, 400),
+    ({"basket": []}, 400),
+])
+def test_bad_quotes(api, member, body, status):
+    body = {"member": member.external_id, **body} if "member" not in body and body != {} else body
+    r = api.post("/api/v1/quotes", body, idempotency_key=False)
+    assert r.status_code == status, r.json()
+    assert set(r.json()) == {"error"}
