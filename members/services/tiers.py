@@ -140,7 +140,7 @@ def _state(status: TierStatus) -> tuple:
 def _save(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], now: datetime,
           before: tuple | None = None) -> None:
     """Recompute the review date and write the status, unless nothing changed (the common earn)."""
-    if before is not None and _state(status) == before and (status.review_at is not None or status.tier_id is None):
+    if before is not None and _state(status) == before:
         return
     status.review_at = _next_review(status, settings, tiers, now)
     status.save()

@@ -19,6 +19,7 @@ from core.models import Channel
 from core.services import audit_record
 from loyalty import services as loyalty
 from loyalty.models import Lot, Order, ProgramSettings
+from loyalty.services.ledger import channel_id as our_channel
 from loyalty.services.rules import available_from
 from members.models import Member
 
@@ -115,7 +116,9 @@ def _available_at(order: Order) -> datetime:
 def _bonus(referral: Referral, role: str, member_id: int, points: int, channel_id: int, now: datetime,
            available_at: datetime, what: str) -> ReferralReward:
     txn = loyalty.points_bonus(
-        member=Member(pk=member_id), points=points, channel_id=channel_id,
+        # Our own entries, on our system channel under keys no shop can send there: exactly once per role,
+        # whichever channel (an order, a staff approval) triggers the payout.
+        member=Member(pk=member_id), points=points, channel_id=our_channel("system"),
         idempotency_key=f"referral:{referral.pk}:{role}", reason=what, reference=f"referral:{referral.pk}",
         available_at=available_at, details={"referral": referral.pk, "role": role, "ordinal": referral.ordinal},
     )
@@ -209,7 +212,7 @@ def referral_qualify(*, order: Order, channel_id: int, payment_fingerprint: str 
 def _revoke_all(referral: Referral, *, channel_id: int, reason: str) -> int:
     taken = 0
     for reward in referral.rewards.select_for_update().filter(revoke_transaction__isnull=True).order_by("pk"):
-        txn = loyalty.points_bonus_revoke(transaction_id=reward.transaction_id, channel_id=channel_id,
+        txn = loyalty.points_bonus_revoke(transaction_id=reward.transaction_id, channel_id=our_channel("system"),
                                           idempotency_key=f"referral:{referral.pk}:{reward.role}:revoke",
                                           reason=reason)
         reward.revoke_transaction = txn
