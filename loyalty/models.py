@@ -288,8 +288,7 @@ class BirthdayGift(models.Model):
     tier_code = models.CharField(max_length=32, blank=True)
     points = models.BigIntegerField(default=0)
     reward_code = models.CharField(max_length=64, blank=True,
-                                   help_text="The tier's birthday reward; recorded, not issued yet (vouchers come "
-                                             "with the rewards catalog).")
+                                   help_text="The tier's birthday reward: the rewards app issues its voucher.")
     transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField()
 

@@ -9,7 +9,7 @@ from django.db.models import F, Q
 
 from core.cache import cached, forget
 from core.models import Channel
-from loyalty.models import Transaction
+from loyalty.models import BirthdayGift, Transaction
 from members.models import Member, Plan, Tier
 
 
@@ -26,6 +26,8 @@ class RedemptionRules(models.Model):
     min_balance = models.PositiveIntegerField(default=0, help_text="Points a member must have to redeem at all.")
     hold_minutes = models.PositiveIntegerField(default=30, help_text="A checkout hold lapses after this long.")
     voucher_valid_days = models.PositiveIntegerField(default=90, help_text="Unless the reward says otherwise.")
+    voucher_reminder_days = models.PositiveIntegerField(
+        default=7, help_text="Remind members this many days before an unused voucher expires; 0 for never.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -178,7 +180,10 @@ class Voucher(models.Model):
         VOID = "void", "Void"
 
     code = models.CharField(max_length=19, unique=True, default=voucher_code)
-    redemption = models.ForeignKey(Redemption, on_delete=models.PROTECT, related_name="vouchers")
+    redemption = models.ForeignKey(Redemption, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="vouchers")
+    birthday_gift = models.OneToOneField(BirthdayGift, null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="voucher", help_text="A tier's birthday present (no points).")
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="vouchers")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUED)
@@ -194,6 +199,8 @@ class Voucher(models.Model):
     class Meta:
         indexes = [models.Index(fields=["expires_at"], condition=Q(status="issued"), name="voucher_issued_by_expiry")]
         permissions = [("void_voucher", "Can void vouchers")]
+        constraints = [models.CheckConstraint(
+            condition=Q(redemption__isnull=False) | Q(birthday_gift__isnull=False), name="voucher_has_an_origin")]
 
     def __str__(self) -> str:
         return f"{self.code} ({self.status})"
