@@ -15,6 +15,7 @@ from core.idempotency import idempotent_write, request_key
 from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
 from core.permissions import requires_scope
+from core.serializers import parse
 from loyalty import services as loyalty
 from loyalty.api.serializers import OrderCreateSerializer, OrderSerializer, RefundCreateSerializer
 from members import services as members
@@ -24,12 +25,6 @@ from referrals import services as referrals
 from referrals.api.serializers import ReferralBriefSerializer, ReferralSerializer
 from rewards import services as rewards
 from rewards.api.serializers import OrderRefundResultSerializer
-
-
-def _parse(serializer_class, request):
-    serializer = serializer_class(data=request.data if request.data is not None else {})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class RegistrationSerializer(MemberCreateSerializer):
@@ -56,7 +51,7 @@ class MemberRegisterApi(APIView):
     @extend_schema(operation_id="members_register", request=RegistrationSerializer,
                    responses={201: RegisteredMemberSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
-        data = _parse(RegistrationSerializer, request)
+        data = parse(RegistrationSerializer, request)
 
         def perform():
             member = members.member_register(
@@ -96,7 +91,7 @@ class OrderEarnApi(APIView):
                    responses={201: OrderEarnResultSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
         key = request_key(request)
-        data = _parse(OrderEarnSerializer, request)
+        data = parse(OrderEarnSerializer, request)
         member = member_get(external_id=data["member"])
         channel = request.user.channel_id
 
@@ -143,7 +138,7 @@ class OrderRefundApi(APIView):
                    responses={201: OrderRefundApiResultSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, order_id: str):
         key = request_key(request)
-        data = _parse(RefundCreateSerializer, request)
+        data = parse(RefundCreateSerializer, request)
         channel = request.user.channel_id
 
         def perform():

@@ -28,3 +28,10 @@ class ErrorSerializer(serializers.Serializer):
     """The one error shape, for the schema."""
 
     error = ErrorDetailSerializer()
+
+
+def parse(serializer_class, request, **kwargs) -> dict:
+    """Validate a request body with `serializer_class`; a bad one raises the 400 in the API's error shape."""
+    serializer = serializer_class(data=request.data if request.data is not None else {}, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from core.admin_mixins import ReadOnlyMixin, SingletonAdminMixin
 from core.errors import ApplicationError
 from members.admin import MemberAdmin
 from members.models import Member
@@ -23,16 +24,8 @@ from .models import BirthdayGift, CategoryMultiplier, Lot, Order, ProgramSetting
 from .services.ledger import channel_id
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    pass
 
 class AdjustForm(forms.Form):
     points = forms.IntegerField(help_text="Positive to credit, negative to debit.")
@@ -110,7 +103,7 @@ admin.site.register(Member, LoyaltyMemberAdmin)
 
 
 @admin.register(ProgramSettings)
-class ProgramSettingsAdmin(admin.ModelAdmin):
+class ProgramSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "currency"]}),
         ("Earning", {"fields": ["earn_points", "earn_amount", "rounding", "pending_days"]}),
@@ -119,15 +112,6 @@ class ProgramSettingsAdmin(admin.ModelAdmin):
         ("Automated care", {"fields": ["expiry_reminder_days", "birthday_catch_up_days"]}),
     ]
 
-    def has_add_permission(self, request) -> bool:
-        return not ProgramSettings.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        program = ProgramSettings.current()
-        return redirect("admin:loyalty_programsettings_change", program.pk)
 
 
 @admin.register(CategoryMultiplier)

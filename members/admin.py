@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.admin_mixins import ReadOnlyMixin, SingletonAdminMixin
 from core.errors import ApplicationError
 
 from . import services
@@ -21,17 +22,6 @@ from .models import (
     WebhookEndpoint,
 )
 from .selectors import tier_overview
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class PinForm(forms.Form):
@@ -105,15 +95,8 @@ class MemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(MembershipSettings)
-class MembershipSettingsAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return not MembershipSettings.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        return redirect("admin:members_membershipsettings_change", MembershipSettings.current().pk)
+class MembershipSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(Tier)

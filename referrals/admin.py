@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from core.admin_mixins import ReadOnlyMixin
 from core.errors import ApplicationError
 
 from .models import Program, ProgramStep, Referral, ReferralCode, ReferralReward
@@ -27,17 +28,6 @@ class ProgramAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # kept for history: referrals point at the program they were made under
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ReferralRewardInline(ReadOnlyMixin, admin.TabularInline):

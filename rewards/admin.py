@@ -1,33 +1,15 @@
 from django.contrib import admin, messages
-from django.shortcuts import redirect
 
+from core.admin_mixins import ReadOnlyMixin, SingletonAdminMixin
 from core.errors import ApplicationError
 
 from . import services
 from .models import Cause, Redemption, RedemptionRules, Reward, Voucher
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(RedemptionRules)
-class RedemptionRulesAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return not RedemptionRules.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        return redirect("admin:rewards_redemptionrules_change", RedemptionRules.current().pk)
+class RedemptionRulesAdmin(SingletonAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(Reward)

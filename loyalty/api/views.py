@@ -8,6 +8,7 @@ from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
 from core.pagination import NewestFirstCursorPagination
 from core.permissions import requires_scope
+from core.serializers import parse
 from members.authentication import IsMember
 from members.selectors import member_get
 
@@ -20,12 +21,6 @@ from .serializers import (
     OrderSerializer,
     TransactionSerializer,
 )
-
-
-def _parse(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class OrderDetailApi(APIView):
@@ -44,7 +39,7 @@ class AdjustmentApi(APIView):
                    responses={201: TransactionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
         key = request_key(request)
-        data = _parse(AdjustmentCreateSerializer, request)
+        data = parse(AdjustmentCreateSerializer, request)
         member = member_get(external_id=data["member"])
         is_staff = not hasattr(request.user, "channel_id")
         channel = our_channel("admin") if is_staff else request.user.channel_id

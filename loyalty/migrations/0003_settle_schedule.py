@@ -1,18 +1,10 @@
 from django.db import migrations
 
+from core.schedules import schedule_tasks
 
-def schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_15_minutes, _ = IntervalSchedule.objects.get_or_create(every=15, period="minutes")
-    PeriodicTask.objects.get_or_create(
-        name="Expire due points and release pending points",
-        defaults={"task": "loyalty.tasks.settle_due_points", "interval": every_15_minutes},
-    )
-
-
-def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(task="loyalty.tasks.settle_due_points").delete()
+TASKS = [
+    ("Expire due points and release pending points", "loyalty.tasks.settle_due_points", "every 15 minutes"),
+]
 
 
 class Migration(migrations.Migration):
@@ -21,4 +13,6 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(schedule, unschedule)]
+    operations = [
+        schedule_tasks(TASKS),
+    ]

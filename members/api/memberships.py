@@ -11,7 +11,7 @@ from core.idempotency import idempotent_write
 from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
 from core.permissions import requires_scope
-from core.serializers import StrictSerializer
+from core.serializers import StrictSerializer, parse
 
 from .. import services
 from ..authentication import IsMember
@@ -123,10 +123,6 @@ class MyTierApi(APIView):
         return Response(_tier_body(request.user.member))
 
 
-def _parse(serializer_class, request):
-    serializer = serializer_class(data=request.data if request.data is not None else {})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class SubscriptionCollectionApi(APIView):
@@ -143,7 +139,7 @@ class SubscriptionCollectionApi(APIView):
     @extend_schema(operation_id="subscriptions_start", request=SubscriptionStartSerializer,
                    responses={201: SubscriptionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, external_id: str):
-        data = _parse(SubscriptionStartSerializer, request)
+        data = parse(SubscriptionStartSerializer, request)
         member = member_get(external_id=external_id)
 
         def perform():
@@ -161,7 +157,7 @@ class SubscriptionRenewApi(APIView):
     @extend_schema(operation_id="subscriptions_renew", request=SubscriptionRenewSerializer,
                    responses={200: SubscriptionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, external_id: str, subscription_id: int):
-        data = _parse(SubscriptionRenewSerializer, request)
+        data = parse(SubscriptionRenewSerializer, request)
         sub = services.subscription_for(member=member_get(external_id=external_id), subscription_id=subscription_id)
 
         def perform():
@@ -178,7 +174,7 @@ class SubscriptionCancelApi(APIView):
     @extend_schema(operation_id="subscriptions_cancel", request=SubscriptionCancelSerializer,
                    responses={200: SubscriptionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, external_id: str, subscription_id: int):
-        data = _parse(SubscriptionCancelSerializer, request)
+        data = parse(SubscriptionCancelSerializer, request)
         sub = services.subscription_for(member=member_get(external_id=external_id), subscription_id=subscription_id)
 
         def perform():

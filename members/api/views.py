@@ -6,6 +6,7 @@ from core.idempotency import idempotent_write
 from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
 from core.permissions import requires_scope
+from core.serializers import parse
 
 from .. import services
 from ..authentication import IsMember
@@ -15,12 +16,6 @@ from .serializers import (
     MemberTokenSerializer,
     MemberUpdateSerializer,
 )
-
-
-def _parse(serializer_class, request, **kwargs):
-    serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class MemberDetailApi(APIView):
@@ -35,7 +30,7 @@ class MemberDetailApi(APIView):
     @extend_schema(operation_id="members_update", request=MemberUpdateSerializer,
                    responses={200: MemberSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def patch(self, request, external_id: str):
-        data = _parse(MemberUpdateSerializer, request)
+        data = parse(MemberUpdateSerializer, request)
         member = member_get(external_id=external_id)
         return idempotent_write(request, channel_id=request.user.channel_id, perform=lambda: (
             200, MemberSerializer(services.member_update(member=member, **data)).data))

@@ -1,5 +1,7 @@
 from django.db import migrations
 
+from core.schedules import schedule_tasks
+
 TASKS = [
     ("Evaluate tiers (downgrades, warnings)", "members.tasks.evaluate_tiers", "30 2 * * *"),
     ("End paid memberships past their period", "members.tasks.expire_subscriptions", "5 * * * *"),
@@ -7,19 +9,8 @@ TASKS = [
 ]
 
 
-def schedule(apps, schema_editor):
-    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+def settings_row(apps, schema_editor):
     apps.get_model("members", "MembershipSettings").objects.get_or_create(pk=1)
-    for name, task, cron in TASKS:
-        minute, hour, day, month, weekday = cron.split()
-        crontab, _ = CrontabSchedule.objects.get_or_create(minute=minute, hour=hour, day_of_month=day,
-                                                           month_of_year=month, day_of_week=weekday, timezone="UTC")
-        PeriodicTask.objects.get_or_create(name=name, defaults={"task": task, "crontab": crontab})
-
-
-def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(task__in=[t for _, t, _ in TASKS]).delete()
 
 
 class Migration(migrations.Migration):
@@ -28,4 +19,7 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(schedule, unschedule)]
+    operations = [
+        schedule_tasks(TASKS),
+        migrations.RunPython(settings_row, migrations.RunPython.noop),
+    ]

@@ -1,18 +1,11 @@
 from django.db import migrations
 
-TASK = "members.tasks.deliver_pending_notifications"
+from core.schedules import schedule_tasks
 
-
-def schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period="minutes")
-    PeriodicTask.objects.get_or_create(name="Deliver pending notifications (e-mail, webhooks)",
-                                       defaults={"task": TASK, "interval": every_minute})
-
-
-def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(task=TASK).delete()
+TASKS = [
+    ("Deliver pending notifications (e-mail, webhooks)", "members.tasks.deliver_pending_notifications",
+     "every 1 minutes"),
+]
 
 
 class Migration(migrations.Migration):
@@ -21,4 +14,6 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(schedule, unschedule)]
+    operations = [
+        schedule_tasks(TASKS),
+    ]

@@ -7,6 +7,7 @@ from core.idempotency import idempotent_write, request_key
 from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
 from core.permissions import requires_scope
+from core.serializers import parse
 from loyalty.models import ProgramSettings
 from loyalty.selectors import points_spendable
 from members.selectors import member_get
@@ -26,12 +27,6 @@ from .serializers import (
 )
 
 
-def _parse(serializer_class, request):
-    serializer = serializer_class(data=request.data if request.data is not None else {})
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class RedemptionCollectionApi(APIView):
     permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
 
@@ -39,7 +34,7 @@ class RedemptionCollectionApi(APIView):
                    responses={201: RedemptionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
         key = request_key(request)
-        data = _parse(RedemptionCreateSerializer, request)
+        data = parse(RedemptionCreateSerializer, request)
         member = member_get(external_id=data["member"])
         channel = request.user.channel_id
 
@@ -72,7 +67,7 @@ class RedemptionCancelApi(APIView):
                    responses={200: RedemptionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, redemption_id: int):
         key = request_key(request)
-        data = _parse(RedemptionCancelSerializer, request)
+        data = parse(RedemptionCancelSerializer, request)
         channel = request.user.channel_id
 
         def perform():
@@ -117,7 +112,7 @@ class QuoteApi(APIView):
 
     @extend_schema(operation_id="quote", request=QuoteRequestSerializer, responses={200: dict, **ERRORS})
     def post(self, request):
-        data = _parse(QuoteRequestSerializer, request)
+        data = parse(QuoteRequestSerializer, request)
         member = member_get(external_id=data["member"])
         now = timezone.now()
         rules = RedemptionRules.current()
@@ -162,7 +157,7 @@ class HoldCollectionApi(APIView):
                    responses={201: RedemptionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
         key = request_key(request)
-        data = _parse(HoldCreateSerializer, request)
+        data = parse(HoldCreateSerializer, request)
         member = member_get(external_id=data["member"])
         channel = request.user.channel_id
 
@@ -228,7 +223,7 @@ class VoucherRedeemApi(APIView):
     @extend_schema(operation_id="vouchers_redeem", request=VoucherRedeemSerializer,
                    responses={200: VoucherSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request, code: str):
-        data = _parse(VoucherRedeemSerializer, request)
+        data = parse(VoucherRedeemSerializer, request)
         channel = request.user.channel_id
         return idempotent_write(request, channel_id=channel, perform=lambda: (200, VoucherSerializer(
             services.voucher_redeem(code=code, channel_id=channel, store=data["store"],

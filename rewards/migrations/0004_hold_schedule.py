@@ -1,17 +1,14 @@
 from django.db import migrations
 
+from core.schedules import schedule_tasks
 
-def schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every_minute, _ = IntervalSchedule.objects.get_or_create(every=1, period="minutes")
-    PeriodicTask.objects.get_or_create(name="Release lapsed checkout holds",
-                                       defaults={"task": "rewards.tasks.release_lapsed_holds", "interval": every_minute})
+TASKS = [
+    ("Release lapsed checkout holds", "rewards.tasks.release_lapsed_holds", "every 1 minutes"),
+]
+
+
+def rules_row(apps, schema_editor):
     apps.get_model("rewards", "RedemptionRules").objects.get_or_create(pk=1)
-
-
-def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(task="rewards.tasks.release_lapsed_holds").delete()
 
 
 class Migration(migrations.Migration):
@@ -20,4 +17,7 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(schedule, unschedule)]
+    operations = [
+        schedule_tasks(TASKS),
+        migrations.RunPython(rules_row, migrations.RunPython.noop),
+    ]
