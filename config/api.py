@@ -23,6 +23,7 @@ from members.api.serializers import MemberCreateSerializer, MemberSerializer
 from members.selectors import member_get
 from referrals import services as referrals
 from referrals.api.serializers import ReferralBriefSerializer, ReferralSerializer
+from referrals.api.throttling import RegistrationCodeChannelThrottle, RegistrationCodeThrottle
 from rewards import services as rewards
 from rewards.api.serializers import OrderRefundResultSerializer
 
@@ -47,9 +48,11 @@ class RegisteredMemberSerializer(MemberSerializer):
 
 class MemberRegisterApi(APIView):
     permission_classes = [requires_scope(Scope.MEMBERS_WRITE)]
+    # A bad referral code writes nothing, so without a limit registration would let codes be enumerated.
+    throttle_classes = [RegistrationCodeThrottle, RegistrationCodeChannelThrottle]
 
     @extend_schema(operation_id="members_register", request=RegistrationSerializer,
-                   responses={201: RegisteredMemberSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+                   responses={201: RegisteredMemberSerializer, 429: ERRORS[400], **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
     def post(self, request):
         data = parse(RegistrationSerializer, request)
 

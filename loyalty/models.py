@@ -138,10 +138,13 @@ class Transaction(models.Model):
     pending_after = models.BigIntegerField()
     reference = models.CharField(max_length=100, blank=True)
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    # Partial indexes below: most transactions have neither, and every index costs each insert.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              db_index=False)
     reason = models.CharField(max_length=500, blank=True)
     idempotency_key = models.CharField(max_length=255)
-    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals")
+    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals",
+                                 db_index=False)
     multiplier = models.DecimalField(max_digits=8, decimal_places=3, default=Decimal("1"),
                                      help_text="The tier / paid-plan multiplier applied (earning only).")
     details = models.JSONField(default=dict, blank=True)
@@ -157,7 +160,11 @@ class Transaction(models.Model):
             models.CheckConstraint(condition=Q(balance_after__gte=0, pending_after__gte=0),
                                    name="transaction_balances_nonnegative"),
         ]
-        indexes = [models.Index(fields=["member", "-id"], name="transaction_statement")]
+        indexes = [
+            models.Index(fields=["member", "-id"], name="transaction_statement"),
+            models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="transaction_by_staff"),
+            models.Index(fields=["reverses"], condition=Q(reverses__isnull=False), name="transaction_reversals"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind} {self.points:+d} ({self.member_id})"
@@ -243,7 +250,8 @@ class Refund(models.Model):
 class Lot(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
     source = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="lots")
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="lots")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="lots",
+                              db_index=False)  # partial index below: lots of gifts and adjustments have none
     amount = models.BigIntegerField()
     remaining = models.BigIntegerField()
     released = models.BooleanField(help_text="Counted in the available balance (else still pending).")
@@ -262,6 +270,7 @@ class Lot(models.Model):
             models.Index(fields=["expires_at", "member"], condition=Q(remaining__gt=0), name="lot_due_for_expiry"),
             models.Index(fields=["available_at", "member"], condition=Q(remaining__gt=0, released=False),
                          name="lot_due_for_release"),
+            models.Index(fields=["order"], condition=Q(order__isnull=False), name="lot_of_order"),
         ]
 
     def __str__(self) -> str:

@@ -101,7 +101,10 @@ WITH due AS MATERIALIZED (
     INSERT INTO {transaction} (member_id, kind, points, available_delta, pending_delta, balance_after, pending_after,
         reference, channel_id, actor_id, reason, idempotency_key, reverses_id, multiplier, details, created_at)
     SELECT member_id, 'expire', -(from_available + from_pending), -from_available, -from_pending, available, pending,
-        '', %(channel)s, NULL, 'Points reached their expiry date.', 'expire:' || replace(gen_random_uuid()::text, '-', ''),
+        '', %(channel)s, NULL, 'Points reached their expiry date.',
+        -- keys in member order (one transaction of ours expires a member once), so the unique index takes
+        -- them in sequence rather than at random places
+        'expire:' || lpad(member_id::text, 12, '0') || ':' || txid_current(),
         NULL, 1, jsonb_build_object('lots', to_jsonb(lots)), %(now)s
     FROM accounts
     RETURNING id, member_id
@@ -127,7 +130,8 @@ WITH due AS MATERIALIZED (
     INSERT INTO {transaction} (member_id, kind, points, available_delta, pending_delta, balance_after, pending_after,
         reference, channel_id, actor_id, reason, idempotency_key, reverses_id, multiplier, details, created_at)
     SELECT member_id, 'release', 0, points, -points, available, pending, '', %(channel)s, NULL,
-        'Return window over: points are now available.', 'release:' || replace(gen_random_uuid()::text, '-', ''),
+        'Return window over: points are now available.',
+        'release:' || lpad(member_id::text, 12, '0') || ':' || txid_current(),
         NULL, 1, jsonb_build_object('lots', to_jsonb(lots)), %(now)s
     FROM accounts
 )

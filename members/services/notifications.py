@@ -138,13 +138,8 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.NOTIFICATION_RETRY_MAX_SECONDS))
 
 
-def _deliver(notification: Notification, now: datetime, membership: MembershipSettings) -> str:
-    refused = consent_refuses(notification.member, marketing=notification.marketing, membership=membership)
-    if refused:  # consent withdrawn since the message was recorded
-        notification.status, notification.last_error = Notification.Status.SKIPPED, refused
-        notification.save(update_fields=["status", "last_error"])
-        return "skipped"
-    notification.attempts += 1
+def _send(notification: Notification) -> str:
+    """One try, outside any database transaction. Returns "" when it went out, else why not."""
     try:
         if notification.channel == Notification.Channel.EMAIL:
             channels.email_send(notification)
@@ -155,41 +150,67 @@ def _deliver(notification: Notification, now: datetime, membership: MembershipSe
         else:
             raise channels.DeliveryError("No channel.")
     except channels.DeliveryError as exc:
-        notification.last_error = str(exc)[:500]
-        if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
-            notification.status, outcome = Notification.Status.DEAD, "dead"
-        else:
-            notification.next_attempt_at, outcome = now + retry_delay(notification.attempts), "retry"
-    else:
+        return str(exc)[:500]
+    except Exception as exc:  # any failure of one message (a malformed answer, a template) is its failed try
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return ""
+
+
+def _claim(now: datetime, ids: list[int] | None, membership: MembershipSettings) -> tuple[Notification | None, str]:
+    """Take the next due message in a short transaction of its own: count the try and move its next attempt to
+    the backoff before sending, so a worker that dies mid-send leaves it to be retried later, never at once, and
+    no other worker sends it meanwhile. Returns the message and "" (send it), or why it was settled here."""
+    with transaction.atomic(durable=True):
+        due = (Notification.objects.select_for_update(skip_locked=True, of=("self",))
+               .select_related("member", "endpoint")
+               .filter(status=Notification.Status.PENDING, next_attempt_at__lte=now).order_by("next_attempt_at", "id"))
+        if ids is not None:
+            due = due.filter(pk__in=ids)
+        notification = next(iter(due[:1]), None)
+        if notification is None:
+            return None, ""
+        refused = consent_refuses(notification.member, marketing=notification.marketing, membership=membership)
+        if refused:  # consent withdrawn since the message was recorded
+            notification.status, notification.last_error = Notification.Status.SKIPPED, refused
+            notification.save(update_fields=["status", "last_error"])
+            return notification, "skipped"
+        notification.attempts += 1
+        notification.next_attempt_at = now + retry_delay(notification.attempts)
+        notification.save(update_fields=["attempts", "next_attempt_at"])
+    return notification, ""
+
+
+def _settle(notification: Notification, error: str, now: datetime) -> str:
+    if not error:
         notification.status, notification.sent_at, notification.last_error = Notification.Status.SENT, now, ""
         outcome = "sent"
-    notification.save(update_fields=["status", "attempts", "next_attempt_at", "last_error", "sent_at"])
+    elif notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+        notification.status, notification.last_error, outcome = Notification.Status.DEAD, error, "dead"
+    else:
+        notification.last_error, outcome = error, "retry"
+    with transaction.atomic(durable=True):
+        notification.save(update_fields=["status", "sent_at", "last_error"])
     return outcome
 
 
 def notifications_deliver_due(*, now: datetime | None = None, ids: list[int] | None = None,
-                              batch_size: int = 50) -> dict[str, int]:
-    """Send the pending messages that are due (or these `ids`, if due), in batches that commit one by one.
+                              limit: int = 1000) -> dict[str, int]:
+    """Send the pending messages that are due (or these `ids`, if due), one at a time.
 
-    Rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED, so several workers share the work and none sends a
-    message another is sending. Safe to run at any time: a sent message is no longer pending.
+    Each message is claimed with SELECT ... FOR UPDATE SKIP LOCKED in a short transaction that counts the try,
+    sent outside any transaction, and its outcome recorded in another: several workers share the work, one bad
+    message never holds back or re-sends the others, and a failed one backs off until its last try, then is
+    dead-lettered. Safe to run at any time: a sent message is no longer pending.
     """
     now = now or timezone.now()
     membership = MembershipSettings.current()
     stats = {"sent": 0, "retry": 0, "dead": 0, "skipped": 0}
-    while True:
-        with transaction.atomic(durable=True):
-            due = (Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                   .select_related("member", "endpoint")
-                   .filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
-                   .order_by("next_attempt_at", "id"))
-            if ids is not None:
-                due = due.filter(pk__in=ids)
-            batch = list(due[:batch_size])
-            for notification in batch:
-                stats[_deliver(notification, now, membership)] += 1
-        if len(batch) < batch_size:
-            return stats
+    for _ in range(limit):
+        notification, settled = _claim(now, ids, membership)
+        if notification is None:
+            break
+        stats[settled or _settle(notification, _send(notification), now)] += 1
+    return stats
 
 
 @transaction.atomic(savepoint=False)

@@ -14,7 +14,7 @@ from members.selectors import member_get
 from .. import services
 from ..selectors import referral_overview
 from .serializers import CodeLookupSerializer, ReferralAttachSerializer, ReferralOverviewSerializer, ReferralSerializer
-from .throttling import ReferralCodeThrottle
+from .throttling import ReferralCodeChannelThrottle, ReferralCodeThrottle
 
 THROTTLED = {429: ERRORS[400]}
 
@@ -42,7 +42,7 @@ class ReferralAttachApi(APIView):
     """Attach a referral code to a member shortly after sign-up, once."""
 
     permission_classes = [requires_scope(Scope.MEMBERS_WRITE)]
-    throttle_classes = [ReferralCodeThrottle]
+    throttle_classes = [ReferralCodeThrottle, ReferralCodeChannelThrottle]
 
     @extend_schema(operation_id="members_referral_attach", request=ReferralAttachSerializer,
                    responses={201: ReferralSerializer, **ERRORS, **THROTTLED}, parameters=[IDEMPOTENCY_HEADER])
@@ -64,7 +64,7 @@ class ReferralCodeApi(APIView):
     """Is this a referral code? Rate-limited, so codes cannot be enumerated."""
 
     permission_classes = [requires_scope(Scope.MEMBERS_READ)]
-    throttle_classes = [ReferralCodeThrottle]
+    throttle_classes = [ReferralCodeThrottle, ReferralCodeChannelThrottle]
 
     @extend_schema(operation_id="referral_codes_read", responses={200: CodeLookupSerializer, **ERRORS, **THROTTLED},
                    parameters=[OpenApiParameter("ip", str, description="The end user's address, for the rate "

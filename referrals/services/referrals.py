@@ -163,7 +163,9 @@ def _pay(referral: Referral, *, channel_id: int, now: datetime) -> Referral:
     if program.second_level and paid_referrer:
         upper = one_or_none(Referral.objects.filter(referred_id=referrer.pk, status__in=SUCCESSFUL))
         share = int((Decimal(paid_referrer) * program.second_level_percent / 100).to_integral_value(ROUND_FLOOR))
-        if upper is not None and share > 0 and upper.referrer_id != referral.referred_id:
+        upper_active = upper is not None and Member.objects.filter(pk=upper.referrer_id,
+                                                                   status=Member.Status.ACTIVE).exists()
+        if upper_active and share > 0 and upper.referrer_id != referral.referred_id:
             _bonus(referral, ReferralReward.Role.SECOND_LEVEL, upper.referrer_id, share, channel_id, now,
                    available_at, f"Second-level referral reward: {referral.referred.external_id} via "
                                  f"{referrer.external_id}")
@@ -175,8 +177,9 @@ def _pay(referral: Referral, *, channel_id: int, now: datetime) -> Referral:
 def _qualifies(referral: Referral, order: Order) -> bool:
     program = referral.program
     joined = referral.referred.joined_at
+    # Within the window after joining, and not backdated to before the member joined or the code was attached.
     return (order.amount >= program.min_order_amount
-            and order.occurred_at <= joined + timedelta(days=program.qualify_days))
+            and max(joined, referral.created_at) <= order.occurred_at <= joined + timedelta(days=program.qualify_days))
 
 
 @transaction.atomic(savepoint=False)

@@ -223,3 +223,36 @@ def test_language_is_part_of_the_member_api(api):
     assert r.status_code == 200 and Member.objects.get(external_id="zh-1").language == "en"
     r = api.patch("/api/v1/members/zh-1", {"language": "fr"})
     assert r.status_code == 400 and "language" in r.json()["error"]["fields"]
+
+
+def test_a_malformed_answer_is_one_failed_try_and_never_resends_the_others(db, member):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def garbage():  # answers every request with a line that is not HTTP
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"NOT-HTTP\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=garbage, daemon=True).start()
+    try:
+        WebhookEndpoint.objects.create(name="broken", url=f"http://127.0.0.1:{listener.getsockname()[1]}/hook")
+        with time_machine.travel(NOW, tick=False):
+            record(member)
+        first = deliver_at(NOW)
+        again = deliver_at(NOW)
+    finally:
+        listener.close()
+    assert (first["sent"], first["retry"]) == (1, 1)
+    assert again == {"sent": 0, "retry": 0, "dead": 0, "skipped": 0}  # the broken one waits for its backoff
+    assert len(mail.outbox) == 1  # the e-mail went out once
+    hook = Notification.objects.get(channel="webhook")
+    assert (hook.status, hook.attempts) == ("pending", 1) and hook.last_error

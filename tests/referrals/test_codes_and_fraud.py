@@ -202,3 +202,18 @@ def test_admin_lists_filters_and_reviews(client, referral_program, register, cod
     assert r.status_code == 302
     assert Referral.objects.get().status == "rejected"
     assert AuditLog.objects.get(action="referral.reject").actor == admin_user
+
+
+def test_registration_with_codes_is_rate_limited_but_plain_sign_up_is_not(register, settings, referral_program):
+    settings.REFERRAL_CODE_RATE = "2/hour"
+    statuses = [register(code=f"NOPE234{c}").status_code for c in "567"]
+    assert statuses == [422, 422, 429]
+    assert register().status_code == 201
+
+
+def test_changing_the_address_does_not_escape_the_channel_allowance(api, settings, referral_program):
+    settings.REFERRAL_CODE_RATE = "100/hour"
+    settings.REFERRAL_CODE_CHANNEL_RATE = "3/hour"
+    statuses = [api.get(f"/api/v1/referral-codes/AAAAAAA{c}?ip=203.0.113.{n}").status_code
+                for n, c in enumerate("23456")]
+    assert statuses == [404, 404, 404, 429, 429]

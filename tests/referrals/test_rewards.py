@@ -237,3 +237,22 @@ def test_member_token_sees_their_own_referrals(referral_program, member, registe
     assert r.status_code == 200
     assert r.json()["code"] == code_of(member)
     assert "member" not in r.json()["referrals"][0]
+
+
+def test_a_closed_referrers_referrer_gets_no_second_level_share(make_program, member, register, buy, code_of):
+    make_program(second_level=True, second_level_percent=20)
+    second = Member.objects.get(external_id=_refer(register, code_of(member))[0])
+    buy(second.external_id)
+    third = _refer(register, code_of(second))[0]
+    Member.objects.filter(pk=member.pk).update(status=Member.Status.CLOSED)
+    buy(third)
+    assert _points(member, "second_level") == 0
+    assert _points(second, "referrer") == 100
+    assert_ledger_balanced()
+
+
+def test_an_order_backdated_to_before_joining_does_not_qualify(referral_program, member, register, buy, code_of):
+    new = _refer(register, code_of(member))[0]
+    r = buy(new, amount="90.00", occurred_at=(timezone.now() - timedelta(days=2)).isoformat())
+    assert r.status_code == 201 and "referral" not in r.json()
+    assert Referral.objects.get().status == "pending"
