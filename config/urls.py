@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from config.views import member_account
 from core.converters import KeyConverter
 from core.views import health
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("health", health, name="health"),
+    path("account/", member_account, name="member-account"),
 ]
 
 handler400 = "core.views.handler400"

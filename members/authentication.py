@@ -21,6 +21,17 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def member_for_token(raw: str) -> Member | None:
+    """The member a live token was issued for; None for an unknown or expired token or a closed membership."""
+    if not raw:
+        return None
+    token = (MemberToken.objects.select_related("member")
+             .filter(token_hash=token_hash(raw), expires_at__gt=timezone.now()).first())
+    if token is None or token.member.status == Member.Status.CLOSED:
+        return None
+    return token.member
+
+
 class MemberTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
