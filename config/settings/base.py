@@ -128,6 +128,11 @@ MEMBER_TOKEN_TTL = timedelta(minutes=env.int("MEMBER_TOKEN_TTL_MINUTES", default
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
 # How long a process keeps program settings, tiers and category multipliers before reading them again.
 SETTINGS_CACHE_SECONDS = env.int("SETTINGS_CACHE_SECONDS", default=5)
+# Database connections the expiry job uses at once on large runs (disjoint member batches).
+SETTLE_WORKERS = env.int("SETTLE_WORKERS", default=2)
+# Referral code lookups, attaches and sign-ups with a code: per end user, and per channel whatever the address.
+REFERRAL_CODE_RATE = env("REFERRAL_CODE_RATE", default="30/hour")
+REFERRAL_CODE_CHANNEL_RATE = env("REFERRAL_CODE_CHANNEL_RATE", default="1000/hour")
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import pytest
 import time_machine
 from django.utils import timezone
 
@@ -71,3 +72,25 @@ def test_points_given_back_to_an_expired_lot_expire_again(api, member):
         assert Account.objects.get(member=member).available == 0
     kinds = list(Transaction.objects.order_by("id").values_list("kind", flat=True))
     assert kinds == ["earn", "redeem", "redeem_cancel", "expire"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_runs_expire_on_two_connections_at_once_and_stay_balanced(program, channel, member_factory):
+    from decimal import Decimal
+
+    from loyalty.services import order_earn
+    from tests.loyalty.invariants import assert_ledger_balanced
+
+    members = [member_factory() for _ in range(12)]
+    with time_machine.travel(timezone.now() - timedelta(days=400), tick=False):
+        for n, m in enumerate(members):
+            order_earn(member=m, channel_id=channel.pk, order_id=f"old-{n}", amount=Decimal("100.00"),
+                       currency="EUR", idempotency_key=f"old-{n}")
+    order_earn(member=members[0], channel_id=channel.pk, order_id="new", amount=Decimal("50.00"), currency="EUR",
+               idempotency_key="new")
+    stats = points_settle_due(batch_size=5, workers=2)
+    assert stats == {"batches": 3, "lots": 12}
+    assert sum(Account.objects.values_list("available", flat=True)) == 5
+    assert Transaction.objects.filter(kind="expire").count() == 12
+    assert points_settle_due(batch_size=5, workers=2)["lots"] == 0
+    assert_ledger_balanced()
