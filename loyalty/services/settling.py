@@ -50,6 +50,7 @@ def settle_locked(accounts: dict[int, Account], now: datetime) -> int:
         account.available -= from_available
         account.pending -= from_pending
         account.lifetime_expired += from_available + from_pending
+        account.updated_at = now  # bulk_update below does not apply auto_now
         txns.append(Transaction(
             member_id=member_id, kind=Transaction.Kind.EXPIRE, points=-(from_available + from_pending),
             available_delta=-from_available, pending_delta=-from_pending, balance_after=account.available,
@@ -63,6 +64,7 @@ def settle_locked(accounts: dict[int, Account], now: datetime) -> int:
         points = sum(r for _, r in entries)
         account.available += points
         account.pending -= points
+        account.updated_at = now
         txns.append(Transaction(
             member_id=member_id, kind=Transaction.Kind.RELEASE, points=0, available_delta=points,
             pending_delta=-points, balance_after=account.available, pending_after=account.pending,
