@@ -4,6 +4,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from .cache import cached, forget
+
 
 class Channel(models.Model):
     """Where a write comes from: a shop's web store, its POS, the admin, our own jobs.
@@ -99,3 +101,22 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor or self.channel} {self.action} {self.target_type}#{self.target_id}"
+
+
+class SettingsRow(models.Model):
+    """A model of one row of settings that staff edit (program, membership, redemption rules).
+
+    `current()` reads it through the per-process cache (core.cache); saving it makes this process forget it at
+    once, and the others within SETTINGS_CACHE_SECONDS.
+    """
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        forget(self._meta.label)
+
+    @classmethod
+    def current(cls):
+        return cached(cls._meta.label, lambda: cls.objects.get_or_create(pk=1)[0])

@@ -12,8 +12,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from core.cache import cached, forget
-from core.models import Channel
+from core.cache import forget
+from core.models import Channel, SettingsRow
 from members.models import Member
 
 
@@ -21,7 +21,7 @@ def default_expiry_reminder_days() -> list[int]:
     return [30, 7]
 
 
-class ProgramSettings(models.Model):
+class ProgramSettings(SettingsRow):
     """The program's rules, edited by staff in the admin. One row."""
 
     class Rounding(models.TextChoices):
@@ -71,13 +71,6 @@ class ProgramSettings(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        forget("program")
-
-    @classmethod
-    def current(cls) -> "ProgramSettings":
-        return cached("program", lambda: cls.objects.get_or_create(pk=1)[0])
 
 
 class CategoryMultiplier(models.Model):

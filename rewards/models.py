@@ -7,13 +7,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from core.cache import cached, forget
-from core.models import Channel
+from core.models import Channel, SettingsRow
 from loyalty.models import BirthdayGift, Transaction
 from members.models import Member, Plan, Tier
 
 
-class RedemptionRules(models.Model):
+class RedemptionRules(SettingsRow):
     """The program-wide redemption rules, edited by staff. One row."""
 
     points_per_unit = models.PositiveIntegerField(
@@ -36,13 +35,6 @@ class RedemptionRules(models.Model):
     def __str__(self) -> str:
         return "Redemption rules"
 
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        forget("redemption_rules")
-
-    @classmethod
-    def current(cls) -> "RedemptionRules":
-        return cached("redemption_rules", lambda: cls.objects.get_or_create(pk=1)[0])
 
 
 class Cause(models.Model):

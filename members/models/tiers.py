@@ -5,12 +5,13 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from core.cache import cached, forget
+from core.cache import forget
+from core.models import SettingsRow
 
 from .member import Member
 
 
-class MembershipSettings(models.Model):
+class MembershipSettings(SettingsRow):
     """How tiers qualify and how tier and paid benefits combine. One row, edited by staff."""
 
     class Basis(models.TextChoices):
@@ -48,13 +49,6 @@ class MembershipSettings(models.Model):
     def __str__(self) -> str:
         return "Membership settings"
 
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        forget("membership")
-
-    @classmethod
-    def current(cls) -> "MembershipSettings":
-        return cached("membership", lambda: cls.objects.get_or_create(pk=1)[0])
 
 
 class Tier(models.Model):

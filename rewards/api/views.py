@@ -8,12 +8,11 @@ from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
 from core.permissions import requires_scope
 from core.serializers import parse
-from loyalty.models import ProgramSettings
-from loyalty.selectors import points_spendable
 from members.selectors import member_get
 
 from .. import services
-from ..models import Cause, RedemptionRules, Reward
+from ..models import Cause, Reward
+from ..selectors import quote_get
 from .serializers import (
     CauseSerializer,
     HoldCreateSerializer,
@@ -114,40 +113,8 @@ class QuoteApi(APIView):
     def post(self, request):
         data = parse(QuoteRequestSerializer, request)
         member = member_get(external_id=data["member"])
-        now = timezone.now()
-        rules = RedemptionRules.current()
-        available = points_spendable(member_id=member.pk, now=now)
-        body: dict = {"member": member.external_id, "available": available,
-                      "points_per_unit": rules.points_per_unit, "currency": ProgramSettings.current().currency}
-        if data["order_value"] is not None:
-            cap = services.max_points_for_order(data["order_value"], rules)
-            usable = min(available, cap)
-            refusals = services.rules_check(member=member, available=available, points=max(usable, 1), now=now,
-                                            order_value=data["order_value"])
-            usable = 0 if refusals else usable
-            asked = data["points"]
-            body["checkout"] = {
-                "order_value": f"{data['order_value']:.2f}", "max_points": usable,
-                "max_discount": f"{services.points_value(usable, rules):.2f}",
-                "reasons": [r.as_dict() for r in refusals],
-            }
-            if asked is not None:
-                asked_refusals = services.rules_check(member=member, available=available, points=asked, now=now,
-                                                      order_value=data["order_value"])
-                body["checkout"]["requested"] = {
-                    "points": asked, "allowed": not asked_refusals,
-                    "discount": f"{services.points_value(asked, rules):.2f}",
-                    "reasons": [r.as_dict() for r in asked_refusals]}
-        rewards = Reward.objects.filter(active=True).prefetch_related("tiers", "plans").select_related("cause")
-        if data["rewards"]:
-            rewards = rewards.filter(code__in=data["rewards"])
-        body["rewards"] = []
-        for reward in rewards:
-            refusals = services.rules_check(member=member, available=available, points=reward.points_cost, now=now,
-                                            reward=reward)
-            body["rewards"].append({"code": reward.code, "points_cost": reward.points_cost, "eligible": not refusals,
-                                    "reasons": [r.as_dict() for r in refusals]})
-        return Response(body)
+        return Response(quote_get(member=member, order_value=data["order_value"], points=data["points"],
+                                  reward_codes=data["rewards"]))
 
 
 class HoldCollectionApi(APIView):

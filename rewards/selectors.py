@@ -1,0 +1,43 @@
+from decimal import Decimal
+
+from django.utils import timezone
+
+from loyalty.models import ProgramSettings
+from loyalty.selectors import points_spendable
+from members.models import Member
+
+from .models import RedemptionRules, Reward
+from .services import max_points_for_order, points_value, rules_check
+
+
+def quote_get(*, member: Member, order_value: Decimal | None = None, points: int | None = None,
+              reward_codes: list[str] | None = None) -> dict:
+    """What this member can use on this cart, by the same rules that decide a redemption; writes nothing."""
+    now = timezone.now()
+    rules = RedemptionRules.current()
+    available = points_spendable(member_id=member.pk, now=now)
+    body: dict = {"member": member.external_id, "available": available,
+                  "points_per_unit": rules.points_per_unit, "currency": ProgramSettings.current().currency}
+    if order_value is not None:
+        usable = min(available, max_points_for_order(order_value, rules))
+        refusals = rules_check(member=member, available=available, points=max(usable, 1), now=now,
+                               order_value=order_value)
+        usable = 0 if refusals else usable
+        body["checkout"] = {
+            "order_value": f"{order_value:.2f}", "max_points": usable,
+            "max_discount": f"{points_value(usable, rules):.2f}", "reasons": [r.as_dict() for r in refusals],
+        }
+        if points is not None:
+            asked = rules_check(member=member, available=available, points=points, now=now, order_value=order_value)
+            body["checkout"]["requested"] = {
+                "points": points, "allowed": not asked, "discount": f"{points_value(points, rules):.2f}",
+                "reasons": [r.as_dict() for r in asked]}
+    rewards = Reward.objects.filter(active=True).prefetch_related("tiers", "plans").select_related("cause")
+    if reward_codes:
+        rewards = rewards.filter(code__in=reward_codes)
+    body["rewards"] = []
+    for reward in rewards:
+        refusals = rules_check(member=member, available=available, points=reward.points_cost, now=now, reward=reward)
+        body["rewards"].append({"code": reward.code, "points_cost": reward.points_cost, "eligible": not refusals,
+                                "reasons": [r.as_dict() for r in refusals]})
+    return body
