@@ -72,12 +72,12 @@ def prepare() -> dict:
 
 
 def seed_services(first: int, last: int) -> dict:
-    """Members and orders through member_register and order_earn, one transaction each."""
+    """Members and orders through member_register and the order flow, one transaction each."""
     from django.utils import timezone
 
+    from config.flows import order_place
     from core.models import Channel
     from loyalty.models import ProgramSettings
-    from loyalty.services import order_earn
     from members.services import member_register
 
     channel = Channel.named(SEED_CHANNEL).pk
@@ -88,7 +88,7 @@ def seed_services(first: int, last: int) -> dict:
         member = member_register(external_id=external_id(n), name=f"Bench {external_id(n)}",
                                  joined_at=now - timedelta(days=JOINED_DAYS_AGO))
         for k, age in enumerate(ORDER_AGES_DAYS):
-            order_earn(member=member, channel_id=channel, order_id=order_ref(n, k), amount=order_amount(n, k),
+            order_place(member=member, channel_id=channel, order_id=order_ref(n, k), amount=order_amount(n, k),
                        currency=currency, idempotency_key=order_ref(n, k), occurred_at=now - timedelta(days=age))
             orders += 1
     return {"members": last - first + 1, "orders": orders, "seconds": round(time.monotonic() - started, 2)}

@@ -1,10 +1,7 @@
-"""API views that call several apps, routed in config/urls.py ahead of the apps' own routes.
+"""API views of the use cases that span apps, routed in config/urls.py ahead of the apps' own routes.
 
-Each runs its services in one idempotent write, so they commit together or not at all:
-- registration with a referral code: members registers, referrals attaches the code;
-- an order: loyalty earns, referrals checks whether it qualifies a referral (and pays it);
-- a refund: rewards refunds (loyalty takes back, points that paid are given back), referrals takes back the
-  rewards of a referral whose qualifying order no longer qualifies.
+Each parses, runs one flow (config.flows) in one idempotent write, and renders: registration with a referral
+code, an order, a refund, confirming or releasing a checkout hold, cancelling a redemption.
 """
 
 from drf_spectacular.utils import extend_schema
@@ -18,14 +15,13 @@ from core.permissions import requires_scope
 from core.serializers import parse
 from loyalty import services as loyalty
 from loyalty.api.serializers import OrderCreateSerializer, OrderSerializer, RefundCreateSerializer
-from members import services as members
 from members.api.serializers import MemberCreateSerializer, MemberSerializer
 from members.selectors import member_get
-from referrals import services as referrals
 from referrals.api.serializers import ReferralBriefSerializer, ReferralSerializer
 from referrals.api.throttling import RegistrationCodeChannelThrottle, RegistrationCodeThrottle
-from rewards import services as rewards
-from rewards.api.serializers import OrderRefundResultSerializer
+from rewards.api.serializers import OrderRefundResultSerializer, RedemptionCancelSerializer, RedemptionSerializer
+
+from . import flows
 
 
 class RegistrationSerializer(MemberCreateSerializer):
@@ -57,17 +53,13 @@ class MemberRegisterApi(APIView):
         data = parse(RegistrationSerializer, request)
 
         def perform():
-            member = members.member_register(
+            member, own_code, referral = flows.member_register(
                 external_id=data["external_id"], name=data["name"], email=data["email"], phone=data["phone"],
                 birth_date=data["birth_date"], timezone_name=data["timezone"],
                 marketing_consent=data["marketing_consent"], card_number=data["card_number"], language=data["language"],
+                referral_code=data["referral_code"], device_id=data["device_id"], ip=data["ip"],
             )
-            referral = None
-            if data["referral_code"]:
-                referral = referrals.referral_attach(member=member, code=data["referral_code"],
-                                                     device_id=data["device_id"], ip=data["ip"])
-            return 201, {**MemberSerializer(member).data,
-                         "referral_code": referrals.referral_code_ensure(member=member).code,
+            return 201, {**MemberSerializer(member).data, "referral_code": own_code,
                          "referral": ReferralSerializer(referral).data if referral else None}
 
         return idempotent_write(request, channel_id=request.user.channel_id, perform=perform)
@@ -99,15 +91,13 @@ class OrderEarnApi(APIView):
         channel = request.user.channel_id
 
         def perform():
-            referrals.referral_lock(member=member)  # every account the order may pay, in member-id order
-            order = loyalty.order_earn(
+            order, referral = flows.order_place(
                 member=member, channel_id=channel, order_id=data["order_id"], amount=data["amount"],
                 currency=data["currency"], idempotency_key=key, store=data["store"], occurred_at=data["occurred_at"],
                 lines=[loyalty.LineInput(sku=ln["sku"], amount=ln["amount"], quantity=ln["quantity"],
                                          category=ln["category"]) for ln in data["lines"]],
+                payment_fingerprint=data["payment_fingerprint"],
             )
-            referral = referrals.referral_qualify(order=order, channel_id=channel,
-                                                  payment_fingerprint=data["payment_fingerprint"])
             body = OrderSerializer(order).data
             if referral is not None:
                 body["referral"] = ReferralBriefSerializer(referral).data
@@ -145,16 +135,50 @@ class OrderRefundApi(APIView):
         channel = request.user.channel_id
 
         def perform():
-            order = loyalty.order_get(channel_id=channel, order_id=order_id)
-            referrals.referral_lock(member=order.member)
-            refund, returned = rewards.order_refund(
-                channel_id=channel, order_id=order_id, amount=data["amount"], idempotency_key=key,
+            outcome = flows.order_refund(
+                channel_id=channel, order_id=order_id, amount=data.get("amount"), idempotency_key=key,
                 lines=[(ln["sku"], ln["amount"]) for ln in data["lines"]], reason=data["reason"])
-            refund.points_returned = returned
-            body = OrderRefundResultSerializer(refund).data
-            reversed_referral = referrals.referral_refund_check(order=refund.order, channel_id=channel)
-            if reversed_referral is not None:
-                body["referral"] = reversed_referral
+            outcome.refund.points_returned = outcome.points_returned
+            body = OrderRefundResultSerializer(outcome.refund).data
+            if outcome.referral is not None:
+                body["referral"] = outcome.referral
             return 201, body
 
         return idempotent_write(request, channel_id=channel, perform=perform, key=key)
+
+
+class RedemptionCancelApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
+
+    @extend_schema(operation_id="redemptions_cancel", request=RedemptionCancelSerializer,
+                   responses={200: RedemptionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, redemption_id: int):
+        key = request_key(request)
+        data = parse(RedemptionCancelSerializer, request)
+        channel = request.user.channel_id
+        return idempotent_write(request, channel_id=channel, key=key, perform=lambda: (200, RedemptionSerializer(
+            flows.redemption_cancel(redemption_id=redemption_id, channel_id=channel, idempotency_key=key,
+                                    reason=data["reason"])).data))
+
+
+class HoldConfirmApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
+
+    @extend_schema(operation_id="checkout_confirm", request=None, responses={200: RedemptionSerializer, **ERRORS},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, hold_id: int):
+        channel = request.user.channel_id
+        return idempotent_write(request, channel_id=channel, perform=lambda: (200, RedemptionSerializer(
+            flows.hold_confirm(hold_id=hold_id, channel_id=channel)).data))
+
+
+class HoldReleaseApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
+
+    @extend_schema(operation_id="checkout_release", request=None, responses={200: RedemptionSerializer, **ERRORS},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, hold_id: int):
+        key = request_key(request)
+        channel = request.user.channel_id
+        return idempotent_write(request, channel_id=channel, key=key, perform=lambda: (200, RedemptionSerializer(
+            flows.hold_release(hold_id=hold_id, channel_id=channel, idempotency_key=key)).data))

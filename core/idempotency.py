@@ -33,6 +33,13 @@ def request_key(request) -> str:
     return key
 
 
+def derived_key(prefix: str, *parts) -> str:
+    """A key of our own derived from others (a client's key, ids): always fits the key column, whatever the
+    length of the parts, and is the same for the same parts."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+    return f"{prefix[:MAX_KEY_LENGTH - 65]}:{digest}"
+
+
 def fingerprint(request) -> str:
     body = json.dumps(request.data, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()

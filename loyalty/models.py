@@ -216,14 +216,25 @@ class OrderLine(models.Model):
 
 
 class Refund(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    points_due = models.BigIntegerField(help_text="What the refunded part earned.")
+    """A take-back of points: the refund of (part of) an order, or the revocation of a bonus (a referral reward).
+    The one record of what was due, what could be taken, and the shortfall staff review."""
+
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")
+    bonus = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="take_back", help_text="The bonus taken back (when not an order).")
+    amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    points_due = models.BigIntegerField(help_text="What the refunded part earned (or the bonus).")
     points_taken = models.BigIntegerField(help_text="What could be taken back.")
     shortfall = models.BigIntegerField(default=0, help_text="Already spent and not covered: for staff to review.")
     points_expired = models.BigIntegerField(default=0, help_text="Had expired: the member never kept them.")
     recovered = models.BigIntegerField(default=0, help_text="Of the shortfall, taken back later (e.g. when the "
                                        "redemption that spent the points was cancelled).")
+    written_off = models.BigIntegerField(default=0, help_text="Of the shortfall, written off: the spent points came "
+                                         "back after their lot had expired, so the member would not have them either.")
+    substituted = models.BigIntegerField(default=0, help_text="Of the points taken, taken from the member's other "
+                                         "points because the order's own had been spent.")
+    restored = models.BigIntegerField(default=0, help_text="Of those, given back to the lots they came from once "
+                                      "the spent points came back (a cancelled redemption).")
     transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -234,10 +245,20 @@ class Refund(models.Model):
                                    name="refund_points_nonnegative"),
             models.CheckConstraint(condition=Q(points_due=F("points_taken") + F("shortfall") + F("points_expired")),
                                    name="refund_shortfall_adds_up"),
-            models.CheckConstraint(condition=Q(recovered__gte=0, recovered__lte=F("shortfall")),
+            models.CheckConstraint(condition=Q(recovered__gte=0, written_off__gte=0,
+                                               shortfall__gte=F("recovered") + F("written_off")),
                                    name="refund_recovered_within_shortfall"),
+            models.CheckConstraint(condition=Q(substituted__gte=0, substituted__lte=F("points_taken"),
+                                               restored__gte=0, restored__lte=F("substituted")),
+                                   name="refund_restored_within_substituted"),
+            models.CheckConstraint(condition=Q(order__isnull=False, bonus__isnull=True)
+                                   | Q(order__isnull=True, bonus__isnull=False), name="refund_of_order_or_bonus"),
         ]
         indexes = [models.Index(fields=["shortfall"], condition=Q(shortfall__gt=0), name="refund_with_shortfall")]
+
+    def __str__(self) -> str:
+        what = f"order {self.order_id}" if self.order_id else f"bonus {self.bonus_id}"
+        return f"take-back #{self.pk} of {what}: {self.points_taken}/{self.points_due}"
 
 
 class Lot(models.Model):

@@ -5,15 +5,12 @@ from .api import views
 urlpatterns = [
     path("redemptions", views.RedemptionCollectionApi.as_view(), name="redemptions"),
     path("redemptions/<int:redemption_id>", views.RedemptionDetailApi.as_view(), name="redemption-detail"),
-    path("redemptions/<int:redemption_id>/cancel", views.RedemptionCancelApi.as_view(), name="redemption-cancel"),
     path("rewards", views.RewardListApi.as_view(), name="rewards"),
     path("rewards/<key:code>", views.RewardDetailApi.as_view(), name="reward-detail"),
     path("causes", views.CauseListApi.as_view(), name="causes"),
     path("quotes", views.QuoteApi.as_view(), name="quotes"),
     path("checkout/holds", views.HoldCollectionApi.as_view(), name="holds"),
     path("checkout/holds/<int:hold_id>", views.HoldDetailApi.as_view(), name="hold-detail"),
-    path("checkout/holds/<int:hold_id>/confirm", views.HoldConfirmApi.as_view(), name="hold-confirm"),
-    path("checkout/holds/<int:hold_id>/release", views.HoldReleaseApi.as_view(), name="hold-release"),
     path("vouchers/<key:code>", views.VoucherDetailApi.as_view(), name="voucher-detail"),
     path("vouchers/<key:code>/redeem", views.VoucherRedeemApi.as_view(), name="voucher-redeem"),
 ]

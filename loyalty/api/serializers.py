@@ -65,8 +65,10 @@ class RefundLineInputSerializer(StrictSerializer):
 
 
 class RefundCreateSerializer(StrictSerializer):
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
-                                      max_value=MAX_AMOUNT)
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), max_value=MAX_AMOUNT, required=False,
+        help_text="What is refunded; all that is left of the order when omitted. 0.00 only for the one full refund "
+                  "of an order paid entirely with points (recorded with amount 0.00).")
     lines = RefundLineInputSerializer(many=True, required=False, default=list, max_length=1000)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -78,7 +80,7 @@ class RefundSerializer(serializers.ModelSerializer):
     class Meta:
         model = Refund
         fields = ["id", "order_id", "amount", "points_due", "points_taken", "shortfall", "points_expired", "recovered",
-                  "transaction", "created_at"]
+                  "written_off", "substituted", "restored", "transaction", "created_at"]
         read_only_fields = fields
 
 

@@ -1,17 +1,24 @@
-"""The loyalty app's services: every write to the ledger goes through one of these."""
+"""The loyalty app's services: every write to the ledger goes through one of these. Except `points_adjust`
+and the jobs, they write under ledger locks their caller took through loyalty.locks."""
 
 from .adjusting import points_adjust
-from .bonuses import members_lock, points_bonus, points_bonus_revoke
+from .bonuses import points_bonus
 from .earning import order_earn
 from .gifts import birthdays_gift_due, points_gift
-from .refunds import order_get, order_refund
+from .refunds import (
+    order_get,
+    order_lock,
+    order_points_take_back,
+    points_bonus_revoke,
+    refund_amount_validate,
+)
 from .reminders import expiry_reminders_send
 from .rules import LineInput
 from .settling import points_settle_due
-from .spending import member_lock, points_spend, points_spend_reverse
+from .spending import points_spend, points_spend_reverse
 
 __all__ = [
-    "birthdays_gift_due", "expiry_reminders_send", "points_gift",
-    "LineInput", "member_lock", "members_lock", "order_earn", "order_get", "order_refund", "points_adjust", "points_bonus",
-    "points_bonus_revoke", "points_settle_due", "points_spend", "points_spend_reverse",
+    "birthdays_gift_due", "expiry_reminders_send", "points_gift", "LineInput", "order_earn", "order_get",
+    "order_lock", "order_points_take_back", "points_adjust", "points_bonus", "points_bonus_revoke",
+    "points_settle_due", "points_spend", "points_spend_reverse", "refund_amount_validate",
 ]

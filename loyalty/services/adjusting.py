@@ -5,9 +5,10 @@ from core.errors import BadRequest, BusinessRuleError, ErrorCode
 from core.services import audit_record
 from members.models import Member
 
+from ..locks import members_locked
 from ..models import ProgramSettings, Transaction
 from .earning import credit
-from .ledger import lock_account, post, spend
+from .ledger import post, spend
 from .settling import settle_locked
 
 UNLIMITED_PERMISSION = "loyalty.adjust_points_unlimited"
@@ -34,18 +35,19 @@ def points_adjust(*, member: Member, points: int, reason: str, channel_id: int, 
     if limit is not None and abs(points) > limit:
         raise BusinessRuleError(f"Adjustments above {limit} points need a manager.",
                                 code=ErrorCode.ADJUSTMENT_LIMIT_EXCEEDED, extra={"limit": limit, "requested": points})
-    account = lock_account(member.pk)
-    now = timezone.now()
-    settle_locked({member.pk: account}, now)
-    if points > 0:
-        txn, _ = credit(account=account, points=points, kind=Transaction.Kind.ADJUST, channel_id=channel_id,
-                        idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now,
-                        program=ProgramSettings.current(), reason=reason, actor=actor)
-    else:
-        moved = spend(account=account, points=-points, now=now)
-        txn = post(account=account, kind=Transaction.Kind.ADJUST, available_delta=points, pending_delta=0,
-                   channel_id=channel_id, idempotency_key=idempotency_key, now=now, movements=moved,
-                   reason=reason, actor=actor)
-    audit_record(action="points.adjust", target_type="member", target_id=member.external_id, actor=actor,
-                 channel_id=channel_id, details={"points": points, "reason": reason, "transaction": txn.pk})
-    return txn
+    with members_locked([member.pk]) as accounts:
+        account = accounts[member.pk]
+        now = timezone.now()
+        settle_locked({member.pk: account}, now)
+        if points > 0:
+            txn, _ = credit(account=account, points=points, kind=Transaction.Kind.ADJUST, channel_id=channel_id,
+                            idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now,
+                            program=ProgramSettings.current(), reason=reason, actor=actor)
+        else:
+            moved = spend(account=account, points=-points, now=now)
+            txn = post(account=account, kind=Transaction.Kind.ADJUST, available_delta=points, pending_delta=0,
+                       channel_id=channel_id, idempotency_key=idempotency_key, now=now, movements=moved,
+                       reason=reason, actor=actor)
+        audit_record(action="points.adjust", target_type="member", target_id=member.external_id, actor=actor,
+                     channel_id=channel_id, details={"points": points, "reason": reason, "transaction": txn.pk})
+        return txn

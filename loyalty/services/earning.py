@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from core.cache import cached
@@ -9,9 +9,10 @@ from core.errors import BadRequest, BusinessRuleError, Conflict, ErrorCode
 from members.models import Member
 from members.services import member_benefits, tier_activity_record
 
+from ..locks import account_locked
 from ..models import CategoryMultiplier, Lot, LotMovement, Order, OrderLine, ProgramSettings, Transaction
 from . import rules
-from .ledger import lock_account, post
+from .ledger import post
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -47,11 +48,11 @@ def credit(*, account, points: int, kind: str, channel_id: int, idempotency_key:
     return txn, order
 
 
-@transaction.atomic(savepoint=False)
 def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decimal, currency: str,
                idempotency_key: str, lines: list[rules.LineInput] = (), store: str = "",
                occurred_at: datetime | None = None) -> Order:
-    """Record an order and award its points: one earn transaction and one lot, pending for the return window."""
+    """Record an order and award its points: one earn transaction and one lot, pending for the return window.
+    The caller holds the member's ledger lock (config.flows.order_place)."""
     program = ProgramSettings.current()
     now = timezone.now()
     occurred_at = occurred_at or now
@@ -68,7 +69,7 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
                          fields={"lines": ["Add up to more than the order amount."]})
     ensure_active(member)
 
-    account = lock_account(member.pk)
+    account = account_locked(member.pk)
     multipliers = cached("category_multipliers", lambda: dict(
         CategoryMultiplier.objects.filter(active=True).values_list("category", "multiplier")))
     benefits = member_benefits(member_id=member.pk, now=now)

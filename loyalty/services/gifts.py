@@ -24,19 +24,19 @@ from django.utils import timezone
 from members.models import Member, Tier, TierStatus
 from members.services import Message, notifications_record_many
 
-from ..models import Account, BirthdayGift, ProgramSettings, Transaction
+from ..locks import account_locked, members_locked
+from ..models import BirthdayGift, ProgramSettings, Transaction
 from .earning import credit
-from .ledger import channel_id, lock_account, lock_accounts
+from .ledger import channel_id
 
 SYSTEM = "system"
 
 
-@transaction.atomic(savepoint=False)
 def points_gift(*, member_id: int, points: int, reason: str, idempotency_key: str, now: datetime,
-                account: Account | None = None, details: dict | None = None) -> Transaction:
-    """Give a member points (a new lot, available at once, expiring by the program's policy). Nestable: the
-    caller may hold the member's account lock already and pass the account."""
-    account = account or lock_account(member_id)
+                details: dict | None = None) -> Transaction:
+    """Give a member points (a new lot, available at once, expiring by the program's policy), under the member's
+    ledger lock, which the caller holds."""
+    account = account_locked(member_id)
     txn, _ = credit(account=account, points=points, kind=Transaction.Kind.GIFT, channel_id=channel_id(SYSTEM),
                     idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now,
                     program=ProgramSettings.current(), reason=reason, details=details)
@@ -77,13 +77,13 @@ def _month_days(now: datetime, catch_up_days: int) -> Q:
     return condition
 
 
-def _give(*, member: Member, birthday: date, tier: Tier | None, account: Account, now: datetime) -> Message:
+def _give(*, member: Member, birthday: date, tier: Tier | None, now: datetime) -> Message:
     """One member's gift, under their account lock. Returns the greeting to record."""
     points = tier.birthday_gift_points if tier else 0
     reward_code = tier.birthday_reward_code if tier else ""
     txn = None
     if points > 0:
-        txn = points_gift(member_id=member.pk, points=points, account=account, now=now,
+        txn = points_gift(member_id=member.pk, points=points, now=now,
                           idempotency_key=f"birthday:{member.pk}:{birthday.year}",
                           reason=f"Birthday gift {birthday.year}",
                           details={"birthday": birthday.isoformat(), "tier": tier.code})
@@ -97,21 +97,21 @@ def _give(*, member: Member, birthday: date, tier: Tier | None, account: Account
 
 def _gift_batch(due: list[tuple[int, date]], now: datetime) -> int:
     ids = sorted(member_id for member_id, _ in due)
-    accounts = lock_accounts(ids)  # member-id order; a concurrent run of this job waits here, then sees our gifts
-    given = set(BirthdayGift.objects.filter(member_id__in=ids).filter(
-        year__in={birthday.year for _, birthday in due}).values_list("member_id", "year"))
-    members = Member.objects.in_bulk(ids)
-    tier_of = dict(TierStatus.objects.filter(member_id__in=ids, tier__isnull=False).values_list("member_id", "tier_id"))
-    tiers = Tier.objects.in_bulk(set(tier_of.values()))
-    greetings = []
-    for member_id, birthday in sorted(due):
-        member = members.get(member_id)
-        if (member_id, birthday.year) in given or member is None or not member.is_active:
-            continue
-        greetings.append(_give(member=member, birthday=birthday, tier=tiers.get(tier_of.get(member_id)),
-                               account=accounts[member_id], now=now))
-    notifications_record_many(messages=greetings)
-    return len(greetings)
+    with members_locked(ids):  # member-id order; a concurrent run waits here, then sees our gifts
+        given = set(BirthdayGift.objects.filter(member_id__in=ids).filter(
+            year__in={birthday.year for _, birthday in due}).values_list("member_id", "year"))
+        members = Member.objects.in_bulk(ids)
+        tier_of = dict(TierStatus.objects.filter(member_id__in=ids, tier__isnull=False).values_list("member_id", "tier_id"))
+        tiers = Tier.objects.in_bulk(set(tier_of.values()))
+        greetings = []
+        for member_id, birthday in sorted(due):
+            member = members.get(member_id)
+            if (member_id, birthday.year) in given or member is None or not member.is_active:
+                continue
+            greetings.append(_give(member=member, birthday=birthday, tier=tiers.get(tier_of.get(member_id)),
+                                   now=now))
+        notifications_record_many(messages=greetings)
+        return len(greetings)
 
 
 def birthdays_gift_due(*, now: datetime | None = None, batch_size: int = 500) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """The ledger's primitives. Every change of points goes through `post`, under the account's row lock.
 
-Locking: accounts are locked with SELECT ... FOR UPDATE in member-id order (`lock_accounts`), and every
+Locking: accounts are locked in member-id order by loyalty.locks, the one place that locks them, and every
 read that decides a spend happens after that lock is taken. Lots are only changed by a holder of their
 member's account lock, so the account lock guards them too.
 """
@@ -32,24 +32,6 @@ def channel_id(name: str) -> int:
 
 def system_key(prefix: str) -> str:
     return f"{prefix}:{uuid.uuid4().hex}"
-
-
-def lock_accounts(member_ids: Iterable[int]) -> dict[int, Account]:
-    """Create missing accounts, then lock them all in member-id order. Returns them by member id."""
-    ids = sorted(set(member_ids))
-    locked = Account.objects.select_for_update().order_by("member_id")
-    accounts = {a.member_id: a for a in locked.filter(member_id__in=ids)}
-    missing = [i for i in ids if i not in accounts]
-    if missing:
-        # First activity of these members: create their accounts (a concurrent creator wins harmlessly), then
-        # lock again in one sorted pass so that the fixed order holds across all the ids.
-        Account.objects.bulk_create([Account(member_id=i) for i in missing], ignore_conflicts=True)
-        accounts = {a.member_id: a for a in locked.filter(member_id__in=ids)}
-    return accounts
-
-
-def lock_account(member_id: int) -> Account:
-    return lock_accounts([member_id])[member_id]
 
 
 def post(*, account: Account, kind: str, available_delta: int, pending_delta: int, channel_id: int,

@@ -1,16 +1,34 @@
-from decimal import ROUND_FLOOR, Decimal
+"""Taking points back (a refunded order, a revoked bonus), and what happens when spent points come back.
 
-from django.db import transaction
-from django.db.models import F, Sum
+One take-back algorithm (`_take_back`) for both, and one record of it (`Refund`):
+1. what remains of the lots that earned the points (the order's lot, the bonus lot) is taken first;
+2. what of them expired is written off (the member never kept it: nothing to take);
+3. what was spent is taken from the member's other spendable points, first-expiring first (`substituted`);
+4. what they cannot cover is the `shortfall`, for staff to review.
+
+Points that later come back to a lot a take-back is owed from (a cancelled redemption, a lapsed hold, a
+refunded order paid with points) settle that debt first (`points_returned_land`): they cover the shortfall
+(`recovered`; `written_off` when the lot has expired meanwhile), then go back to the other lots the
+take-back had to use (`restored`), with those lots' own expiry dates; only the rest lands on the lot itself.
+
+Every function here writes under the member's ledger lock, which its caller holds (loyalty.locks).
+"""
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from core.db import one_or_none
 from core.errors import BadRequest, BusinessRuleError, ErrorCode, NotFound
 from members.services import tier_activity_record
 
-from ..models import Lot, LotMovement, Order, OrderLine, ProgramSettings, Refund, Transaction
-from .ledger import channel_id as our_channel
-from .ledger import lock_account, post, spendable_lots, take_from_lots
+from ..locks import account_locked
+from ..models import Lot, LotMovement, Order, OrderLine, Refund, Transaction
+from .ledger import post, spendable_lots, take_from_lots
 from .settling import settle_locked
 
 
@@ -21,23 +39,49 @@ def order_get(*, channel_id: int, order_id: str) -> Order:
     return order
 
 
-def _floor(value: Decimal) -> int:
-    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+def order_lock(*, order: Order) -> Order:
+    """The order's row, locked, re-read after its member's ledger lock (which the caller holds)."""
+    account_locked(order.member_id)
+    return Order.objects.select_for_update(of=("self",)).select_related("earn_transaction").get(pk=order.pk)
 
 
-def _points_due(order: Order, amount: Decimal, line_amounts: list[tuple[OrderLine, Decimal]],
-                program: ProgramSettings) -> int:
+def refund_amount_validate(*, order: Order, amount: Decimal | None, lines: list[tuple[str, Decimal]] = ()) -> Decimal:
+    """The amount a refund of `order` takes (all that is left when None), or a refusal. Writes nothing.
+
+    An order paid entirely with points was recorded with amount 0.00: its one full refund has amount 0."""
+    left = order.amount - order.refunded_amount
+    if amount is None:
+        amount = left
+    if sum((a for _, a in lines), Decimal(0)) > amount:
+        raise BadRequest("The refunded lines add up to more than the refund amount.",
+                         fields={"lines": ["Add up to more than the amount."]})
+    nothing_left = left == 0 and (order.amount > 0 or order.refunds.exists())
+    if amount > left or nothing_left:
+        raise BusinessRuleError(
+            f"Only {left} of this order is left to refund; {amount} was asked."
+            if not nothing_left else "This order was already refunded in full.",
+            code=ErrorCode.REFUND_EXCEEDS_ORDER, extra={"refundable": str(left), "requested": str(amount)},
+        )
+    if amount == 0 and order.amount > 0:
+        raise BadRequest("A refund amount must be positive.", fields={"amount": ["Must be positive."]})
+    return amount
+
+
+def _points_due(order: Order, amount: Decimal, line_amounts: list[tuple[OrderLine, Decimal]]) -> int:
     left = order.points_earned - order.points_reversed
     if order.refunded_amount + amount >= order.amount:
         return left  # fully refunded: everything the order earned goes back, whatever the rounding did
     if not line_amounts:
-        target = _floor(Decimal(order.points_earned) * (order.refunded_amount + amount) / order.amount)
+        target = math.floor(Fraction(order.points_earned) * Fraction(order.refunded_amount + amount)
+                            / Fraction(order.amount))
         return max(0, min(left, target - order.points_reversed))
-    base = Decimal(order.rate_points) / order.rate_amount  # the rate the order earned at, not today's
+    # The rate the order earned at (not today's), its lines' multipliers and the member's multiplier then.
     member_multiplier = order.earn_transaction.multiplier if order.earn_transaction else Decimal(1)
     lines_total = sum((a for _, a in line_amounts), Decimal(0))
-    exact = sum((a * base * line.multiplier for line, a in line_amounts), Decimal(0)) + (amount - lines_total) * base
-    return max(0, min(left, _floor(exact * member_multiplier)))
+    parts = [(a, line.multiplier) for line, a in line_amounts] + [(amount - lines_total, Decimal(1))]
+    exact = sum((Fraction(a) * Fraction(m) for a, m in parts), Fraction(0)) * order.rate_points \
+        / Fraction(order.rate_amount) * Fraction(member_multiplier)
+    return max(0, min(left, math.floor(exact)))
 
 
 def _qualifying_due(order: Order, due: int, amount: Decimal) -> int:
@@ -46,46 +90,49 @@ def _qualifying_due(order: Order, due: int, amount: Decimal) -> int:
     left = order.qualifying_points - order.qualifying_reversed
     if order.refunded_amount + amount >= order.amount or order.points_earned == 0:
         return left
-    return min(left, _floor(Decimal(order.qualifying_points) * (order.points_reversed + due) / order.points_earned)
+    return min(left, order.qualifying_points * (order.points_reversed + due) // order.points_earned
                - order.qualifying_reversed)
 
 
-def _expired_unclaimed(order: Order) -> int:
-    """Points of the order's lots that expired and that no earlier refund has counted yet."""
-    expired = -(LotMovement.objects.filter(lot__order=order, transaction__kind=Transaction.Kind.EXPIRE)
+def _expired_of(lots: Q, counted: int) -> int:
+    """Points of these lots that expired and that no earlier take-back has counted yet."""
+    expired = -(LotMovement.objects.filter(lots, transaction__kind=Transaction.Kind.EXPIRE)
                 .aggregate(total=Sum("points"))["total"] or 0)
-    counted = order.refunds.aggregate(total=Sum("points_expired"))["total"] or 0
     return max(0, expired - counted)
 
 
-def shortfall_recover(*, account, lot: Lot, points: int, channel_id: int, idempotency_key: str, now) -> int:
-    """Points just given back to `lot` (a cancelled redemption) first cover what refunds of its order could not
-    take back. Returns the points recovered. The caller holds the account's lock. Posted on our system channel
-    under a key derived from the request's, which no shop can send there."""
-    if lot.order_id is None or points <= 0:
-        return 0
-    refunds = list(Refund.objects.select_for_update().filter(order_id=lot.order_id, shortfall__gt=F("recovered"))
-                   .order_by("id"))
-    recover = min(points, sum(r.shortfall - r.recovered for r in refunds), lot.remaining)
-    if recover <= 0:
-        return 0
-    moved = take_from_lots([lot], recover)
-    order = Order.objects.get(pk=lot.order_id)
-    post(account=account, kind=Transaction.Kind.REFUND, available_delta=-recover, pending_delta=0,
-         channel_id=our_channel("system"), idempotency_key=f"recover:{channel_id}:{idempotency_key}:{lot.pk}",
-         now=now, movements=moved,
-         reference=order.order_id, reason=f"Recovered shortfall of refunds on order {order.order_id}",
-         reverses=order.earn_transaction, details={"recovered": recover, "refunds": [r.pk for r in refunds]})
-    left = recover
-    for refund in refunds:
-        part = min(left, refund.shortfall - refund.recovered)
-        Refund.objects.filter(pk=refund.pk).update(recovered=F("recovered") + part)
-        left -= part
-    return recover
+@dataclass
+class _TakeBack:
+    moved: list[tuple[Lot, int]]
+    due: int
+    taken: int
+    expired: int
+    substituted: int
+
+    @property
+    def shortfall(self) -> int:
+        return self.due - self.taken - self.expired
+
+    @property
+    def from_pending(self) -> int:
+        return -sum(p for lot, p in self.moved if not lot.released)
+
+
+def _take_back(*, member_id: int, own_lots: list[Lot], due: int, expired_unclaimed: int, now) -> _TakeBack:
+    moved = take_from_lots(own_lots, due)
+    own = -sum(p for _, p in moved)
+    expired = min(due - own, expired_unclaimed)
+    substituted = 0
+    if own + expired < due:
+        other = take_from_lots(spendable_lots(member_id, now).exclude(pk__in=[lot.pk for lot in own_lots]),
+                               due - own - expired)
+        substituted = -sum(p for _, p in other)
+        moved += other
+    return _TakeBack(moved=moved, due=due, taken=own + substituted, expired=expired, substituted=substituted)
 
 
 def _match_lines(order: Order, requested: list[tuple[str, Decimal]]) -> list[tuple[OrderLine, Decimal]]:
-    lines = list(order.lines.select_for_update().order_by("id"))
+    lines = list(order.lines.select_for_update().order_by("id")) if requested else []
     matched: list[tuple[OrderLine, Decimal]] = []
     for index, (sku, amount) in enumerate(requested):
         line = next((ln for ln in lines if ln.sku == sku and ln.amount - ln.refunded_amount >= amount), None)
@@ -101,54 +148,34 @@ def _match_lines(order: Order, requested: list[tuple[str, Decimal]]) -> list[tup
     return matched
 
 
-@transaction.atomic(savepoint=False)
-def order_refund(*, channel_id: int, order_id: str, amount: Decimal, idempotency_key: str,
-                 lines: list[tuple[str, Decimal]] = (), reason: str = "") -> Refund:
-    """Take back what the refunded part of an order earned: from the order's own lot first, then from the
-    member's other spendable points; what was already spent is recorded as the refund's shortfall."""
-    order = order_get(channel_id=channel_id, order_id=order_id)
-    account = lock_account(order.member_id)
-    order = Order.objects.select_for_update().get(pk=order.pk)
-    lines = list(lines)
-    if sum((a for _, a in lines), Decimal(0)) > amount:
-        raise BadRequest("The refunded lines add up to more than the refund amount.",
-                         fields={"lines": ["Add up to more than the amount."]})
-    left = order.amount - order.refunded_amount
-    if amount > left:
-        raise BusinessRuleError(
-            f"Only {left} of this order is left to refund; {amount} was asked.", code=ErrorCode.REFUND_EXCEEDS_ORDER,
-            extra={"refundable": str(left), "requested": str(amount)},
-        )
+def order_points_take_back(*, order: Order, amount: Decimal, channel_id: int, idempotency_key: str,
+                           lines: list[tuple[str, Decimal]] = (), reason: str = "") -> Refund:
+    """Take back what the refunded part of an order earned (see the module's steps). `order` is locked
+    (`order_lock`) and `amount` validated (`refund_amount_validate`); the points that paid for the order, if
+    any, were given back first by the caller, so they can cover what the member spent."""
+    account = account_locked(order.member_id)
     now = timezone.now()
-    program = ProgramSettings.current()
-    matched = _match_lines(order, lines)
+    matched = _match_lines(order, list(lines))
     settle_locked({order.member_id: account}, now)
 
-    due = _points_due(order, amount, matched, program)
-    own_lots = Lot.objects.filter(order=order, remaining__gt=0).order_by("id")
-    moved = take_from_lots(own_lots, due)
-    taken = -sum(p for _, p in moved)
-    # What the order's lot no longer holds either expired (the member never kept it: nothing to take) or was
-    # spent (taken from the member's other points, and what they cannot cover is the shortfall).
-    expired = min(due - taken, _expired_unclaimed(order))
-    if taken + expired < due:
-        moved += take_from_lots(spendable_lots(order.member_id, now).exclude(order=order), due - taken - expired)
-        taken = -sum(p for _, p in moved)
-    shortfall = due - taken - expired
-
+    due = _points_due(order, amount, matched)
+    counted = order.refunds.aggregate(total=Sum("points_expired"))["total"] or 0
+    take = _take_back(member_id=order.member_id, own_lots=list(Lot.objects.filter(order=order).order_by("id")),
+                      due=due, expired_unclaimed=_expired_of(Q(lot__order=order), counted) if due else 0, now=now)
+    lifetime = -min(due, account.lifetime_earned)
     txn = None
-    if taken:
-        from_pending = -sum(p for lot, p in moved if not lot.released)
+    if take.taken:
         txn = post(
-            account=account, kind=Transaction.Kind.REFUND, available_delta=-(taken - from_pending),
-            pending_delta=-from_pending, channel_id=channel_id, idempotency_key=idempotency_key, now=now,
-            movements=moved, reference=order.order_id, reason=reason or f"Refund on order {order.order_id}",
+            account=account, kind=Transaction.Kind.REFUND, available_delta=-(take.taken - take.from_pending),
+            pending_delta=-take.from_pending, channel_id=channel_id, idempotency_key=idempotency_key, now=now,
+            movements=take.moved, reference=order.order_id, reason=reason or f"Refund on order {order.order_id}",
             reverses=order.earn_transaction,
-            details={"refund_amount": str(amount), "points_due": due, "shortfall": shortfall, "expired": expired},
-            counters={"lifetime_earned": -min(due, account.lifetime_earned)},
+            details={"refund_amount": str(amount), "points_due": due, "shortfall": take.shortfall,
+                     "expired": take.expired, "substituted": take.substituted},
+            counters={"lifetime_earned": lifetime},
         )
-    elif due:
-        account.lifetime_earned -= min(due, account.lifetime_earned)
+    elif lifetime:
+        account.lifetime_earned += lifetime
         account.save(update_fields=["lifetime_earned", "updated_at"])
     qualifying = _qualifying_due(order, due, amount)
     order.qualifying_reversed += qualifying
@@ -159,7 +186,105 @@ def order_refund(*, channel_id: int, order_id: str, amount: Decimal, idempotency
     order.points_reversed += due
     order.save(update_fields=["refunded_amount", "points_reversed", "qualifying_reversed"])
     return Refund.objects.create(
-        order=order, amount=amount, points_due=due, points_taken=taken, shortfall=shortfall, points_expired=expired,
-        transaction=txn,
+        order=order, amount=amount, points_due=due, points_taken=take.taken, shortfall=take.shortfall,
+        points_expired=take.expired, substituted=take.substituted, transaction=txn,
         details={"lines": [{"sku": ln.sku, "amount": str(a)} for ln, a in matched], "reason": reason},
     )
+
+
+def points_bonus_revoke(*, transaction_id: int, channel_id: int, idempotency_key: str, reason: str = "") -> Refund:
+    """Take back a bonus (see the module's steps), once: a second call returns the first take-back. Its
+    transaction is always posted (it may move 0 points when nothing could be covered)."""
+    bonus = Transaction.objects.get(pk=transaction_id, kind=Transaction.Kind.BONUS)
+    account = account_locked(bonus.member_id)
+    earlier = one_or_none(Refund.objects.filter(bonus=bonus))
+    if earlier is not None:
+        return earlier
+    now = timezone.now()
+    settle_locked({bonus.member_id: account}, now)
+    lot = Lot.objects.get(source=bonus)
+    take = _take_back(member_id=bonus.member_id, own_lots=[lot], due=lot.amount,
+                      expired_unclaimed=_expired_of(Q(lot=lot), 0), now=now)
+    txn = post(
+        account=account, kind=Transaction.Kind.REFUND, available_delta=-(take.taken - take.from_pending),
+        pending_delta=-take.from_pending, channel_id=channel_id, idempotency_key=idempotency_key, now=now,
+        movements=take.moved, reference=bonus.reference, reason=reason or f"Taken back: {bonus.reason}",
+        reverses=bonus, details={"bonus": bonus.pk, "points_due": take.due, "expired": take.expired,
+                                 "shortfall": take.shortfall, "substituted": take.substituted},
+    )
+    return Refund.objects.create(
+        bonus=bonus, points_due=take.due, points_taken=take.taken, shortfall=take.shortfall,
+        points_expired=take.expired, substituted=take.substituted, transaction=txn, details={"reason": reason},
+    )
+
+
+def _owed(lots: list[Lot]) -> dict[int, list[Refund]]:
+    """The take-backs still owed by each of these lots (open shortfall or points to restore), oldest first."""
+    order_ids = {lot.order_id for lot in lots if lot.order_id}
+    source_ids = {lot.source_id for lot in lots}
+    if not lots:
+        return {}
+    refunds = list(Refund.objects.select_for_update()
+                   .filter(Q(order_id__in=order_ids) | Q(bonus_id__in=source_ids))
+                   .filter(Q(shortfall__gt=F("recovered") + F("written_off")) | Q(substituted__gt=F("restored"))).order_by("id"))
+    return {lot.pk: [r for r in refunds if (lot.order_id and r.order_id == lot.order_id) or r.bonus_id == lot.source_id]
+            for lot in lots}
+
+
+def _restore_to(refund: Refund, points: int) -> list[tuple[Lot, int]]:
+    """The other lots `refund` took from, given back `points` in the order it took them (skipping what earlier
+    returns restored)."""
+    own = Q(lot__order_id=refund.order_id) if refund.order_id else Q(lot__source_id=refund.bonus_id)
+    skip, left, back = refund.restored, points, []
+    for movement in (LotMovement.objects.filter(transaction_id=refund.transaction_id).exclude(own)
+                     .select_related("lot").order_by("id")):
+        took = -movement.points
+        already = min(skip, took)
+        skip -= already
+        give = min(took - already, left)
+        if give > 0:
+            back.append((movement.lot, give))
+            left -= give
+        if left == 0:
+            break
+    return back
+
+
+def points_returned_land(*, back: list[tuple[Lot, int]], now) -> tuple[list[tuple[Lot, int]], dict[str, int]]:
+    """Where points coming back to `back`'s lots land (see the module): returns the lot movements to post (the
+    lots are updated) and how many points covered shortfalls (`recovered`), were written off because their lot
+    had expired (`written_off`) or went back to the lots a take-back used (`restored`)."""
+    owed = _owed([lot for lot, _ in back])
+    landing: list[tuple[Lot, int]] = []
+    summary = {"recovered": 0, "written_off": 0, "restored": 0}
+    for lot, give in back:
+        left = give
+        expired = lot.expires_at is not None and lot.expires_at <= now
+        for refund in owed.get(lot.pk, []):
+            part = min(left, refund.shortfall - refund.recovered - refund.written_off)
+            if part <= 0:
+                continue
+            if expired:  # they would have expired with the lot: the debt is written off, not paid with them
+                refund.written_off += part
+                summary["written_off"] += part
+            else:
+                refund.recovered += part
+                summary["recovered"] += part
+            left -= part
+        for refund in owed.get(lot.pk, []):
+            part = min(left, refund.substituted - refund.restored)
+            if part <= 0:
+                continue
+            landing += _restore_to(refund, part)
+            refund.restored += part
+            summary["restored"] += part
+            left -= part
+        if left < give:
+            for refund in owed[lot.pk]:
+                refund.save(update_fields=["recovered", "written_off", "restored"])
+        if left:
+            landing.append((lot, left))
+    for lot, points in landing:
+        lot.remaining += points
+        Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") + points)
+    return landing, summary

@@ -13,8 +13,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ..locks import members_lock_rows, members_locked
 from ..models import Account, Lot, LotMovement, Transaction
-from .ledger import channel_id, lock_accounts, system_key
+from .ledger import channel_id, system_key
 
 SYSTEM = "system"
 
@@ -161,9 +162,8 @@ def settle_batch_sql(member_ids: list[int], now: datetime) -> int:
     INSERT ... SELECT / UPDATE ... FROM. The same entries as `settle_locked`, without a row in Python."""
     tables = _tables()
     params = {"ids": member_ids, "now": now, "channel": channel_id(SYSTEM)}
+    members_lock_rows(member_ids)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT member_id FROM {tables['account']} WHERE member_id = ANY(%s) "
-                       "ORDER BY member_id FOR UPDATE", [member_ids])
         cursor.execute(_EXPIRE_SQL.format(**tables), params)
         expired = cursor.rowcount
         cursor.execute(_RELEASE_SQL.format(**tables), params)
@@ -228,7 +228,7 @@ def points_settle_due(*, now: datetime | None = None, batch_size: int = 2000,
         )
         if not member_ids:
             return stats
-        with transaction.atomic(durable=True):
-            stats["lots"] += settle_locked(lock_accounts(member_ids), now)
+        with transaction.atomic(durable=True), members_locked(member_ids) as accounts:
+            stats["lots"] += settle_locked(accounts, now)
         stats["batches"] += 1
         last_member = member_ids[-1]

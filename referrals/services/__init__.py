@@ -4,14 +4,14 @@ from .codes import code_normalise, referral_code_ensure, referral_code_find
 from .referrals import (
     program_active,
     referral_attach,
-    referral_lock,
+    referral_parties,
     referral_qualify,
-    referral_refund_check,
+    referral_reverse_if_unqualified,
     referral_review,
     reward_for,
 )
 
 __all__ = [
     "code_normalise", "program_active", "referral_attach", "referral_code_ensure", "referral_code_find",
-    "referral_lock", "referral_qualify", "referral_refund_check", "referral_review", "reward_for",
+    "referral_parties", "referral_qualify", "referral_reverse_if_unqualified", "referral_review", "reward_for",
 ]

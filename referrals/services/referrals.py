@@ -1,8 +1,9 @@
 """Referrals: attaching a code, qualifying on the first order, paying, taking back, staff review.
 
-Locking: every transaction that pays or takes back referral points first takes the ledger locks of all the
-members concerned (referred, referrer, the referrer's referrer) at once, in member-id order (`referral_lock`),
-before loyalty locks any of them one by one; then the referral rows. Under the referrer's lock their count of
+Locking: every transaction that pays or takes back referral points holds the ledger locks of all the members
+concerned (referred, referrer, the referrer's referrer), taken at once in member-id order through loyalty.locks
+before anything else: by the flow that places or refunds an order (config.flows, which asks `referral_parties`
+whom to lock), or by staff review here; then the referral rows. Under the referrer's lock their count of
 successful referrals (the tier step) and their caps are read, so two qualifying orders at once see each other.
 `ReferralReward` is unique per (referral, role): a second payout is refused by the database whatever happens.
 """
@@ -17,6 +18,7 @@ from core.db import one_or_none
 from core.errors import BusinessRuleError, Conflict, NotFound
 from core.models import Channel
 from core.services import audit_record
+from loyalty import locks
 from loyalty import services as loyalty
 from loyalty.models import Lot, Order, ProgramSettings
 from loyalty.services.ledger import channel_id as our_channel
@@ -98,14 +100,19 @@ def _parties(referral: Referral) -> list[int]:
     return ids
 
 
-def referral_lock(*, member: Member) -> Referral | None:
-    """Before an order or a refund of `member`: if they have a referral that the order may qualify or the refund
-    reverse, take the ledger locks of everyone it may pay, in member-id order. Returns that referral."""
-    referral = one_or_none(Referral.objects.filter(referred_id=member.pk).exclude(
+def referral_parties(*, member_id: int) -> list[int]:
+    """Whom an order or a refund of this member may pay or take referral points from (the member, their
+    referrer and the referrer's referrer), for the caller to lock first. Reads only."""
+    referral = one_or_none(Referral.objects.filter(referred_id=member_id).exclude(
         status__in=[Referral.Status.REJECTED, Referral.Status.REVERSED]))
-    if referral is not None:
-        loyalty.members_lock(member_ids=_parties(referral))
-    return referral
+    return _parties(referral) if referral is not None else [member_id]
+
+
+def _assert_parties_locked(referral: Referral) -> None:
+    missing = set(_parties(referral)) - locks.locked_ids()
+    if missing:
+        raise locks.LockNotHeld(f"Referral #{referral.pk}: the ledger locks of members {sorted(missing)} are not "
+                                "held (referral_parties names whom to lock).")
 
 
 def _available_at(order: Order) -> datetime:
@@ -141,7 +148,7 @@ def _pay(referral: Referral, *, channel_id: int, now: datetime) -> Referral:
     """Pay a qualified referral: the referrer (tier step, caps), the welcome, the second level. The caller holds
     the parties' ledger locks and the referral's row lock."""
     program = referral.program
-    loyalty.member_lock(member_id=referral.referrer_id)
+    locks.account_locked(referral.referrer_id)
     # The referrer's referrals, locked after their account: the count below is the one every payer sees.
     earlier = list(Referral.objects.select_for_update().filter(referrer_id=referral.referrer_id)
                    .exclude(pk=referral.pk).filter(status__in=SUCCESSFUL).order_by("pk").values_list("pk", flat=True))
@@ -182,7 +189,6 @@ def _qualifies(referral: Referral, order: Order) -> bool:
             and max(joined, referral.created_at) <= order.occurred_at <= joined + timedelta(days=program.qualify_days))
 
 
-@transaction.atomic(savepoint=False)
 def referral_qualify(*, order: Order, channel_id: int, payment_fingerprint: str = "") -> Referral | None:
     """After an order is earned: if it is the referred member's first qualifying order, the referral succeeds
     (paid as pending points through the order's return window), or is held for review. Returns the referral
@@ -195,7 +201,7 @@ def referral_qualify(*, order: Order, channel_id: int, payment_fingerprint: str 
         referred_id=order.member_id, status__in=OPEN, order__isnull=True))
     if candidate is None or not _qualifies(candidate, order):
         return None
-    loyalty.members_lock(member_ids=_parties(candidate))
+    _assert_parties_locked(candidate)
     referral = Referral.objects.select_for_update(of=("self",)).select_related("program", "referred").get(
         pk=candidate.pk)
     if referral.status not in OPEN or referral.order_id is not None:
@@ -215,23 +221,23 @@ def referral_qualify(*, order: Order, channel_id: int, payment_fingerprint: str 
 def _revoke_all(referral: Referral, *, channel_id: int, reason: str) -> int:
     taken = 0
     for reward in referral.rewards.select_for_update().filter(revoke_transaction__isnull=True).order_by("pk"):
-        txn = loyalty.points_bonus_revoke(transaction_id=reward.transaction_id, channel_id=our_channel("system"),
-                                          idempotency_key=f"referral:{referral.pk}:{reward.role}:revoke",
-                                          reason=reason)
-        reward.revoke_transaction = txn
+        take_back = loyalty.points_bonus_revoke(
+            transaction_id=reward.transaction_id, channel_id=our_channel("system"),
+            idempotency_key=f"referral:{referral.pk}:{reward.role}:revoke", reason=reason)
+        reward.revoke_transaction = take_back.transaction
         reward.save(update_fields=["revoke_transaction"])
-        taken += -txn.points
+        taken += take_back.points_taken
     return taken
 
 
-@transaction.atomic(savepoint=False)
-def referral_refund_check(*, order: Order, channel_id: int) -> dict | None:
+def referral_reverse_if_unqualified(*, order: Order, channel_id: int) -> dict | None:
     """After a refund of `order`: if it was a referral's qualifying order and no longer qualifies (refunded in
-    full, or below the minimum value), the referral is reversed and every reward it paid is taken back."""
+    full, or below the minimum value), the referral is reversed and every reward it paid is taken back.
+    The caller holds the parties' ledger locks (`referral_parties`)."""
     candidate = one_or_none(Referral.objects.filter(order_id=order.pk))
     if candidate is None or candidate.status in (Referral.Status.REJECTED, Referral.Status.REVERSED):
         return None
-    loyalty.members_lock(member_ids=_parties(candidate))
+    _assert_parties_locked(candidate)
     referral = Referral.objects.select_for_update(of=("self",)).select_related("program").get(pk=candidate.pk)
     order = Order.objects.get(pk=order.pk)
     kept = order.amount - order.refunded_amount
@@ -253,26 +259,26 @@ def referral_review(*, referral_id: int, approve: bool, actor) -> Referral:
     candidate = one_or_none(Referral.objects.filter(pk=referral_id))
     if candidate is None:
         raise NotFound(f"No referral #{referral_id}.", code="referral_not_found")
-    loyalty.members_lock(member_ids=_parties(candidate))
-    referral = Referral.objects.select_for_update(of=("self",)).select_related("program", "referred").get(
-        pk=referral_id)
-    if referral.status != Referral.Status.HELD:
-        raise Conflict(f"Referral #{referral.pk} is {referral.status}, not held for review.",
-                       code="referral_not_held")
-    now = timezone.now()
-    referral.reviewed_by = actor if getattr(actor, "pk", None) else None
-    referral.reviewed_at = now
-    if approve:
-        referral.cleared = True
-        referral.status = Referral.Status.PENDING
-        referral.save(update_fields=["cleared", "status", "reviewed_by", "reviewed_at"])
-        if referral.order_id is not None:
-            _pay(referral, channel_id=Channel.named(Channel.ADMIN).pk, now=now)
-    else:
-        referral.status = Referral.Status.REJECTED
-        referral.save(update_fields=["status", "reviewed_by", "reviewed_at"])
-    audit_record(action=f"referral.{'approve' if approve else 'reject'}", target_type="referral",
-                 target_id=referral.pk, actor=actor,
-                 details={"reasons": referral.reasons, "status": referral.status,
-                          "referrer": referral.referrer_id, "referred": referral.referred_id})
-    return referral
+    with locks.members_locked(_parties(candidate)):
+        referral = Referral.objects.select_for_update(of=("self",)).select_related("program", "referred").get(
+            pk=referral_id)
+        if referral.status != Referral.Status.HELD:
+            raise Conflict(f"Referral #{referral.pk} is {referral.status}, not held for review.",
+                           code="referral_not_held")
+        now = timezone.now()
+        referral.reviewed_by = actor if getattr(actor, "pk", None) else None
+        referral.reviewed_at = now
+        if approve:
+            referral.cleared = True
+            referral.status = Referral.Status.PENDING
+            referral.save(update_fields=["cleared", "status", "reviewed_by", "reviewed_at"])
+            if referral.order_id is not None:
+                _pay(referral, channel_id=Channel.named(Channel.ADMIN).pk, now=now)
+        else:
+            referral.status = Referral.Status.REJECTED
+            referral.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+        audit_record(action=f"referral.{'approve' if approve else 'reject'}", target_type="referral",
+                     target_id=referral.pk, actor=actor,
+                     details={"reasons": referral.reasons, "status": referral.status,
+                              "referrer": referral.referrer_id, "referred": referral.referred_id})
+        return referral

@@ -17,7 +17,6 @@ from .serializers import (
     CauseSerializer,
     HoldCreateSerializer,
     QuoteRequestSerializer,
-    RedemptionCancelSerializer,
     RedemptionCreateSerializer,
     RedemptionSerializer,
     RewardSerializer,
@@ -57,24 +56,6 @@ class RedemptionDetailApi(APIView):
     def get(self, request, redemption_id: int):
         redemption = services.redemption_get(redemption_id=redemption_id, channel_id=request.user.channel_id)
         return Response(RedemptionSerializer(redemption).data)
-
-
-class RedemptionCancelApi(APIView):
-    permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
-
-    @extend_schema(operation_id="redemptions_cancel", request=RedemptionCancelSerializer,
-                   responses={200: RedemptionSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
-    def post(self, request, redemption_id: int):
-        key = request_key(request)
-        data = parse(RedemptionCancelSerializer, request)
-        channel = request.user.channel_id
-
-        def perform():
-            redemption = services.redemption_cancel(redemption_id=redemption_id, channel_id=channel,
-                                                    idempotency_key=key, reason=data["reason"])
-            return 200, RedemptionSerializer(redemption).data
-
-        return idempotent_write(request, channel_id=channel, perform=perform, key=key)
 
 
 class RewardListApi(APIView):
@@ -144,29 +125,6 @@ class HoldDetailApi(APIView):
     def get(self, request, hold_id: int):
         return Response(RedemptionSerializer(services.redemption_get(redemption_id=hold_id,
                                                                      channel_id=request.user.channel_id)).data)
-
-
-class HoldConfirmApi(APIView):
-    permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
-
-    @extend_schema(operation_id="checkout_confirm", request=None, responses={200: RedemptionSerializer, **ERRORS},
-                   parameters=[IDEMPOTENCY_HEADER])
-    def post(self, request, hold_id: int):
-        channel = request.user.channel_id
-        return idempotent_write(request, channel_id=channel, perform=lambda: (200, RedemptionSerializer(
-            services.checkout_confirm(hold_id=hold_id, channel_id=channel)).data))
-
-
-class HoldReleaseApi(APIView):
-    permission_classes = [requires_scope(Scope.POINTS_REDEEM)]
-
-    @extend_schema(operation_id="checkout_release", request=None, responses={200: RedemptionSerializer, **ERRORS},
-                   parameters=[IDEMPOTENCY_HEADER])
-    def post(self, request, hold_id: int):
-        key = request_key(request)
-        channel = request.user.channel_id
-        return idempotent_write(request, channel_id=channel, key=key, perform=lambda: (200, RedemptionSerializer(
-            services.checkout_release(hold_id=hold_id, channel_id=channel, idempotency_key=key)).data))
 
 
 class VoucherDetailApi(APIView):

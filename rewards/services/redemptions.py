@@ -1,6 +1,6 @@
 """Spending points on the catalog (or plainly), and cancelling. Points move only through loyalty's services.
 
-Lock order: the member's ledger lock (loyalty.member_lock) first, then the reward's row, then our own rows.
+Lock order: the member's ledger lock (loyalty.locks) first, then the reward's row, then our own rows.
 """
 
 from datetime import timedelta
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core.db import one_or_none
 from core.errors import Conflict, ErrorCode, NotFound
+from loyalty import locks
 from loyalty import services as loyalty
 from loyalty.models import Order, Transaction
 from loyalty.selectors import points_spendable
@@ -44,17 +45,17 @@ def reward_get(*, code: str, lock: bool = False) -> Reward:
 def redemption_create(*, member: Member, points: int, channel_id: int, idempotency_key: str,
                       order_id: str = "", reason: str = "") -> Redemption:
     """Spend plain points (e.g. an amount the shop turns into a discount itself), under the redemption rules."""
-    loyalty.member_lock(member_id=member.pk)
-    now = timezone.now()
-    refuse_if_any(rules_check(member=member, available=points_spendable(member_id=member.pk, now=now), points=points,
-                              now=now))
-    txn = loyalty.points_spend(
-        member=member, points=points, channel_id=channel_id, idempotency_key=idempotency_key,
-        reference=order_id, reason=reason or (f"Redeemed on order {order_id}" if order_id else "Redeemed"),
-        kind=Transaction.Kind.REDEEM,
-    )
-    return Redemption.objects.create(member=member, channel_id=channel_id, points=points, order_id=order_id,
-                                     transaction=txn)
+    with locks.members_locked([member.pk]):
+        now = timezone.now()
+        refuse_if_any(rules_check(member=member, available=points_spendable(member_id=member.pk, now=now), points=points,
+                                  now=now))
+        txn = loyalty.points_spend(
+            member=member, points=points, channel_id=channel_id, idempotency_key=idempotency_key,
+            reference=order_id, reason=reason or (f"Redeemed on order {order_id}" if order_id else "Redeemed"),
+            kind=Transaction.Kind.REDEEM,
+        )
+        return Redemption.objects.create(member=member, channel_id=channel_id, points=points, order_id=order_id,
+                                         transaction=txn)
 
 
 @transaction.atomic(savepoint=False)
@@ -63,37 +64,36 @@ def reward_redeem(*, member: Member, reward_code: str, channel_id: int, idempote
     """Redeem a reward of the catalog: points spent, stock taken, vouchers issued or the donation recorded.
     The rules are decided under the member's lock and the reward's row lock, so stock and limits hold under
     concurrency."""
-    loyalty.member_lock(member_id=member.pk)
-    reward = reward_get(code=reward_code, lock=True)
-    now = timezone.now()
-    points = reward.points_cost * quantity
-    refuse_if_any(rules_check(member=member, available=points_spendable(member_id=member.pk, now=now), points=points,
-                              now=now, reward=reward, quantity=quantity))
-    if reward.stock is not None:
-        Reward.objects.filter(pk=reward.pk).update(stock=F("stock") - quantity)
-    txn = loyalty.points_spend(member=member, points=points, channel_id=channel_id, idempotency_key=idempotency_key,
-                               reference=f"reward:{reward.code}", reason=f"{reward.name} x{quantity}",
-                               kind=Transaction.Kind.REDEEM, details={"reward": reward.code, "quantity": quantity})
-    redemption = Redemption.objects.create(member=member, channel_id=channel_id, kind=Redemption.Kind.REWARD,
-                                           reward=reward, quantity=quantity, points=points, transaction=txn)
-    if reward.issues_voucher:
-        days = reward.voucher_valid_days or RedemptionRules.current().voucher_valid_days
-        Voucher.objects.bulk_create([
-            Voucher(redemption=redemption, reward=reward, member=member, expires_at=now + timedelta(days=days))
-            for _ in range(quantity)
-        ])
-    if reward.kind == Reward.Kind.DONATION:
-        Cause.objects.filter(pk=reward.cause_id).update(donated_points=F("donated_points") + points)
-    return redemption
+    with locks.members_locked([member.pk]):
+        reward = reward_get(code=reward_code, lock=True)
+        now = timezone.now()
+        points = reward.points_cost * quantity
+        refuse_if_any(rules_check(member=member, available=points_spendable(member_id=member.pk, now=now), points=points,
+                                  now=now, reward=reward, quantity=quantity))
+        if reward.stock is not None:
+            Reward.objects.filter(pk=reward.pk).update(stock=F("stock") - quantity)
+        txn = loyalty.points_spend(member=member, points=points, channel_id=channel_id, idempotency_key=idempotency_key,
+                                   reference=f"reward:{reward.code}", reason=f"{reward.name} x{quantity}",
+                                   kind=Transaction.Kind.REDEEM, details={"reward": reward.code, "quantity": quantity})
+        redemption = Redemption.objects.create(member=member, channel_id=channel_id, kind=Redemption.Kind.REWARD,
+                                               reward=reward, quantity=quantity, points=points, transaction=txn)
+        if reward.issues_voucher:
+            days = reward.voucher_valid_days or RedemptionRules.current().voucher_valid_days
+            Voucher.objects.bulk_create([
+                Voucher(redemption=redemption, reward=reward, member=member, expires_at=now + timedelta(days=days))
+                for _ in range(quantity)
+            ])
+        if reward.kind == Reward.Kind.DONATION:
+            Cause.objects.filter(pk=reward.cause_id).update(donated_points=F("donated_points") + points)
+        return redemption
 
 
-@transaction.atomic(savepoint=False)
 def redemption_cancel(*, redemption_id: int, channel_id: int, idempotency_key: str, reason: str = "",
                       actor=None) -> Redemption:
     """Give the points back to their lots; void the vouchers (refused if one was used), restock, and take the
     donation back off its cause's total."""
     redemption = redemption_get(redemption_id=redemption_id, channel_id=channel_id)
-    loyalty.member_lock(member_id=redemption.member_id)  # the member's lock first, then the redemption's row
+    locks.account_locked(redemption.member_id)  # the caller holds the member's lock; the redemption's row next
     redemption = Redemption.objects.select_for_update(of=("self",)).select_related("reward").get(pk=redemption.pk)
     if redemption.status != Redemption.Status.COMPLETED:
         raise Conflict(f"This redemption is {redemption.status}; it cannot be cancelled.",

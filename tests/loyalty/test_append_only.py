@@ -8,6 +8,7 @@ import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 
+from config import flows
 from loyalty import services
 from loyalty.models import Account, Lot, LotMovement, Transaction
 from tests.loyalty.invariants import assert_ledger_balanced
@@ -16,8 +17,8 @@ from tests.loyalty.invariants import assert_ledger_balanced
 @pytest.fixture
 def earned(program, channel, member):
     """A member with 50 points earned on one order: one earn transaction, one lot, one movement."""
-    order = services.order_earn(member=member, channel_id=channel.pk, order_id="AO-1", amount=Decimal("500.00"),
-                                currency="EUR", idempotency_key="ao-earn-1")
+    order, _ = flows.order_place(member=member, channel_id=channel.pk, order_id="AO-1", amount=Decimal("500.00"),
+                                 currency="EUR", idempotency_key="ao-earn-1")
     txn = order.earn_transaction
     return txn, txn.lots.get(), txn.movements.get()
 

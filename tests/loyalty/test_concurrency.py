@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from config import flows
 from core.models import IdempotencyRecord
-from loyalty import services
 from loyalty.models import Account, Order, Transaction
 from rewards import services as rewards
 from rewards.models import Redemption
@@ -45,8 +45,8 @@ def shop_client(api) -> ShopClient:
 
 def earn(member, channel, points: int, order_id: str) -> Order:
     """Give the member exactly `points` (the program pays 1 point per 10.00)."""
-    return services.order_earn(member=member, channel_id=channel.pk, order_id=order_id,
-                               amount=Decimal(points * 10), currency="EUR", idempotency_key=f"seed-{order_id}")
+    return flows.order_place(member=member, channel_id=channel.pk, order_id=order_id,
+                             amount=Decimal(points * 10), currency="EUR", idempotency_key=f"seed-{order_id}")[0]
 
 
 def post(api, path, body, key):

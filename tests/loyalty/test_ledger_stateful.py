@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
 
+from config import flows
 from core.errors import ApplicationError
 from core.models import Channel
 from loyalty import services
@@ -57,6 +58,9 @@ class ModelOrder:
     expired_counted: int = 0  # of its lot's expired points, what refunds have already written off
     shortfall: int = 0
     recovered: int = 0
+    written_off: int = 0
+    substituted: list = field(default_factory=list)  # (lot, points) refunds took from other lots, in order
+    restored: int = 0
 
 
 @dataclass
@@ -192,7 +196,7 @@ class LedgerMachine(RuleBasedStateMachine):
         cents = euros * 100 + extra_cents
         model = self.member(who)
         order_id = f"O-{uuid.uuid4().hex[:12]}"
-        order = services.order_earn(member=self.db_member(model), channel_id=self.channel_id, order_id=order_id,
+        order, _ = flows.order_place(member=self.db_member(model), channel_id=self.channel_id, order_id=order_id,
                                     amount=cents_to_amount(cents), currency="EUR", idempotency_key=self.key())
         model.settle(self.now)
         points = cents // 1000
@@ -224,26 +228,44 @@ class LedgerMachine(RuleBasedStateMachine):
     def cancel(self, data):
         redemption = data.draw(st.sampled_from(self.redemptions), label="redemption")
         model = next(m for m in self.members if m.pk == redemption.member)
-        call = lambda: rewards.redemption_cancel(redemption_id=redemption.pk,  # noqa: E731
-                                                 channel_id=self.channel_id, idempotency_key=self.key())
+        call = lambda: flows.redemption_cancel(redemption_id=redemption.pk,  # noqa: E731
+                                               channel_id=self.channel_id, idempotency_key=self.key())
         if redemption.cancelled:
             self.refused(call, model, "redemption_not_cancellable")
             return
         assert call().status == "cancelled"
         redemption.cancelled = True
-        for lot, points in redemption.taken:  # back to their lots
-            lot.remaining += points
-        model.totals["redeem_cancel"] += redemption.points
-        for lot, points in redemption.taken:  # a refunded order's lot first covers its refunds' shortfall
+        model.settle(self.now)  # what is due is settled before any point comes back
+        for lot, points in redemption.taken:
+            left = points
             order = next((o for o in self.orders if o.order_id == lot.order_id), None)
-            if order is None:
-                continue
-            recover = min(points, order.shortfall - order.recovered, lot.remaining)
-            if recover > 0:
-                event("cancel: shortfall recovered")
-                lot.remaining -= recover
-                order.recovered += recover
-                model.totals["refund"] += recover
+            if order is not None:
+                # A refunded order's lot first covers its refunds' shortfall (written off if the lot expired) ...
+                part = min(left, order.shortfall - order.recovered - order.written_off)
+                if part > 0:
+                    expired_lot = lot.expires_at <= self.now
+                    event("cancel: shortfall " + ("written off" if expired_lot else "recovered"))
+                    if expired_lot:
+                        order.written_off += part
+                    else:
+                        order.recovered += part
+                    left -= part
+                # ... then goes back to the other lots its refunds took from, in the order they took them.
+                part = min(left, sum(p for _, p in order.substituted) - order.restored)
+                if part > 0:
+                    event("cancel: restored to the lots a refund used")
+                    skip, give = order.restored, part
+                    for other, took in order.substituted:
+                        already = min(skip, took)
+                        skip -= already
+                        back = min(took - already, give)
+                        other.remaining += back
+                        give -= back
+                    order.restored += part
+                    model.totals["redeem_cancel"] += part
+                    left -= part
+            lot.remaining += left
+            model.totals["redeem_cancel"] += left
         expired = model.totals["expire"]
         model.settle(self.now)  # what expired meanwhile expires again at once
         if model.totals["expire"] > expired:
@@ -256,8 +278,8 @@ class LedgerMachine(RuleBasedStateMachine):
         model = next(m for m in self.members if m.pk == order.member)
         left = order.cents - order.refunded_cents
         cents = left if whole and left else data.draw(st.integers(1, max(1, order.cents * 6 // 5)), label="cents")
-        call = lambda: services.order_refund(channel_id=self.channel_id, order_id=order.order_id,  # noqa: E731
-                                             amount=cents_to_amount(cents), idempotency_key=self.key())
+        call = lambda: flows.order_refund(channel_id=self.channel_id, order_id=order.order_id,  # noqa: E731
+                                          amount=cents_to_amount(cents), idempotency_key=self.key()).refund
         if cents > left:
             event("refund: refused")
             self.refused(call, model, "refund_exceeds_order")
@@ -274,8 +296,9 @@ class LedgerMachine(RuleBasedStateMachine):
         own = [lot for lot in model.lots if lot.order_id == order.order_id]
         taken = own_taken = sum(p for _, p in model.take([lot for lot in own if lot.remaining], due))
         expired = min(due - own_taken, max(0, sum(lot.expired for lot in own) - order.expired_counted))
-        taken += sum(p for _, p in model.take(model.spendable(self.now, exclude_order=order.order_id),
-                                              due - taken - expired))
+        substituted = model.take(model.spendable(self.now, exclude_order=order.order_id), due - taken - expired)
+        order.substituted += substituted
+        taken += sum(p for _, p in substituted)
         shortfall = due - taken - expired
         assert (refund.points_due, refund.points_taken, refund.shortfall, refund.points_expired) == (
             due, taken, shortfall, expired)

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from config import flows
 from loyalty import services
 from loyalty.models import Account, Lot, Refund
 from rewards import services as rewards
@@ -23,13 +24,13 @@ def clock():
 
 
 def earn(member, channel, order_id: str, points: int):
-    return services.order_earn(member=member, channel_id=channel.pk, order_id=order_id, amount=Decimal(points * 10),
-                               currency="EUR", idempotency_key=f"earn-{order_id}")
+    return flows.order_place(member=member, channel_id=channel.pk, order_id=order_id, amount=Decimal(points * 10),
+                             currency="EUR", idempotency_key=f"earn-{order_id}")[0]
 
 
 def refund_all(channel, order_id: str, amount: int) -> Refund:
-    return services.order_refund(channel_id=channel.pk, order_id=order_id, amount=Decimal(amount),
-                                 idempotency_key=f"refund-{order_id}")
+    return flows.order_refund(channel_id=channel.pk, order_id=order_id, amount=Decimal(amount),
+                              idempotency_key=f"refund-{order_id}").refund
 
 
 def available(member) -> int:
@@ -73,7 +74,7 @@ def test_a_cancelled_redemption_does_not_revive_the_points_of_a_refunded_order(p
     refund = refund_all(channel, "GONE", 500)
     assert (refund.points_taken, refund.shortfall) == (0, 50)  # spent: nothing to take back yet
 
-    rewards.redemption_cancel(redemption_id=redemption.pk, channel_id=channel.pk, idempotency_key="cancel")
+    flows.redemption_cancel(redemption_id=redemption.pk, channel_id=channel.pk, idempotency_key="cancel")
 
     assert_ledger_balanced(member.pk)
     # The order was refunded in full and nothing else was earned: the member is owed nothing.

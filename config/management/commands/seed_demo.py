@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from config import flows
 from core.models import Channel
 from core.services import api_key_create
 from loyalty import services as loyalty
@@ -71,7 +72,7 @@ class Command(BaseCommand):
                 if when > now:
                     break
                 with time_machine.travel(when, tick=False):
-                    loyalty.order_earn(
+                    flows.order_place(
                         member=member, channel_id=shop.pk, order_id=f"{external_id}-{k}",
                         amount=Decimal(60 + 45 * k), currency="EUR", idempotency_key=f"demo-{external_id}-{k}",
                         lines=[LineInput(sku="COF-1", amount=Decimal(20), category="coffee"),

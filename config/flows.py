@@ -1,0 +1,112 @@
+"""The use cases that span apps, one function each, read top to bottom.
+
+Each flow decides once which members it will touch, locks their ledger accounts at once in member-id order
+(loyalty.locks, the one place that locks them), and then calls the apps' services, which assert that the
+locks are held instead of taking them. The lock plan of every cross-app use case is therefore here:
+
+| flow               | members locked                                   | then, in this order                      |
+|--------------------|--------------------------------------------------|------------------------------------------|
+| order_place        | the member, their referrer, the referrer's one   | order row (unique), referral row         |
+| order_refund       | the order's member, their referrer(s)            | order row, holds of the order, refunds,  |
+|                    |                                                  | referral row and its rewards             |
+| hold_confirm       | the hold's member                                | the hold                                 |
+| hold_release       | the hold's member                                | the hold, refunds its points are owed to |
+| redemption_cancel  | the redemption's member                          | the redemption, its vouchers, the reward |
+| member_register    | (no points move: none)                           | referral graph (advisory lock)           |
+
+Flows run inside the request's transaction (core.idempotency.idempotent_write) or their own.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from loyalty import locks
+from loyalty import services as loyalty
+from loyalty.models import Order, Refund
+from members import services as members
+from members.models import Member
+from referrals import services as referrals
+from referrals.models import Referral
+from rewards import services as rewards
+from rewards.models import Redemption
+
+
+@transaction.atomic(savepoint=False)
+def order_place(*, member: Member, channel_id: int, order_id: str, amount: Decimal, currency: str,
+                idempotency_key: str, lines: list[loyalty.LineInput] = (), store: str = "",
+                occurred_at: datetime | None = None, payment_fingerprint: str = "") -> tuple[Order, Referral | None]:
+    """Earn on an order; if it is the member's first qualifying order after a referral, the referral pays."""
+    with locks.members_locked(referrals.referral_parties(member_id=member.pk)):
+        order = loyalty.order_earn(member=member, channel_id=channel_id, order_id=order_id, amount=amount,
+                                   currency=currency, idempotency_key=idempotency_key, store=store,
+                                   occurred_at=occurred_at, lines=lines)
+        referral = referrals.referral_qualify(order=order, channel_id=channel_id,
+                                              payment_fingerprint=payment_fingerprint)
+    return order, referral
+
+
+@dataclass
+class RefundOutcome:
+    refund: Refund
+    points_returned: int
+    referral: dict | None
+
+
+@transaction.atomic(savepoint=False)
+def order_refund(*, channel_id: int, order_id: str, amount: Decimal | None, idempotency_key: str,
+                 lines: list[tuple[str, Decimal]] = (), reason: str = "") -> RefundOutcome:
+    """Refund (part of) an order: the points that paid for it come back first, then what it earned is taken
+    back (so the returned points cover what the member spent before any shortfall is recorded), then the
+    referral it qualified is reversed if it no longer qualifies."""
+    order = loyalty.order_get(channel_id=channel_id, order_id=order_id)
+    with locks.members_locked(referrals.referral_parties(member_id=order.member_id)):
+        order = loyalty.order_lock(order=order)
+        amount = loyalty.refund_amount_validate(order=order, amount=amount, lines=list(lines))
+        returned = rewards.order_paid_points_return(order=order, refunded_total=order.refunded_amount + amount,
+                                                    idempotency_key=idempotency_key)
+        refund = loyalty.order_points_take_back(order=order, amount=amount, channel_id=channel_id,
+                                                idempotency_key=idempotency_key, lines=lines, reason=reason)
+        referral = referrals.referral_reverse_if_unqualified(order=order, channel_id=channel_id)
+    return RefundOutcome(refund=refund, points_returned=returned, referral=referral)
+
+
+def _member_of(redemption_id: int, channel_id: int) -> list[int]:
+    return [rewards.redemption_get(redemption_id=redemption_id, channel_id=channel_id).member_id]
+
+
+@transaction.atomic(savepoint=False)
+def hold_confirm(*, hold_id: int, channel_id: int) -> Redemption:
+    """The order was placed: the held points are spent for good."""
+    with locks.members_locked(_member_of(hold_id, channel_id)):
+        return rewards.checkout_confirm(hold_id=hold_id, channel_id=channel_id)
+
+
+@transaction.atomic(savepoint=False)
+def hold_release(*, hold_id: int, channel_id: int, idempotency_key: str) -> Redemption:
+    """The order was abandoned: the held points come back (first to any refund they are owed to)."""
+    with locks.members_locked(_member_of(hold_id, channel_id)):
+        return rewards.checkout_release(hold_id=hold_id, channel_id=channel_id, idempotency_key=idempotency_key)
+
+
+@transaction.atomic(savepoint=False)
+def redemption_cancel(*, redemption_id: int, channel_id: int, idempotency_key: str, reason: str = "",
+                      actor=None) -> Redemption:
+    """Give a redemption's points back (first to any refund they are owed to), void its vouchers, restock."""
+    with locks.members_locked(_member_of(redemption_id, channel_id)):
+        return rewards.redemption_cancel(redemption_id=redemption_id, channel_id=channel_id,
+                                         idempotency_key=idempotency_key, reason=reason, actor=actor)
+
+
+@transaction.atomic(savepoint=False)
+def member_register(*, referral_code: str = "", device_id: str = "", ip: str | None = None,
+                    **member_fields) -> tuple[Member, str, Referral | None]:
+    """Register a member with their own referral code, and attach the code they came with, if any."""
+    member = members.member_register(**member_fields)
+    own_code = referrals.referral_code_ensure(member=member).code
+    referral = None
+    if referral_code:
+        referral = referrals.referral_attach(member=member, code=referral_code, device_id=device_id, ip=ip)
+    return member, own_code, referral

@@ -1,0 +1,86 @@
+"""The one place that locks members' ledger accounts.
+
+Rows that several requests may touch are locked in one fixed order, member id ascending, and only here. A
+use case decides once which members it will touch and locks them all at once (`members_locked`): a flow in
+`config.flows` for the use cases that span apps, the entry service itself for those that stay in one app.
+The ledger's services then ask for the account of a member they write (`account_locked`), which asserts
+that the lock was taken by the use case they run in instead of taking it: a service can never take a lock
+out of order behind its caller's back.
+
+`members_locked` is a context manager: the rows stay locked until the database transaction ends, as always
+in PostgreSQL; the block marks the code that decided to lock them and holds the accounts it read under the
+lock, fresh for that block. Blocks nest (an entry service called inside a flow that already holds its
+member), and a nested block may only add members above every one already held, so the order stays fixed.
+"""
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+from .models import Account
+
+
+class LockNotHeld(AssertionError):
+    """A service was called for a member whose account its caller did not lock: a programming error."""
+
+
+def _held() -> dict[int, Account]:
+    """This thread's connection's registry (`connection` itself is a proxy shared by all threads)."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    held = getattr(wrapper, "_ledger_locks", None)
+    if held is None:
+        held = wrapper._ledger_locks = {}
+    return held
+
+
+@contextmanager
+def members_locked(member_ids: Iterable[int]) -> Iterator[dict[int, Account]]:
+    """Lock the accounts of these members (creating the missing ones), in member-id order, inside the current
+    transaction; yields them by member id."""
+    if not connection.in_atomic_block:
+        raise LockNotHeld("Ledger locks are taken inside a transaction.")
+    held = _held()
+    ids = sorted(set(member_ids))
+    new = [i for i in ids if i not in held]
+    if new and held and min(new) < max(held):
+        raise LockNotHeld(f"Members {new} would be locked after member {max(held)}: out of order. Decide every "
+                          "member of the use case first and lock them at once.")
+    try:
+        held.update(_lock(new) if new else {})
+        yield {i: held[i] for i in ids}
+    finally:
+        for i in new:
+            held.pop(i, None)
+
+
+def _lock(ids: list[int]) -> dict[int, Account]:
+    locked = Account.objects.select_for_update().order_by("member_id")
+    accounts = {a.member_id: a for a in locked.filter(member_id__in=ids)}
+    missing = [i for i in ids if i not in accounts]
+    if missing:
+        # First activity of these members: create their accounts (a concurrent creator wins harmlessly), then
+        # lock again in one sorted pass so that the fixed order holds across all the ids.
+        Account.objects.bulk_create([Account(member_id=i) for i in missing], ignore_conflicts=True)
+        accounts = {a.member_id: a for a in locked.filter(member_id__in=ids)}
+    return accounts
+
+
+def members_lock_rows(member_ids: list[int]) -> None:
+    """For set-based jobs that change accounts in SQL and run no service: lock the rows in member-id order
+    without loading them (the registry stays empty, so no service can be called on them by mistake)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT member_id FROM {Account._meta.db_table} WHERE member_id = ANY(%s) "
+                       "ORDER BY member_id FOR UPDATE", [list(member_ids)])
+
+
+def account_locked(member_id: int) -> Account:
+    """The account of a member whose lock the caller holds; refuses (a programming error) otherwise."""
+    held = _held()
+    if member_id not in held or not connection.in_atomic_block:
+        raise LockNotHeld(f"The ledger lock of member {member_id} is not held: lock it first (loyalty.locks).")
+    return held[member_id]
+
+
+def locked_ids() -> set[int]:
+    return set(_held()) if connection.in_atomic_block else set()
