@@ -5,10 +5,14 @@ Each function sends one message and raises DeliveryError when it did not go; the
 
 import hashlib
 import hmac
+import http.client
 import json
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -74,7 +78,104 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
+class _Deadline:
+    """A socket whose every wait ends at one deadline for the whole call (a monotonic instant): each read or write
+    gets the time that is left, so a peer that trickles its answer a byte at a time cannot stretch the call."""
+
+    deadline: float | None = None
+
+    def _arm(self) -> None:
+        if self.deadline is None:
+            return
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        self.settimeout(left)
+
+    def recv(self, *args, **kwargs):
+        self._arm()
+        return super().recv(*args, **kwargs)
+
+    def recv_into(self, *args, **kwargs):
+        self._arm()
+        return super().recv_into(*args, **kwargs)
+
+    def send(self, *args, **kwargs):
+        self._arm()
+        return super().send(*args, **kwargs)
+
+    def sendall(self, *args, **kwargs):
+        self._arm()
+        return super().sendall(*args, **kwargs)
+
+
+class _DeadlineSocket(_Deadline, socket.socket):
+    pass
+
+
+class _DeadlineTLSSocket(_Deadline, ssl.SSLSocket):
+    def do_handshake(self, *args, **kwargs):
+        self._arm()
+        return super().do_handshake(*args, **kwargs)
+
+
+class _Connection(http.client.HTTPConnection):
+    def __init__(self, *args, deadline: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+        self._create_connection = self._open
+
+    def _open(self, address, timeout=None, source_address=None) -> socket.socket:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        plain = socket.create_connection(address, left, source_address)
+        sock = _DeadlineSocket(plain.family, plain.type, plain.proto, fileno=plain.detach())
+        sock.deadline = self.deadline
+        return sock
+
+
+class _TLSConnection(_Connection, http.client.HTTPSConnection):
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        self._context.sslsocket_class = _DeadlineTLSSocket  # a context of this connection's own
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self._tunnel_host or self.host,
+                                              do_handshake_on_connect=False)
+        self.sock.deadline = self.deadline
+        self.sock.do_handshake()
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: float):
+        super().__init__()
+        self.deadline = deadline
+
+    def http_open(self, req):
+        return self.do_open(partial(_Connection, deadline=self.deadline), req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: float):
+        super().__init__()
+        self.deadline = deadline
+
+    def https_open(self, req):
+        return self.do_open(partial(_TLSConnection, deadline=self.deadline), req)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook is a POST: following a 301/302/303 would turn it into a GET that delivers nothing, so a redirect
+    is answered like any other non-2xx, as a failed try."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
 def webhook_send(notification: Notification, endpoint: WebhookEndpoint) -> None:
+    """POST the message to the shop. The whole call (connecting, sending, the answer's status and headers) must
+    end within WEBHOOK_TIMEOUT_SECONDS; redirects are not followed; only a 2xx counts as delivered."""
+    limit = settings.WEBHOOK_TIMEOUT_SECONDS
+    deadline = time.monotonic() + limit
     body = webhook_body(notification)
     timestamp = str(int(time.time()))
     request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
@@ -85,12 +186,20 @@ def webhook_send(notification: Notification, endpoint: WebhookEndpoint) -> None:
         "X-Loyalty-Timestamp": timestamp,
         "X-Loyalty-Signature": "sha256=" + webhook_signature(endpoint.secret, timestamp, body),
     })
+    opener = urllib.request.build_opener(_NoRedirects, _HTTPHandler(deadline), _HTTPSHandler(deadline))
     try:
-        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
+        with opener.open(request, timeout=limit) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            location = exc.headers.get("Location", "") if exc.headers else ""
+            raise DeliveryError(f"HTTP {exc.code} from {endpoint.url}: a redirect (to {location or 'nowhere'}), "
+                                "which webhooks do not follow") from exc
         raise DeliveryError(f"HTTP {exc.code} from {endpoint.url}") from exc
     except (urllib.error.URLError, OSError) as exc:
-        raise DeliveryError(f"{endpoint.url}: {getattr(exc, 'reason', exc)}") from exc
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError) or isinstance(exc, TimeoutError):
+            raise DeliveryError(f"{endpoint.url}: no complete answer within {limit:g} s") from exc
+        raise DeliveryError(f"{endpoint.url}: {reason}") from exc
     if not 200 <= status < 300:
         raise DeliveryError(f"HTTP {status} from {endpoint.url}")
