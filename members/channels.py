@@ -12,6 +12,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from functools import partial
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 
-from .models import Member, Notification, WebhookEndpoint
+from .models import Member, MembershipSettings, Notification, Plan, Tier, WebhookEndpoint
 
 LANGUAGES = {Member.Language.ENGLISH, Member.Language.SIMPLIFIED_CHINESE}
 
@@ -28,21 +29,92 @@ class DeliveryError(Exception):
     pass
 
 
+CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "CNY": "¥", "JPY": "¥", "HKD": "HK$"}
+CURRENCY_NAMES_ZH = {"CHF": "瑞士法郎", "SGD": "新加坡元", "AUD": "澳元", "CAD": "加元", "TWD": "新台币", "KRW": "韩元",
+                     "MOP": "澳门元", "MYR": "马来西亚林吉特", "THB": "泰铢", "NZD": "新西兰元"}
+
+
+def _language(language: str) -> str:
+    return language if language in LANGUAGES else Member.Language.ENGLISH
+
+
 def _render(name: str, language: str, context: dict) -> str:
-    language = language if language in LANGUAGES else Member.Language.ENGLISH
     try:
         return render_to_string(f"notifications/{language}/{name}", context)
     except TemplateDoesNotExist:
         return render_to_string(f"notifications/{language}/{name.replace(name.split('.')[0], 'generic', 1)}", context)
 
 
+def _decimal(value) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _count(value) -> tuple[str, int | None]:
+    """Points as a member reads them ("1,200"), and the whole number (for "point"/"points"). A fraction of a
+    point still needed counts as a whole one."""
+    amount = _decimal(value)
+    if amount is None or not amount.is_finite():
+        return str(value), None
+    whole = int(amount.to_integral_value(rounding=ROUND_CEILING))
+    return f"{whole:,}", whole
+
+
+def money_text(amount, currency: str | None, language: str) -> str:
+    """An amount with its currency, as a member reads it: "€9.99", "1,250.00 瑞士法郎", "12.50 CHF"."""
+    value = _decimal(amount)
+    text = f"{value:,.2f}" if value is not None and value.is_finite() else str(amount)
+    currency = (currency or "").upper()
+    if not currency:
+        return text
+    if currency in CURRENCY_SYMBOLS:
+        return f"{CURRENCY_SYMBOLS[currency]}{text}"
+    if language == Member.Language.SIMPLIFIED_CHINESE and currency in CURRENCY_NAMES_ZH:
+        return f"{text} {CURRENCY_NAMES_ZH[currency]}"
+    return f"{text} {currency}"
+
+
+def _name_of(model, code) -> str:
+    if not code:
+        return ""
+    return model.objects.filter(code=code).values_list("name", flat=True).first() or ""
+
+
+def message_context(notification: Notification, language: str) -> dict:
+    """What the templates show: the payload's values as a member reads them. Payloads carry codes (a tier's, a
+    plan's), which are looked up here for their display names, at the time of sending; amounts get their units.
+    Rewards live in an app above this one, so their names come in the payload (`reward_name`, or `reward` in the
+    voucher messages), with the voucher's code (`voucher_code`, or `code`)."""
+    payload, member = notification.payload, notification.member
+    context = {**payload, "payload": payload, "kind": notification.kind, "member": member, "name": member.name}
+    if "points" in payload:
+        context["points"], context["points_count"] = _count(payload["points"])
+    if payload.get("tier") or payload.get("tier_name"):
+        context["tier_name"] = _name_of(Tier, payload.get("tier")) or payload.get("tier_name") or payload["tier"]
+    if payload.get("plan") or payload.get("plan_name"):
+        context["plan_name"] = _name_of(Plan, payload.get("plan")) or payload.get("plan_name") or payload["plan"]
+    if "price" in payload:
+        context["price"] = money_text(payload["price"], payload.get("currency"), language)
+    context["reward_name"] = payload.get("reward_name") or payload.get("reward") or ""
+    context["voucher_code"] = payload.get("voucher_code") or payload.get("code") or ""
+    if "needed" in payload:
+        basis = payload.get("basis") or MembershipSettings.current().basis
+        context["needs_spend"] = basis == MembershipSettings.Basis.SPEND
+        if context["needs_spend"]:
+            context["needed"] = money_text(payload["needed"], payload.get("currency"), language)
+        else:
+            context["needed"], context["needed_count"] = _count(payload["needed"])
+    return context
+
+
 def email_render(notification: Notification) -> tuple[str, str]:
-    """(subject, body) in the member's language, with the payload's values (points, dates) in it."""
-    member = notification.member
-    context = {**notification.payload, "payload": notification.payload, "kind": notification.kind, "member": member,
-               "name": member.name or member.external_id}
-    subject = _render(f"{notification.kind}.subject.txt", member.language, context)
-    body = _render(f"{notification.kind}.txt", member.language, context)
+    """(subject, body) in the member's language, with display names and amounts with their units."""
+    language = _language(notification.member.language)
+    context = message_context(notification, language)
+    subject = _render(f"{notification.kind}.subject.txt", language, context)
+    body = _render(f"{notification.kind}.txt", language, context)
     return " ".join(subject.split()), body.strip() + "\n"
 
 
