@@ -156,14 +156,27 @@ def _send(notification: Notification) -> str:
     return ""
 
 
-def _claim(now: datetime, ids: list[int] | None, membership: MembershipSettings) -> tuple[Notification | None, str]:
-    """Take the next due message in a short transaction of its own: count the try and move its next attempt to
-    the backoff before sending, so a worker that dies mid-send leaves it to be retried later, never at once, and
-    no other worker sends it meanwhile. Returns the message and "" (send it), or why it was settled here."""
+# Beyond the longest a send may take: a claimed message stays invisible to other runs this much longer, for the
+# e-mail backend, the database round trips and a worker paused under load.
+CLAIM_MARGIN_SECONDS = 60
+
+
+def claim_hold() -> timedelta:
+    """How long a claim holds a message: longer than one send can take. A webhook call is cut off at
+    WEBHOOK_TIMEOUT_SECONDS (the whole call, not each read), so that plus a margin."""
+    return timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS)
+
+
+def _claim(due_by: datetime, ids: list[int] | None, membership: MembershipSettings) -> tuple[Notification | None, str]:
+    """Take the next message due by `due_by` in a short transaction of its own: count the try and hide it from
+    other runs until the current time plus `claim_hold()` (and at least its backoff), so a run that is still
+    sending long after it started never meets a message of its own as due again, and a worker that dies mid-send
+    leaves it to be retried later, never at once. Returns the message and "" (send it), or why it was settled here."""
     with transaction.atomic(durable=True):
         due = (Notification.objects.select_for_update(skip_locked=True, of=("self",))
                .select_related("member", "endpoint")
-               .filter(status=Notification.Status.PENDING, next_attempt_at__lte=now).order_by("next_attempt_at", "id"))
+               .filter(status=Notification.Status.PENDING, next_attempt_at__lte=due_by)
+               .order_by("next_attempt_at", "id"))
         if ids is not None:
             due = due.filter(pk__in=ids)
         notification = next(iter(due[:1]), None)
@@ -175,21 +188,27 @@ def _claim(now: datetime, ids: list[int] | None, membership: MembershipSettings)
             notification.save(update_fields=["status", "last_error"])
             return notification, "skipped"
         notification.attempts += 1
-        notification.next_attempt_at = now + retry_delay(notification.attempts)
+        claimed_at = max(due_by, timezone.now())
+        notification.next_attempt_at = claimed_at + max(claim_hold(), retry_delay(notification.attempts))
         notification.save(update_fields=["attempts", "next_attempt_at"])
     return notification, ""
 
 
-def _settle(notification: Notification, error: str, now: datetime) -> str:
+def _settle(notification: Notification, error: str, due_by: datetime) -> str:
+    """Record the try's outcome; a failed one waits its backoff from now, when the try ended."""
+    fields = ["status", "sent_at", "last_error"]
+    settled_at = max(due_by, timezone.now())
     if not error:
-        notification.status, notification.sent_at, notification.last_error = Notification.Status.SENT, now, ""
+        notification.status, notification.sent_at, notification.last_error = Notification.Status.SENT, settled_at, ""
         outcome = "sent"
     elif notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
         notification.status, notification.last_error, outcome = Notification.Status.DEAD, error, "dead"
     else:
         notification.last_error, outcome = error, "retry"
+        notification.next_attempt_at = settled_at + retry_delay(notification.attempts)
+        fields.append("next_attempt_at")
     with transaction.atomic(durable=True):
-        notification.save(update_fields=["status", "sent_at", "last_error"])
+        notification.save(update_fields=fields)
     return outcome
 
 
@@ -197,9 +216,10 @@ def notifications_deliver_due(*, now: datetime | None = None, ids: list[int] | N
                               limit: int = 1000) -> dict[str, int]:
     """Send the pending messages that are due (or these `ids`, if due), one at a time.
 
-    Each message is claimed with SELECT ... FOR UPDATE SKIP LOCKED in a short transaction that counts the try,
-    sent outside any transaction, and its outcome recorded in another: several workers share the work, one bad
-    message never holds back or re-sends the others, and a failed one backs off until its last try, then is
+    Each message is claimed with SELECT ... FOR UPDATE SKIP LOCKED in a short transaction that counts the try and
+    hides the message from other runs for longer than a send can take, sent outside any transaction, and its
+    outcome recorded in another: overlapping runs share the work and never send a message twice, one bad message
+    never holds back or re-sends the others, and a failed one backs off until its last try, then is
     dead-lettered. Safe to run at any time: a sent message is no longer pending.
     """
     now = now or timezone.now()
