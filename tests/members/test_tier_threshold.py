@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from members.models import Notification, Tier, TierStatus
-from members.services import tier_threshold_review_schedule, tiers_evaluate_due
+from members.services import tiers_evaluate_due
 from tests.members.test_tiers import earn, tier_of
 
 pytestmark = pytest.mark.usefixtures("tiers", "membership")
@@ -59,6 +59,8 @@ def test_a_lowered_threshold_moves_members_up_at_the_review(api, member, member_
 
 def test_scheduling_is_one_statement_whatever_the_number_of_members(api, member_factory, tiers,
                                                                      django_assert_max_num_queries):
+    from members.services import tier_threshold_review_schedule
+
     for _ in range(6):
         earn(api, member_factory(), "1500.00")   # silver
     silver = tiers["silver"]

@@ -2,14 +2,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    """Apart from 0006, which fills the channels in: PostgreSQL does not alter a table with pending trigger events
-    in the transaction that updated it."""
+    """After 0007 filled the channels in (and apart from it, for the reason it gives)."""
 
     dependencies = [
-        ("members", "0006_payments_once_renewal_anchor_tier_reviews"),
+        ("members", "0007_payment_channels_and_anchors_filled_in"),
     ]
 
     operations = [
+        migrations.RemoveConstraint(
+            model_name="subscriptionevent",
+            name="subscription_payment_once",
+        ),
         migrations.AddConstraint(
             model_name='subscriptionevent',
             constraint=models.UniqueConstraint(condition=models.Q(('payment_reference', ''), _negated=True), fields=('channel', 'payment_reference'), name='payment_reference_once_per_channel'),
