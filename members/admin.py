@@ -104,6 +104,15 @@ class TierAdmin(admin.ModelAdmin):
     list_display = ["rank", "name", "code", "threshold", "earn_multiplier", "birthday_gift_points", "perks", "active"]
     ordering = ["rank"]
 
+    def save_model(self, request, obj, form, change):
+        old_threshold = Tier.objects.filter(pk=obj.pk).values_list("threshold", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        scheduled = services.tier_threshold_review_schedule(tier=obj, old_threshold=old_threshold)
+        if scheduled:
+            messages.info(request, f"{scheduled} member(s) concerned by the threshold will be reviewed at the next "
+                                   "evaluation (tonight): those who reach it move up, those below it get the usual "
+                                   "warning and grace period.")
+
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):

@@ -144,6 +144,7 @@ class SubscriptionCollectionApi(APIView):
 
         def perform():
             sub = services.subscription_start(member=member, plan=services.plan_get(code=data["plan"]),
+                                              channel_id=request.user.channel_id,
                                               payment_reference=data["payment_reference"], amount=data["amount"],
                                               currency=data["currency"], trial=data["trial"])
             return 201, SubscriptionSerializer(sub).data
@@ -161,7 +162,8 @@ class SubscriptionRenewApi(APIView):
         sub = services.subscription_for(member=member_get(external_id=external_id), subscription_id=subscription_id)
 
         def perform():
-            renewed = services.subscription_renew(subscription=sub, payment_reference=data["payment_reference"],
+            renewed = services.subscription_renew(subscription=sub, channel_id=request.user.channel_id,
+                                                  payment_reference=data["payment_reference"],
                                                   amount=data["amount"], currency=data["currency"])
             return 200, SubscriptionSerializer(renewed).data
 
@@ -178,7 +180,8 @@ class SubscriptionCancelApi(APIView):
         sub = services.subscription_for(member=member_get(external_id=external_id), subscription_id=subscription_id)
 
         def perform():
-            cancelled = services.subscription_cancel(subscription=sub, immediately=data["immediately"],
+            cancelled = services.subscription_cancel(subscription=sub, channel_id=request.user.channel_id,
+                                                     immediately=data["immediately"],
                                                      refund_amount=data["refund_amount"])
             return 200, SubscriptionSerializer(cancelled).data
 

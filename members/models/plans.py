@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.cache import forget
+from core.models import Channel
 
 from .member import Member
 from .tiers import Tier
@@ -70,6 +71,9 @@ class Subscription(models.Model):
     started_at = models.DateTimeField()
     current_period_start = models.DateTimeField()
     current_period_end = models.DateTimeField()
+    period_anchor = models.DateTimeField(
+        null=True, blank=True, help_text="Start of the first paid period: every period ends on its day of the month "
+                                         "(or of the year), so a membership started on the 31st does not drift.")
     cancel_at_period_end = models.BooleanField(default=False)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -103,6 +107,8 @@ class SubscriptionEvent(models.Model):
 
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                help_text="Who reported the payment: a payment reference is unique per channel.")
     payment_reference = models.CharField(max_length=100, blank=True)
     amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
@@ -112,6 +118,9 @@ class SubscriptionEvent(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["subscription", "payment_reference"], condition=~Q(payment_reference=""),
-                                    name="subscription_payment_once"),
+            # A payment counts once, for good: not for another member, not again after it was refunded.
+            models.UniqueConstraint(fields=["channel", "payment_reference"], condition=~Q(payment_reference=""),
+                                    name="payment_reference_once_per_channel"),
+            models.CheckConstraint(condition=Q(payment_reference="") | Q(channel__isnull=False),
+                                   name="payment_reference_has_channel"),
         ]

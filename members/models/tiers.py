@@ -28,7 +28,10 @@ class MembershipSettings(SettingsRow):
         MULTIPLY = "multiply", "Tier and plan multipliers multiply"
 
     basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.POINTS)
-    window = models.CharField(max_length=32, choices=Window.choices, default=Window.ROLLING_12_MONTHS)
+    window = models.CharField(
+        max_length=32, choices=Window.choices, default=Window.ROLLING_12_MONTHS,
+        help_text="Where activity counts. Calendar year: what a member qualifies for in a year they keep through the "
+                  "whole next year (qualified on 20 December 2025, kept until 31 December 2026).")
     downgrade_grace_days = models.PositiveIntegerField(
         default=30, help_text="How long a member may stay below their tier's threshold before a downgrade.")
     max_steps_down = models.PositiveSmallIntegerField(
@@ -38,6 +41,10 @@ class MembershipSettings(SettingsRow):
     combination = models.CharField(max_length=16, choices=Combination.choices, default=Combination.HIGHEST)
     renewal_reminder_days = models.PositiveIntegerField(default=7, help_text="Remind before a subscription renews.")
     expiry_reminder_days = models.PositiveIntegerField(default=7, help_text="Remind before a paid membership ends.")
+    renewal_grace_days = models.PositiveIntegerField(
+        default=3, help_text="A subscription's renewal payment may arrive this many days after the period's end and "
+                             "still continue the membership (on its usual day); it ends, and the member is told, only "
+                             "after them. Benefits pause from the period's end until the payment.")
     service_messages_need_consent = models.BooleanField(
         default=False, help_text="Send service messages (points about to expire, birthday gifts, membership "
                                  "reminders) only to members who gave marketing consent. Marketing always needs it.")
@@ -57,7 +64,10 @@ class Tier(models.Model):
     rank = models.PositiveSmallIntegerField(unique=True, help_text="Higher is better.")
     threshold = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"),
                                     validators=[MinValueValidator(Decimal("0"))],
-                                    help_text="Qualifying points or spend (per the membership settings) to enter.")
+                                    help_text="Qualifying points or spend (per the membership settings) to enter and "
+                                              "to keep. A change reaches existing members at the next nightly "
+                                              "evaluation: those who now qualify move up; those below a raised "
+                                              "threshold are warned and keep the tier through the grace period.")
     earn_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"),
                                           validators=[MinValueValidator(Decimal("0"))])
     birthday_gift_points = models.PositiveIntegerField(default=0)
@@ -122,6 +132,7 @@ class TierChange(models.Model):
         DOWNGRADE = "downgrade", "Below threshold after the grace period"
         PIN = "pin", "Pinned by staff"
         PLAN = "plan", "Paid membership's tier floor"
+        TAKEN_BACK = "taken_back", "Refunded purchase or cancelled plan taken back"
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tier_changes")
     from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -21,6 +21,8 @@ from .tiers import (
     tier_activity_record,
     tier_evaluate,
     tier_pin,
+    tier_take_back,
+    tier_threshold_review_schedule,
     tier_upgrade_if_qualified,
     tiers_evaluate_due,
 )
@@ -30,5 +32,6 @@ __all__ = [
     "member_benefits", "member_register", "member_token_issue", "member_update", "membership_reminders_send",
     "notification_record", "phone_normalise", "plan_get", "subscription_cancel", "subscription_for",
     "subscription_renew", "subscription_start", "subscriptions_expire_due", "tier_activity_record", "tier_evaluate",
-    "tier_pin", "tier_upgrade_if_qualified", "tiers_evaluate_due", "timezone_validate",
+    "tier_pin", "tier_take_back", "tier_threshold_review_schedule", "tier_upgrade_if_qualified", "tiers_evaluate_due",
+    "timezone_validate",
 ]

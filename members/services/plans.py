@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import BusinessRuleError, Conflict, ErrorCode, NotFound
@@ -12,7 +13,7 @@ from core.errors import BusinessRuleError, Conflict, ErrorCode, NotFound
 from ..models import Member, MembershipSettings, Plan, Subscription, SubscriptionEvent, TierStatus
 from ..models.plans import LIVE
 from .notifications import notification_record
-from .tiers import tier_upgrade_if_qualified
+from .tiers import tier_take_back, tier_upgrade_if_qualified
 
 
 def plan_get(*, code: str) -> Plan:
@@ -22,13 +23,30 @@ def plan_get(*, code: str) -> Plan:
     return plan
 
 
-def _period_end(plan: Plan, start: datetime) -> datetime:
+def _add_months(moment: datetime, months: int) -> datetime:
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def _period_end(plan: Plan, start: datetime, anchor: datetime | None = None) -> datetime:
+    """The end of the period that begins at `start`. A subscription's periods follow its anchor, not the previous
+    end: started on 31 January, it renews on 28 February, then on 31 March (not on the 28th ever after)."""
     if plan.kind == Plan.Kind.ONE_TIME:
         return start + timedelta(days=plan.duration_days)
-    months = 1 if plan.period == Plan.Period.MONTH else 12
-    index = start.month - 1 + months
-    year, month = start.year + index // 12, index % 12 + 1
-    return start.replace(year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1]))
+    step = 1 if plan.period == Plan.Period.MONTH else 12
+    anchor = anchor or start
+    periods = ((start.year - anchor.year) * 12 + start.month - anchor.month) // step + 1
+    while (end := _add_months(anchor, periods * step)) <= start:
+        periods += 1
+    return end
+
+
+def _renewal_grace(sub: Subscription) -> timedelta:
+    """How long after its period's end a subscription that renews waits for the payment before it ends."""
+    if sub.plan.kind != Plan.Kind.SUBSCRIPTION or sub.cancel_at_period_end:
+        return timedelta(0)
+    return timedelta(days=MembershipSettings.current().renewal_grace_days)
 
 
 def subscription_for(*, member: Member, subscription_id: int) -> Subscription:
@@ -47,6 +65,21 @@ def _event(sub: Subscription, kind: str, now: datetime, **fields) -> Subscriptio
                                             period_end=sub.current_period_end, **fields)
 
 
+def _payment_event(sub: Subscription, kind: str, now: datetime, *, channel_id: int, payment_reference: str,
+                   amount: Decimal | None) -> SubscriptionEvent:
+    """Record a payment; the database keeps a reference to one use per channel, even between two racing requests."""
+    try:
+        with transaction.atomic():
+            return _event(sub, kind, now, channel_id=channel_id, payment_reference=payment_reference, amount=amount)
+    except IntegrityError as exc:
+        raise _reference_used(payment_reference) from exc
+
+
+def _reference_used(payment_reference: str) -> Conflict:
+    return Conflict(f"The payment {payment_reference!r} was already recorded; a payment counts once.",
+                    code="payment_reference_used", fields={"payment_reference": ["Already used."]})
+
+
 def _check_payment(plan: Plan, amount: Decimal | None, currency: str | None) -> None:
     if currency and currency != plan.currency:
         raise BusinessRuleError(f"The plan is sold in {plan.currency}.", code=ErrorCode.CURRENCY_NOT_SUPPORTED,
@@ -56,9 +89,10 @@ def _check_payment(plan: Plan, amount: Decimal | None, currency: str | None) -> 
 
 
 @transaction.atomic(savepoint=False)
-def subscription_start(*, member: Member, plan: Plan, payment_reference: str = "", amount: Decimal | None = None,
-                       currency: str | None = None, trial: bool = False) -> Subscription:
-    """Start a paid membership (or its trial). One live membership per member; benefits apply at once."""
+def subscription_start(*, member: Member, plan: Plan, channel_id: int, payment_reference: str = "",
+                       amount: Decimal | None = None, currency: str | None = None, trial: bool = False) -> Subscription:
+    """Start a paid membership (or its trial). One live membership per member; benefits apply at once.
+    A payment reference counts once per channel, for good: not for another member, not after a refund."""
     if not member.is_active:
         raise BusinessRuleError(f"The member is {member.status}.", code=ErrorCode.MEMBER_INACTIVE)
     _check_payment(plan, amount, currency)
@@ -75,45 +109,61 @@ def subscription_start(*, member: Member, plan: Plan, payment_reference: str = "
     TierStatus.objects.select_for_update().get(member=member)  # one start at a time per member
     if Subscription.objects.filter(member=member, status__in=LIVE).exists():
         raise Conflict("The member already has a live paid membership.", code="subscription_exists")
+    if payment_reference and SubscriptionEvent.objects.filter(channel_id=channel_id,
+                                                              payment_reference=payment_reference).exists():
+        raise _reference_used(payment_reference)
     end = now + timedelta(days=plan.trial_days) if trialing else _period_end(plan, now)
     try:
-        sub = Subscription.objects.create(member=member, plan=plan, started_at=now, current_period_start=now,
-                                          current_period_end=end,
-                                          status=Subscription.Status.TRIALING if trialing else Subscription.Status.ACTIVE)
+        with transaction.atomic():
+            sub = Subscription.objects.create(
+                member=member, plan=plan, started_at=now, current_period_start=now, current_period_end=end,
+                period_anchor=None if trialing else now,
+                status=Subscription.Status.TRIALING if trialing else Subscription.Status.ACTIVE)
     except IntegrityError as exc:
         raise Conflict("The member already has a live paid membership.", code="subscription_exists") from exc
-    _event(sub, SubscriptionEvent.Kind.TRIAL_STARTED if trialing else SubscriptionEvent.Kind.STARTED, now,
-           payment_reference=payment_reference, amount=amount)
+    _payment_event(sub, SubscriptionEvent.Kind.TRIAL_STARTED if trialing else SubscriptionEvent.Kind.STARTED, now,
+                   channel_id=channel_id, payment_reference=payment_reference, amount=amount)
     tier_upgrade_if_qualified(member_id=member.pk, now=now)
     return sub
 
 
 @transaction.atomic(savepoint=False)
-def subscription_renew(*, subscription: Subscription, payment_reference: str, amount: Decimal | None = None,
-                       currency: str | None = None) -> Subscription:
-    """Record a renewal payment: the next period follows the current one. A payment counts once."""
+def subscription_renew(*, subscription: Subscription, channel_id: int, payment_reference: str,
+                       amount: Decimal | None = None, currency: str | None = None) -> Subscription:
+    """Record a renewal payment: the next period follows the current one, on the membership's anchor day, also when
+    the payment comes late within the renewal grace (`renewal_grace_days`). A payment counts once."""
     sub = _lock(subscription)
     _check_payment(sub.plan, amount, currency)
-    if SubscriptionEvent.objects.filter(subscription=sub, payment_reference=payment_reference).exists():
+    used = SubscriptionEvent.objects.filter(channel_id=channel_id, payment_reference=payment_reference).first()
+    if used is not None and used.subscription_id == sub.pk:
         return sub  # this payment was already recorded
+    if used is not None:
+        raise _reference_used(payment_reference)
     if not sub.is_live:
         raise BusinessRuleError(f"This membership is {sub.status}; start a new one.", code="subscription_not_live")
     if sub.plan.kind == Plan.Kind.ONE_TIME:
         raise BusinessRuleError("A one-time membership is not renewed; buy it again when it ends.",
                                 code="subscription_not_renewable")
     now = timezone.now()
-    start = max(sub.current_period_end, now)
-    sub.current_period_start, sub.current_period_end = start, _period_end(sub.plan, start)
+    if now > sub.current_period_end + _renewal_grace(sub):
+        raise BusinessRuleError(f"This membership ended on {sub.current_period_end:%Y-%m-%d}; start a new one.",
+                                code="subscription_not_live")
+    start = sub.current_period_end  # late within the grace, or early: the membership continues without a gap
+    sub.period_anchor = sub.period_anchor or start  # after a trial, the first paid period sets the day
+    sub.current_period_start, sub.current_period_end = start, _period_end(sub.plan, start, sub.period_anchor)
     sub.status, sub.cancel_at_period_end, sub.cancelled_at = Subscription.Status.ACTIVE, False, None
     sub.save()
-    _event(sub, SubscriptionEvent.Kind.RENEWED, now, payment_reference=payment_reference, amount=amount)
+    _payment_event(sub, SubscriptionEvent.Kind.RENEWED, now, channel_id=channel_id,
+                   payment_reference=payment_reference, amount=amount)
+    tier_upgrade_if_qualified(member_id=sub.member_id, now=now)  # the floor is back after a late payment
     return sub
 
 
 @transaction.atomic(savepoint=False)
-def subscription_cancel(*, subscription: Subscription, immediately: bool = False,
+def subscription_cancel(*, subscription: Subscription, channel_id: int | None, immediately: bool = False,
                         refund_amount: Decimal | None = None) -> Subscription:
-    """Cancel at the period's end (benefits until then), or at once with the refund the shop made."""
+    """Cancel at the period's end (benefits until then), or at once with the refund the shop made: then the tier the
+    plan's floor gave goes at once too, without grace or warning (grace is for tiers earned by activity)."""
     sub = _lock(subscription)
     if not sub.is_live:
         raise Conflict(f"This membership is already {sub.status}.", code="subscription_not_live")
@@ -126,24 +176,30 @@ def subscription_cancel(*, subscription: Subscription, immediately: bool = False
             return sub
         sub.cancel_at_period_end, sub.cancelled_at = True, now
         sub.save()
-        _event(sub, SubscriptionEvent.Kind.CANCEL_SCHEDULED, now)
+        _event(sub, SubscriptionEvent.Kind.CANCEL_SCHEDULED, now, channel_id=channel_id)
         return sub
     sub.status, sub.cancelled_at, sub.ended_at = Subscription.Status.CANCELLED, now, now
     sub.current_period_end = max(now, sub.current_period_start + timedelta(microseconds=1))
     sub.save()
-    _event(sub, SubscriptionEvent.Kind.CANCELLED, now, refund_amount=refund_amount)
-    TierStatus.objects.filter(member_id=sub.member_id).update(review_at=now)  # a plan's tier floor is gone
+    _event(sub, SubscriptionEvent.Kind.CANCELLED, now, channel_id=channel_id, refund_amount=refund_amount)
+    tier_take_back(member_id=sub.member_id, since=sub.started_at, now=now,
+                   note=f"Paid membership {sub.plan.code} cancelled" + (" and refunded" if refund_amount else ""))
     return sub
 
 
 def subscriptions_expire_due(*, now: datetime | None = None, batch_size: int = 500) -> int:
-    """End the memberships whose period is over and was not renewed. Batched, re-runnable."""
+    """End the memberships whose period is over and was not renewed: at once those that will not renew (one-time,
+    cancelled at the period's end), the others once the renewal grace has passed without a payment. The tier a
+    plan's floor held is then reviewed like any other (grace and warning). Batched, re-runnable."""
     now = now or timezone.now()
+    grace = timedelta(days=MembershipSettings.current().renewal_grace_days)
+    renews = Q(plan__kind=Plan.Kind.SUBSCRIPTION, cancel_at_period_end=False)
     ended = 0
     while True:
         with transaction.atomic(durable=True):
-            due = list(Subscription.objects.select_for_update(skip_locked=True)
-                       .filter(status__in=LIVE, current_period_end__lte=now).order_by("id")[:batch_size])
+            due = list(Subscription.objects.select_for_update(skip_locked=True, of=("self",)).select_related("plan")
+                       .filter(status__in=LIVE, current_period_end__lte=now)
+                       .filter(~renews | Q(current_period_end__lte=now - grace)).order_by("id")[:batch_size])
             for sub in due:
                 sub.status, sub.ended_at = Subscription.Status.EXPIRED, now
                 sub.save(update_fields=["status", "ended_at"])

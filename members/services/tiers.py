@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from core.cache import cached
@@ -46,13 +47,46 @@ def window_end(settings: MembershipSettings, now: datetime) -> date | None:
     return None
 
 
+def _basis_field(settings: MembershipSettings) -> str:
+    return "points" if settings.basis == MembershipSettings.Basis.POINTS else "spend"
+
+
 def qualifying_value(member_id: int, settings: MembershipSettings, now: datetime) -> Decimal:
+    """What counts in the current window: the progress a member sees."""
     rows = QualifyingActivity.objects.filter(member_id=member_id)
     start = window_start(settings, now)
     if start:
         rows = rows.filter(month__gte=start)
-    field = "points" if settings.basis == MembershipSettings.Basis.POINTS else "spend"
-    return Decimal(rows.aggregate(total=Sum(field))["total"] or 0)
+    return Decimal(rows.aggregate(total=Sum(_basis_field(settings)))["total"] or 0)
+
+
+def _held_sums(settings: MembershipSettings, now: datetime) -> dict:
+    """The sums a tier is held on, as aggregates over QualifyingActivity rows. On a calendar year, a year's
+    qualification holds through the whole next year (the airline and retail rule): this year's and last year's."""
+    field = _basis_field(settings)
+    if settings.window != MembershipSettings.Window.CALENDAR_YEAR:
+        start = window_start(settings, now)
+        return {"current": Sum(field, filter=Q(month__gte=start) if start else None)}
+    this_year, last_year = date(now.year, 1, 1), date(now.year - 1, 1, 1)
+    return {"current": Sum(field, filter=Q(month__gte=this_year)),
+            "last_year": Sum(field, filter=Q(month__gte=last_year, month__lt=this_year))}
+
+
+def held_value(member_id: int, settings: MembershipSettings, now: datetime) -> Decimal:
+    """What keeps (and earns) a member their tier: the window's value; on a calendar year, the better of this
+    year and last year. One query, like `qualifying_value`."""
+    sums = QualifyingActivity.objects.filter(member_id=member_id).aggregate(**_held_sums(settings, now))
+    return max(Decimal(v or 0) for v in sums.values())
+
+
+def held_value_expression(settings: MembershipSettings, now: datetime, member_ref: str = "member_id"):
+    """`held_value` as a correlated subquery over `member_ref`, for set-based statements."""
+    def one(name, aggregate):
+        rows = (QualifyingActivity.objects.filter(member_id=OuterRef(member_ref)).order_by()
+                .values("member_id").annotate(total=aggregate).values("total"))
+        return Coalesce(Subquery(rows), Decimal(0), output_field=QualifyingActivity._meta.get_field("spend"))
+    parts = [one(name, aggregate) for name, aggregate in _held_sums(settings, now).items()]
+    return Greatest(*parts) if len(parts) > 1 else parts[0]
 
 
 def active_tiers() -> list[Tier]:
@@ -105,13 +139,26 @@ def _change(status: TierStatus, to: Tier | None, reason: str, now: datetime, *, 
     return change
 
 
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def downgrade_day(status: TierStatus, settings: MembershipSettings) -> date:
+    """The day a grace period ends. Grace and warning are counted in days, not in instants of the nightly job's
+    start: a run a few seconds earlier than the one that started the grace must not make them a day late."""
+    return timezone.localdate(status.below_since) + timedelta(days=settings.downgrade_grace_days)
+
+
+def _warning_day(status: TierStatus, settings: MembershipSettings) -> date:
+    return downgrade_day(status, settings) - timedelta(days=settings.downgrade_warning_days)
+
+
 def _next_review(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], now: datetime) -> datetime | None:
     """When this member's qualification can next fall: only members with something to lose are reviewed."""
     candidates = []
-    if status.below_since:
-        candidates.append(status.below_since + timedelta(days=settings.downgrade_grace_days - settings.downgrade_warning_days)
-                          if settings.downgrade_warning_days and not status.warned_at
-                          else status.below_since + timedelta(days=settings.downgrade_grace_days))
+    if status.below_since:  # the first moment of the day the warning or the downgrade is due
+        candidates.append(_day_start(_warning_day(status, settings) if settings.downgrade_warning_days
+                                     and not status.warned_at else downgrade_day(status, settings)))
     if status.pinned_until and status.pinned_until > now:
         candidates.append(status.pinned_until)
     lowest = tiers[0] if tiers else None
@@ -154,7 +201,7 @@ def tier_upgrade_if_qualified(*, member_id: int, now: datetime | None = None) ->
         return None
     status = status_lock(member_id)
     before = _state(status)
-    earned = tier_for_value(qualifying_value(member_id, settings, now), tiers)
+    earned = tier_for_value(held_value(member_id, settings, now), tiers)
     floor = _floor(status, now)
     target = max([earned, floor], key=_rank)
     change = None
@@ -162,9 +209,48 @@ def tier_upgrade_if_qualified(*, member_id: int, now: datetime | None = None) ->
         reason = TierChange.Reason.UPGRADE if target == earned else (
             TierChange.Reason.PIN if status.pinned_tier_id == getattr(target, "pk", None) else TierChange.Reason.PLAN)
         change = _change(status, target, reason, now)
-    elif _rank(earned) >= _rank(status.tier):
+    elif _rank(target) >= _rank(status.tier):
+        # Qualified again, or a pin or a plan holds the tier: no grace is running. Should the floor end with the
+        # member below the threshold, the evaluation at its end starts a grace period of its own, with its warning.
         status.below_since = status.warned_at = None
     _save(status, settings, tiers, now, before)
+    return change
+
+
+def _take_back(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], now: datetime, *,
+               since: datetime, note: str) -> TierChange | None:
+    """What a purchase (an order, a paid plan) made at `since` lifted the member to goes at once when the purchase
+    is refunded or the plan cancelled: no grace and no warning, since the member did not earn it. Grace protects
+    a tier held before the purchase: the member goes back to it, and a grace period starts if they are below it."""
+    if status.tier is None or status.since is None or status.since < since:
+        return None  # held before the purchase: earned, so the nightly evaluation applies the usual grace
+    earned = tier_for_value(held_value(status.member_id, settings, now), tiers)
+    floor = _floor(status, now)
+    held_id = (TierChange.objects.filter(member_id=status.member_id, created_at__lt=since).order_by("-id")
+               .values_list("to_tier_id", flat=True).first())
+    held = next((t for t in tiers if t.pk == held_id), None)
+    to = max([earned, floor, held], key=_rank)
+    if _rank(to) >= _rank(status.tier):
+        return None
+    change = _change(status, to, TierChange.Reason.TAKEN_BACK, now, note=note,
+                     details={"qualifying_value": str(held_value(status.member_id, settings, now))})
+    if _rank(to) > max(_rank(earned), _rank(floor)):
+        status.below_since = now  # back to a tier held before the purchase, below its threshold: the usual grace
+    return change
+
+
+@transaction.atomic(savepoint=False)
+def tier_take_back(*, member_id: int, since: datetime, note: str, now: datetime | None = None) -> TierChange | None:
+    """A paid plan started at `since` was cancelled at once (or refunded): its tier floor goes now."""
+    now = now or timezone.now()
+    settings, tiers = MembershipSettings.current(), active_tiers()
+    status = status_lock(member_id)
+    change = _take_back(status, settings, tiers, now, since=since, note=note)
+    if change is None:  # nothing the plan gave is left to take: a grace period, if any, starts tonight
+        status.review_at = now
+        status.save(update_fields=["review_at"])
+    else:
+        _save(status, settings, tiers, now)
     return change
 
 
@@ -180,11 +266,11 @@ def tier_activity_record(*, member_id: int, points: int, spend: Decimal, at: dat
             f"spend = {table}.spend + EXCLUDED.spend",
             [member_id, month_start(at), points, spend],
         )
-    change = tier_upgrade_if_qualified(member_id=member_id, now=now)
-    if points < 0 or spend < 0:
-        # A refund can only make the member fall: let tonight's evaluation look (downgrades wait for it).
-        TierStatus.objects.filter(member_id=member_id).update(review_at=now or timezone.now())
-    return change
+    if points >= 0 and spend >= 0:
+        return tier_upgrade_if_qualified(member_id=member_id, now=now)
+    # A refund can only make the member fall. What the refunded order lifted them to goes at once; a tier they
+    # held before it is reviewed tonight, with the usual grace.
+    return tier_take_back(member_id=member_id, since=at, now=now, note="Order refunded")
 
 
 @transaction.atomic(savepoint=False)
@@ -194,30 +280,30 @@ def tier_evaluate(*, member_id: int, now: datetime | None = None) -> TierChange 
     settings, tiers = MembershipSettings.current(), active_tiers()
     change = tier_upgrade_if_qualified(member_id=member_id, now=now)
     status = status_lock(member_id)
-    earned = tier_for_value(qualifying_value(member_id, settings, now), tiers)
+    earned = tier_for_value(held_value(member_id, settings, now), tiers)
     target = max([earned, _floor(status, now)], key=_rank)
     if _rank(target) >= _rank(status.tier):
+        status.below_since = status.warned_at = None  # qualified, pinned or on a plan: no grace is running
         _save(status, settings, tiers, now)
         return change
     if status.below_since is None:
         status.below_since = now
-    due_at = status.below_since + timedelta(days=settings.downgrade_grace_days)
-    if now >= due_at:
+    today, due_day = timezone.localdate(now), downgrade_day(status, settings)
+    if today >= due_day:
         steps = settings.max_steps_down or len(tiers)
         below = [t for t in tiers if _rank(target) <= t.rank < status.tier.rank]
         to = below[-steps] if len(below) >= steps else target
         change = _change(status, to, TierChange.Reason.DOWNGRADE, now,
-                         details={"qualifying_value": str(qualifying_value(member_id, settings, now))})
+                         details={"qualifying_value": str(held_value(member_id, settings, now))})
         if _rank(to) > _rank(target):
             status.below_since = now  # a further step needs its own grace period
-    elif settings.downgrade_warning_days and not status.warned_at and now >= due_at - timedelta(
-            days=settings.downgrade_warning_days):
+    elif settings.downgrade_warning_days and not status.warned_at and today >= _warning_day(status, settings):
         status.warned_at = now
         notification_record(
             member=member_id, kind="tier_downgrade_warning",
             dedupe_key=f"tier-warning:{member_id}:{status.below_since:%Y%m%d%H%M%S}",
-            payload={"tier": status.tier.code, "downgrade_on": due_at.date().isoformat(),
-                     "needed": str(status.tier.threshold - qualifying_value(member_id, settings, now))},
+            payload={"tier": status.tier.code, "downgrade_on": due_day.isoformat(),
+                     "needed": str(status.tier.threshold - held_value(member_id, settings, now))},
         )
     _save(status, settings, tiers, now)
     return change
@@ -241,6 +327,24 @@ def tiers_evaluate_due(*, now: datetime | None = None, batch_size: int = 500) ->
 
 
 @transaction.atomic(savepoint=False)
+def tier_threshold_review_schedule(*, tier: Tier, old_threshold: Decimal | None,
+                                   now: datetime | None = None) -> int:
+    """Staff moved a tier's threshold (or added the tier): the members it concerns are reviewed at the next
+    evaluation, in one statement, whoever they are. A raised threshold concerns the tier's members now below it (the
+    review starts their grace period, with its warning); a lowered one, or a new tier, those below the tier who now
+    reach it (the review moves them up at once). Returns how many members were scheduled."""
+    now = now or timezone.now()
+    if not tier.active or old_threshold == tier.threshold:
+        return 0
+    statuses = TierStatus.objects.annotate(held=held_value_expression(MembershipSettings.current(), now))
+    if old_threshold is not None and tier.threshold > old_threshold:
+        concerned = statuses.filter(tier=tier, held__lt=tier.threshold)
+    else:
+        concerned = statuses.filter(Q(tier__isnull=True) | Q(tier__rank__lt=tier.rank), held__gte=tier.threshold)
+    return TierStatus.objects.filter(member_id__in=concerned.values("member_id")).update(review_at=now)
+
+
+@transaction.atomic(savepoint=False)
 def tier_pin(*, member: Member, tier: Tier | None, until: datetime | None, reason: str, actor=None) -> TierStatus:
     """Staff keep a member at least in `tier` until a date (None unpins). Audited."""
     reason = (reason or "").strip()
@@ -257,6 +361,8 @@ def tier_pin(*, member: Member, tier: Tier | None, until: datetime | None, reaso
         TierChange.objects.create(member=member, from_tier=status.tier, to_tier=status.tier, reason=TierChange.Reason.PIN,
                                   note=f"Pinned at least {tier.name} until {until:%Y-%m-%d}: {reason}",
                                   actor=actor if getattr(actor, "pk", None) else None, created_at=now)
+        if _rank(tier) >= _rank(status.tier):  # the pin holds the tier: no grace runs under it
+            status.below_since = status.warned_at = None
     status.save()
     _save(status, MembershipSettings.current(), active_tiers(), now)
     if tier is None:  # a floor is gone: tonight's evaluation looks at the member (downgrades wait for it)

@@ -131,18 +131,17 @@ def test_pinned_tier_holds_until_its_date_and_is_audited(api, member, tiers, dja
     assert tier_of(member) == "silver"
 
 
-def test_refund_takes_back_qualifying_activity_without_an_immediate_downgrade(api, member):
+def test_refund_takes_back_qualifying_activity_and_the_tier_it_gave(api, member):
     earn(api, member, "1000.00", order_id="big")
     assert tier_of(member) == "silver"
     api.post("/api/v1/orders/big/refunds", {"amount": "1000.00"})
     body = api.get(f"/api/v1/members/{member.external_id}/tier").json()
     assert body["progress"]["qualifying"] == "0"
-    assert tier_of(member) == "silver"
-    assert TierStatus.objects.get(member=member).review_at is not None
-    tiers_evaluate_due(now=timezone.now() + timedelta(days=1))     # that night: the grace period starts
-    assert tier_of(member) == "silver"
+    assert tier_of(member) == "bronze"          # the refunded order gave silver: no grace for it
+    assert body["downgrade"] is None
     tiers_evaluate_due(now=timezone.now() + timedelta(days=32))
     assert tier_of(member) == "bronze"
+    assert not Notification.objects.filter(member=member, kind="tier_downgrade_warning").exists()
 
 
 def test_evaluation_looks_only_at_members_due_for_review(api, member_factory):
