@@ -33,13 +33,15 @@ SYSTEM = "system"
 
 @transaction.atomic(savepoint=False)
 def points_gift(*, member_id: int, points: int, reason: str, idempotency_key: str, now: datetime,
-                account: Account | None = None, details: dict | None = None) -> Transaction:
+                account: Account | None = None, details: dict | None = None,
+                member_timezone: str | None = None) -> Transaction:
     """Give a member points (a new lot, available at once, expiring by the program's policy). Nestable: the
-    caller may hold the member's account lock already and pass the account."""
+    caller may hold the member's account lock already and pass the account (and the member's time zone)."""
     account = account or lock_account(member_id)
     txn, _ = credit(account=account, points=points, kind=Transaction.Kind.GIFT, channel_id=channel_id(SYSTEM),
                     idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now,
-                    program=ProgramSettings.current(), reason=reason, details=details)
+                    program=ProgramSettings.current(), reason=reason, details=details,
+                    member_timezone=member_timezone)
     return txn
 
 
@@ -83,7 +85,7 @@ def _give(*, member: Member, birthday: date, tier: Tier | None, account: Account
     reward_code = tier.birthday_reward_code if tier else ""
     txn = None
     if points > 0:
-        txn = points_gift(member_id=member.pk, points=points, account=account, now=now,
+        txn = points_gift(member_id=member.pk, points=points, account=account, now=now, member_timezone=member.timezone,
                           idempotency_key=f"birthday:{member.pk}:{birthday.year}",
                           reason=f"Birthday gift {birthday.year}",
                           details={"birthday": birthday.isoformat(), "tier": tier.code})
