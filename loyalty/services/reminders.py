@@ -24,6 +24,7 @@ from ..models import Lot, ProgramSettings
 from .rules import member_zone
 
 CATCH_UP_DAYS = 3
+CLOCK_CHANGE = timedelta(hours=3)  # more than any zone's offset moves at once
 
 
 def lead_times(program: ProgramSettings) -> list[int]:
@@ -81,10 +82,11 @@ def expiry_reminders_send(*, now: datetime | None = None, batch_size: int = 1000
     nearest = -1  # the shortest lead time may reach down to today's date (a late run)
     for lead in lead_times(ProgramSettings.current()):
         low = max(nearest, lead - CATCH_UP_DAYS)
-        # Local dates from low + 1 to lead days ahead, in any time zone (UTC-12 to UTC+14), lie in this window of
-        # instants; the exact dates are chosen per member below.
-        lots = Lot.objects.filter(remaining__gt=0, expires_at__gt=now + timedelta(days=low - 1),
-                                  expires_at__lte=now + timedelta(days=lead + 2))
+        # Whatever the member's time zone, a local date from low + 1 to lead days after their today begins after
+        # now + low days and ends by now + lead + 1 days (give or take a change of clocks): the lots to look at.
+        # The exact dates are chosen per member below.
+        lots = Lot.objects.filter(remaining__gt=0, expires_at__gt=now + timedelta(days=low) - CLOCK_CHANGE,
+                                  expires_at__lte=now + timedelta(days=lead + 1) + CLOCK_CHANGE)
         last = 0
         while True:
             ids = list(lots.filter(member_id__gt=last).order_by("member_id").values_list("member_id", flat=True)
