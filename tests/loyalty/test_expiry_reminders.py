@@ -133,3 +133,19 @@ def test_reminders_give_the_members_own_date_and_days(api, member_factory):
         assert (payload["date"], payload["days"], payload["lead_days"], payload["points"]) == ("2031-01-10", 30, 30, 12)
         assert payload["expires_at"].startswith("2031-01-10T23:59:59.999999")
         assert payload["timezone"] == who.timezone
+
+
+def test_the_seven_day_reminder_comes_on_the_members_own_seventh_day_at_either_end_of_the_world(api, member_factory):
+    program = ProgramSettings.current()
+    program.expiry_reminder_days = [7]
+    program.save()
+    east, west = member_factory(timezone="Pacific/Kiritimati"), member_factory(timezone="Etc/GMT+12")  # UTC+14, UTC-12
+    for n, who in enumerate((east, west)):
+        earn(api, who, f"O{n}", when=datetime(2030, 1, 10, 12, tzinfo=ZoneInfo(who.timezone)))
+    seen = {}
+    for day in (1, 2, 3, 4, 5):
+        remind_at(datetime(2031, 1, day, 8, tzinfo=UTC))  # 22:00 the same day in the east, 20:00 the day before in the west
+        for who in (east, west):
+            if reminders(who) and who.pk not in seen:
+                seen[who.pk] = (day, reminders(who))
+    assert seen == {east.pk: (3, [(7, 12, "2031-01-10")]), west.pk: (4, [(7, 12, "2031-01-10")])}
