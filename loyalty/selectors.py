@@ -10,6 +10,7 @@ from members.models import Member
 from members.selectors import tier_overview
 
 from .models import Account, Lot, Transaction
+from .services.rules import member_zone
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Balance:
     expiring: list[dict] = field(default_factory=list)
     pending_release: list[dict] = field(default_factory=list)
     tier: dict | None = None
+    timezone: str = ""  # the member's time zone, in which the dates of `expiring` are given
 
 
 def balance_get(*, member: Member, expiring_limit: int = 6) -> Balance:
@@ -28,6 +30,7 @@ def balance_get(*, member: Member, expiring_limit: int = 6) -> Balance:
     available, pending = account.available, account.pending
     expiring: dict[date, int] = defaultdict(int)
     releasing: dict[date, int] = defaultdict(int)
+    zone = member_zone(member.timezone)  # points expire at the end of the day they are shown under, locally
     # One read of the member's open lots. Between a due date and the job that posts it, show what the member can
     # actually spend: expired points are gone and points past their return window are available (a spend
     # settles both first, under the lock).
@@ -42,12 +45,12 @@ def balance_get(*, member: Member, expiring_limit: int = 6) -> Balance:
         elif not released:
             releasing[available_at.date()] += remaining
         if expires_at is not None:
-            expiring[expires_at.date()] += remaining
+            expiring[expires_at.astimezone(zone).date()] += remaining
     return Balance(
         available=available, pending=pending, lifetime_earned=account.lifetime_earned,
         expiring=[{"date": d, "points": p} for d, p in sorted(expiring.items())[:expiring_limit]],
         pending_release=[{"date": d, "points": p} for d, p in sorted(releasing.items())[:expiring_limit]],
-        tier=tier_overview(member=member, now=now),
+        tier=tier_overview(member=member, now=now), timezone=zone.key,
     )
 
 

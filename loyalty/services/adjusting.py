@@ -42,7 +42,8 @@ def points_adjust(*, member: Member, points: int, reason: str, channel_id: int, 
         if points > 0:
             txn, _ = credit(account=account, points=points, kind=Transaction.Kind.ADJUST, channel_id=channel_id,
                             idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now,
-                            program=ProgramSettings.current(), reason=reason, actor=actor)
+                            program=ProgramSettings.current(), reason=reason, actor=actor,
+                            member_timezone=member.timezone)
         else:
             moved = spend(account=account, points=-points, now=now)
             txn = post(account=account, kind=Transaction.Kind.ADJUST, available_delta=points, pending_delta=0,

@@ -27,5 +27,6 @@ def points_bonus(*, member: Member, points: int, channel_id: int, idempotency_ke
     now = timezone.now()
     txn, _ = credit(account=account, points=points, kind=Transaction.Kind.BONUS, channel_id=channel_id,
                     idempotency_key=idempotency_key, now=now, earned_at=now, available_at=available_at or now,
-                    program=ProgramSettings.current(), reference=reference, reason=reason, details=details)
+                    program=ProgramSettings.current(), reference=reference, reason=reason, details=details,
+                    member_timezone=member.timezone)
     return txn

@@ -26,11 +26,13 @@ def ensure_active(member: Member) -> None:
 def credit(*, account, points: int, kind: str, channel_id: int, idempotency_key: str, now: datetime,
            earned_at: datetime, available_at: datetime, program: ProgramSettings, order_factory=None,
            reference: str = "", reason: str = "", actor=None, details: dict | None = None,
-           counters: dict | None = None, multiplier: Decimal = Decimal(1)) -> tuple[Transaction, Order | None]:
+           counters: dict | None = None, multiplier: Decimal = Decimal(1),
+           member_timezone: str | None = None) -> tuple[Transaction, Order | None]:
     """Add a lot of `points` (pending until `available_at`) and the transaction that explains it.
 
     `order_factory(txn)`, when given, records the order that earned the lot once its transaction exists (so the
-    order is written once, with its transaction, and the lot points at it)."""
+    order is written once, with its transaction, and the lot points at it). The lot expires at the end of a day
+    in the member's time zone: callers that hold the member pass `member_timezone` (else it is read here)."""
     is_released = available_at <= now
     txn = post(
         account=account, kind=kind, available_delta=points if is_released else 0,
@@ -39,10 +41,12 @@ def credit(*, account, points: int, kind: str, channel_id: int, idempotency_key:
         multiplier=multiplier,
     )
     order = order_factory(txn) if order_factory else None
+    if member_timezone is None:
+        member_timezone = Member.objects.filter(pk=account.member_id).values_list("timezone", flat=True).first()
     lot = Lot.objects.create(
         member_id=account.member_id, source=txn, order=order, amount=points, remaining=points,
         released=is_released, earned_at=earned_at, available_at=available_at,
-        expires_at=rules.expiry_for(program, earned_at),
+        expires_at=rules.expiry_for(program, earned_at, member_timezone=member_timezone),
     )
     LotMovement.objects.create(transaction=txn, lot=lot, points=points)
     return txn, order
@@ -101,7 +105,7 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
                      "multipliers": {lp.line.category: str(lp.multiplier) for lp in per_line if lp.multiplier != 1},
                      "tier": benefits.tier.code if benefits.tier else None,
                      "plan": benefits.subscription.plan.code if benefits.subscription else None},
-            counters={"lifetime_earned": points}, multiplier=benefits.multiplier,
+            counters={"lifetime_earned": points}, multiplier=benefits.multiplier, member_timezone=member.timezone,
         )
     else:
         order = record_order(None)

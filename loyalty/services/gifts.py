@@ -33,13 +33,14 @@ SYSTEM = "system"
 
 
 def points_gift(*, member_id: int, points: int, reason: str, idempotency_key: str, now: datetime,
-                details: dict | None = None) -> Transaction:
-    """Give a member points (a new lot, available at once, expiring by the program's policy), under the member's
-    ledger lock, which the caller holds."""
+                details: dict | None = None, member_timezone: str | None = None) -> Transaction:
+    """Give a member points (a new lot, available at once, expiring by the program's policy at the end of the day
+    in the member's time zone), under the member's ledger lock, which the caller holds."""
     account = account_locked(member_id)
     txn, _ = credit(account=account, points=points, kind=Transaction.Kind.GIFT, channel_id=channel_id(SYSTEM),
                     idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now,
-                    program=ProgramSettings.current(), reason=reason, details=details)
+                    program=ProgramSettings.current(), reason=reason, details=details,
+                    member_timezone=member_timezone)
     return txn
 
 
@@ -83,7 +84,7 @@ def _give(*, member: Member, birthday: date, tier: Tier | None, now: datetime) -
     reward_code = tier.birthday_reward_code if tier else ""
     txn = None
     if points > 0:
-        txn = points_gift(member_id=member.pk, points=points, now=now,
+        txn = points_gift(member_id=member.pk, points=points, now=now, member_timezone=member.timezone,
                           idempotency_key=f"birthday:{member.pk}:{birthday.year}",
                           reason=f"Birthday gift {birthday.year}",
                           details={"birthday": birthday.isoformat(), "tier": tier.code})

@@ -2,8 +2,12 @@
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
 
 from ..models import ProgramSettings
 
@@ -54,22 +58,54 @@ def order_points(*, program: ProgramSettings, amount: Decimal, lines: list[LineI
     return max(round_points(exact * member_multiplier, program), 0), qualifying, per_line
 
 
-def expiry_for(program: ProgramSettings, earned_at: datetime) -> datetime | None:
+def expiry_for(program: ProgramSettings, earned_at: datetime, *, member_timezone: str | None) -> datetime | None:
+    """When points earned at `earned_at` expire: at the end of a day in the member's time zone (the last
+    microsecond before their next local midnight), so the date they are shown is the last day they can spend.
+    The day is N months after the local date of earning (clamped to the month's end), or the fixed date of the
+    year after the local year of earning."""
     policy = program.expiry_policy
     if policy == ProgramSettings.ExpiryPolicy.NEVER:
         return None
+    zone = member_zone(member_timezone)
+    earned_on = earned_at.astimezone(zone).date()
     if policy == ProgramSettings.ExpiryPolicy.MONTHS_AFTER_EARNING:
-        return add_months(earned_at, program.expiry_months)
-    year = earned_at.astimezone(UTC).year + 1
+        return end_of_local_day(add_months(earned_on, program.expiry_months), zone)
+    year = earned_on.year + 1
     day = min(program.expiry_day, calendar.monthrange(year, program.expiry_month)[1])
-    return datetime.combine(datetime(year, program.expiry_month, day).date(), time.max, tzinfo=UTC)
+    return end_of_local_day(date(year, program.expiry_month, day), zone)
 
 
-def add_months(moment: datetime, months: int) -> datetime:
+def add_months(moment: date, months: int) -> date:
     month_index = moment.month - 1 + months
     year, month = moment.year + month_index // 12, month_index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
+
+
+def program_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+@lru_cache(maxsize=1024)
+def _known_zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def member_zone(name: str | None) -> ZoneInfo:
+    """A member's time zone (`Member.timezone`); the program's when theirs is empty or unknown."""
+    if name:
+        try:
+            return _known_zone(name)
+        except (ValueError, ZoneInfoNotFoundError):
+            pass
+    return program_zone()
+
+
+def end_of_local_day(day: date, zone: tzinfo) -> datetime:
+    """23:59:59.999999 of `day` in `zone`: one microsecond before the next local midnight (computed in UTC, so
+    a day made shorter or longer by a change of clocks still ends when the next one begins)."""
+    next_day_starts = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    return (next_day_starts - timedelta(microseconds=1)).astimezone(zone)
 
 
 def available_from(program: ProgramSettings, occurred_at: datetime) -> datetime:

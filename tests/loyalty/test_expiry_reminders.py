@@ -1,6 +1,7 @@
 """Reminders before points expire: per lead time and expiry date, once, for what still remains."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import time_machine
 from django.core import mail
@@ -10,7 +11,7 @@ from loyalty.services import expiry_reminders_send
 from members.models import Member, MembershipSettings, Notification
 from members.services import notifications_deliver_due
 
-EARNED = datetime(2030, 1, 10, 12, tzinfo=UTC)  # expires 2031-01-10 12:00 (12 months)
+EARNED = datetime(2030, 1, 10, 12, tzinfo=UTC)  # expires at the end of 2031-01-10 (12 months; the member is in UTC)
 EXPIRES = EARNED.replace(year=2031)
 
 
@@ -107,3 +108,44 @@ def test_the_email_says_how_many_points_expire_when_in_english_and_chinese(api, 
     assert zh.subject == "您有 25 积分将于 2031-01-10 过期"
     assert "李雷，您好" in zh.body and "25 积分将于 2031-01-10（7 天后）过期" in zh.body
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_reminder_covers_everything_that_expires_that_day_whatever_the_hour(api, member):
+    earn(api, member, "morning", "1000.00", when=datetime(2030, 1, 10, 7, tzinfo=UTC))  # 100 points
+    earn(api, member, "afternoon", "500.00", when=datetime(2030, 1, 10, 15, tzinfo=UTC))  # 50 points
+    job = datetime(2031, 1, 10, 8, tzinfo=UTC)  # the daily run at 08:00
+    for days_before in (31, 30, 29, 28, 7, 6, 5):
+        remind_at(job - timedelta(days=days_before))
+    assert reminders(member) == [(30, 150, "2031-01-10"), (7, 150, "2031-01-10")]
+    with time_machine.travel(job - timedelta(days=7), tick=False):
+        expiring = api.get(f"/api/v1/members/{member.external_id}/balance").json()["expiring"]
+    assert expiring == [{"date": "2031-01-10", "points": 150}]
+
+
+def test_reminders_give_the_members_own_date_and_days(api, member_factory):
+    ada = member_factory(timezone="America/Los_Angeles")
+    kenji = member_factory(timezone="Asia/Tokyo")
+    earn(api, ada, "A1", when=datetime(2030, 1, 10, 20, tzinfo=ZoneInfo("America/Los_Angeles")))  # 11 Jan in UTC
+    earn(api, kenji, "K1", when=datetime(2030, 1, 10, 8, tzinfo=ZoneInfo("Asia/Tokyo")))  # 9 Jan in UTC
+    remind_at(datetime(2030, 12, 11, 8, tzinfo=UTC))  # midnight in Los Angeles, 17:00 in Tokyo
+    for who in (ada, kenji):
+        (payload,) = Notification.objects.filter(member=who, kind="points_expiring").values_list("payload", flat=True)
+        assert (payload["date"], payload["days"], payload["lead_days"], payload["points"]) == ("2031-01-10", 30, 30, 12)
+        assert payload["expires_at"].startswith("2031-01-10T23:59:59.999999")
+        assert payload["timezone"] == who.timezone
+
+
+def test_the_seven_day_reminder_comes_on_the_members_own_seventh_day_at_either_end_of_the_world(api, member_factory):
+    program = ProgramSettings.current()
+    program.expiry_reminder_days = [7]
+    program.save()
+    east, west = member_factory(timezone="Pacific/Kiritimati"), member_factory(timezone="Etc/GMT+12")  # UTC+14, UTC-12
+    for n, who in enumerate((east, west)):
+        earn(api, who, f"O{n}", when=datetime(2030, 1, 10, 12, tzinfo=ZoneInfo(who.timezone)))
+    seen = {}
+    for day in (1, 2, 3, 4, 5):
+        remind_at(datetime(2031, 1, day, 8, tzinfo=UTC))  # 22:00 the same day in the east, 20:00 the day before in the west
+        for who in (east, west):
+            if reminders(who) and who.pk not in seen:
+                seen[who.pk] = (day, reminders(who))
+    assert seen == {east.pk: (3, [(7, 12, "2031-01-10")]), west.pk: (4, [(7, 12, "2031-01-10")])}

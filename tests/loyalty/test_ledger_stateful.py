@@ -25,7 +25,7 @@ from core.errors import ApplicationError
 from core.models import Channel
 from loyalty import services
 from loyalty.models import Account, Lot, ProgramSettings, Transaction
-from loyalty.services.rules import add_months
+from loyalty.services.rules import add_months, end_of_local_day
 from members.models import Member
 from rewards import services as rewards
 from tests.factories import MemberFactory
@@ -174,7 +174,8 @@ class LedgerMachine(RuleBasedStateMachine):
         available_at = self.now + timedelta(days=pending_days)
         model.lots.append(ModelLot(key=next(_lot_keys), order_id=order_id, amount=points, remaining=points,
                                    released=available_at <= self.now, available_at=available_at,
-                                   expires_at=add_months(self.now, self.expiry_months)))
+                                   # at the end of the day, N months on, in the member's time zone (UTC here)
+                                   expires_at=end_of_local_day(add_months(self.now.date(), self.expiry_months), UTC)))
 
     # -- rules -----------------------------------------------------------------------------------------------
 
