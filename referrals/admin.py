@@ -1,19 +1,19 @@
 from django.contrib import admin, messages
 
-from core.admin_mixins import ReadOnlyMixin
+from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin
 from core.errors import ApplicationError
 
 from .models import Program, ProgramStep, Referral, ReferralCode, ReferralReward
 from .services import referral_review
 
 
-class ProgramStepInline(admin.TabularInline):
+class ProgramStepInline(BoundedNumbersAdminMixin, admin.TabularInline):
     model = ProgramStep
     extra = 1
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
     list_display = ["name", "active", "kind", "referrer_points", "welcome_points", "min_order_amount", "qualify_days",
                     "monthly_cap", "total_cap", "second_level", "created_at"]
     list_filter = ["active", "kind"]

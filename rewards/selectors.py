@@ -3,7 +3,6 @@ from decimal import Decimal
 from django.utils import timezone
 
 from core.errors import BusinessRuleError, ErrorCode
-
 from loyalty.models import ProgramSettings
 from loyalty.selectors import points_spendable
 from members.models import Member
