@@ -33,6 +33,17 @@ def request_key(request) -> str:
     return key
 
 
+def derived_key(prefix: str, *parts) -> str:
+    """The idempotency key of a write derived from others (the client's key, a channel, a row id): `prefix` and
+    the sha256 of the parts. It fits the 255-character key columns whatever the parts (a client's key alone may
+    take all 255), and different parts never give the same key (they are hashed as a list, not joined)."""
+    digest = hashlib.sha256(json.dumps([str(part) for part in parts]).encode()).hexdigest()
+    key = f"{prefix}:{digest}"
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"The prefix {prefix[:20]!r}... leaves no room for the digest.")
+    return key
+
+
 def fingerprint(request) -> str:
     body = json.dumps(request.data, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()

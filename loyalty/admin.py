@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
 from core.errors import ApplicationError
 from core.fields import PointsFormField
+from core.idempotency import derived_key
 from members.admin import MemberAdmin
 from members.models import Member
 
@@ -82,7 +83,7 @@ class LoyaltyMemberAdmin(MemberAdmin):
                 with transaction.atomic():
                     txn = services.points_adjust(
                         member=member, points=form.cleaned_data["points"], reason=form.cleaned_data["reason"],
-                        channel_id=channel_id("admin"), idempotency_key=f"admin:{form.cleaned_data['key']}",
+                        channel_id=channel_id("admin"), idempotency_key=derived_key("admin", form.cleaned_data["key"]),
                         actor=request.user,
                     )
             except ApplicationError as exc:
