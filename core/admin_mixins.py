@@ -1,6 +1,9 @@
 """Admin building blocks shared by the apps."""
 
+from django.db import models
 from django.shortcuts import redirect
+
+from .fields import DecimalFormField, PointsFormField
 
 
 class ReadOnlyMixin:
@@ -28,3 +31,19 @@ class SingletonAdminMixin:
     def changelist_view(self, request, extra_context=None):
         opts = self.model._meta
         return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", self.model.current().pk)
+
+
+class BoundedNumbersAdminMixin:
+    """For a ModelAdmin (or inline) that edits numbers: every integer is a plain number within +-MAX_POINTS (points,
+    costs, limits, days alike), every decimal a plain number (its digits and places bounded by its column)."""
+
+    formfield_overrides = {
+        models.IntegerField: {"form_class": PointsFormField},
+        models.DecimalField: {"form_class": DecimalFormField},
+    }
+    number_bounds: dict[str, dict] = {}
+    """Narrower bounds for some fields, e.g. {"earn_points": {"min_value": 1, "max_value": 1000}}."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        return super().formfield_for_dbfield(db_field, request, **{**self.number_bounds.get(db_field.name, {}),
+                                                                   **kwargs})

@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     REFUND_EXCEEDS_ORDER = "refund_exceeds_order"
     REDEMPTION_NOT_CANCELLABLE = "redemption_not_cancellable"
     ADJUSTMENT_LIMIT_EXCEEDED = "adjustment_limit_exceeded"
+    BALANCE_LIMIT_EXCEEDED = "balance_limit_exceeded"
     SERVER_ERROR = "server_error"
 
 

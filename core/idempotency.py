@@ -34,10 +34,14 @@ def request_key(request) -> str:
 
 
 def derived_key(prefix: str, *parts) -> str:
-    """A key of our own derived from others (a client's key, ids): always fits the key column, whatever the
-    length of the parts, and is the same for the same parts."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
-    return f"{prefix[:MAX_KEY_LENGTH - 65]}:{digest}"
+    """The idempotency key of a write derived from others (the client's key, a channel, a row id): `prefix` and
+    the sha256 of the parts. It fits the 255-character key columns whatever the parts (a client's key alone may
+    take all 255), and different parts never give the same key (they are hashed as a list, not joined)."""
+    digest = hashlib.sha256(json.dumps([str(part) for part in parts]).encode()).hexdigest()
+    key = f"{prefix}:{digest}"
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"The prefix {prefix[:20]!r}... leaves no room for the digest.")
+    return key
 
 
 def fingerprint(request) -> str:

@@ -1,5 +1,8 @@
 from rest_framework.permissions import BasePermission
 
+MEMBER_TOKEN_MESSAGE = ("This is a member token: it can only use the member's own endpoints (/api/v1/me...). "
+                        "This endpoint needs the shop's API key.")
+
 
 def requires_scope(scope: str, *, allow_staff_perm: str | None = None) -> type[BasePermission]:
     """Permission class: a shop key holding `scope` (or a staff user with `allow_staff_perm`)."""
@@ -13,8 +16,13 @@ def requires_scope(scope: str, *, allow_staff_perm: str | None = None) -> type[B
                 return False
             if hasattr(user, "has_scope"):
                 return user.has_scope(scope)
+            if getattr(user, "is_member", False):
+                self.message = MEMBER_TOKEN_MESSAGE
+                return False
             if allow_staff_perm and getattr(user, "is_staff", False):
+                self.message = f"This staff account lacks the permission {allow_staff_perm}."
                 return user.has_perm(allow_staff_perm)
+            self.message = "This endpoint needs a shop API key (Authorization: Api-Key ...)."
             return False
 
     _ScopePermission.__name__ = f"Requires_{scope.replace(':', '_')}"

@@ -5,6 +5,7 @@ an "adjust points" form.
 """
 
 import uuid
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,8 +15,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from core.admin_mixins import ReadOnlyMixin, SingletonAdminMixin
+from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
 from core.errors import ApplicationError
+from core.fields import PointsFormField
+from core.idempotency import derived_key
 from members.admin import MemberAdmin
 from members.models import Member
 
@@ -28,7 +31,7 @@ class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     pass
 
 class AdjustForm(forms.Form):
-    points = forms.IntegerField(help_text="Positive to credit, negative to debit.")
+    points = PointsFormField(help_text="Positive to credit, negative to debit.")
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
     key = forms.CharField(widget=forms.HiddenInput)
 
@@ -80,7 +83,7 @@ class LoyaltyMemberAdmin(MemberAdmin):
                 with transaction.atomic():
                     txn = services.points_adjust(
                         member=member, points=form.cleaned_data["points"], reason=form.cleaned_data["reason"],
-                        channel_id=channel_id("admin"), idempotency_key=f"admin:{form.cleaned_data['key']}",
+                        channel_id=channel_id("admin"), idempotency_key=derived_key("admin", form.cleaned_data["key"]),
                         actor=request.user,
                     )
             except ApplicationError as exc:
@@ -103,7 +106,11 @@ admin.site.register(Member, LoyaltyMemberAdmin)
 
 
 @admin.register(ProgramSettings)
-class ProgramSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
+class ProgramSettingsAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+    number_bounds = {  # the earning rates the program supports
+        "earn_points": {"min_value": 1, "max_value": 1000},
+        "earn_amount": {"min_value": Decimal("0.01"), "max_value": Decimal("10000.00")},
+    }
     fieldsets = [
         (None, {"fields": ["name", "currency"]}),
         ("Earning", {"fields": ["earn_points", "earn_amount", "rounding", "pending_days"]}),
@@ -115,7 +122,8 @@ class ProgramSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CategoryMultiplier)
-class CategoryMultiplierAdmin(admin.ModelAdmin):
+class CategoryMultiplierAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+    number_bounds = {"multiplier": {"min_value": Decimal("0"), "max_value": Decimal("100")}}
     list_display = ["category", "multiplier", "active"]
     list_editable = ["multiplier", "active"]
 

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.admin_mixins import ReadOnlyMixin, SingletonAdminMixin
+from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
 from core.errors import ApplicationError
 
 from . import services
@@ -95,12 +95,12 @@ class MemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(MembershipSettings)
-class MembershipSettingsAdmin(SingletonAdminMixin, admin.ModelAdmin):
+class MembershipSettingsAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
     pass
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
     list_display = ["rank", "name", "code", "threshold", "earn_multiplier", "birthday_gift_points", "perks", "active"]
     ordering = ["rank"]
 
@@ -115,7 +115,7 @@ class TierAdmin(admin.ModelAdmin):
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "kind", "period", "duration_days", "price", "currency", "trial_days",
                     "earn_multiplier", "tier_floor", "active"]
     list_filter = ["kind", "active"]

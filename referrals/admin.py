@@ -1,19 +1,22 @@
 from django.contrib import admin, messages
 
-from core.admin_mixins import ReadOnlyMixin
+from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin
 from core.errors import ApplicationError
+from loyalty.admin import LoyaltyMemberAdmin
+from members.models import Member
 
 from .models import Program, ProgramStep, Referral, ReferralCode, ReferralReward
-from .services import referral_review
+from .selectors import referral_code_of
+from .services import referral_code_ensure, referral_review
 
 
-class ProgramStepInline(admin.TabularInline):
+class ProgramStepInline(BoundedNumbersAdminMixin, admin.TabularInline):
     model = ProgramStep
     extra = 1
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
     list_display = ["name", "active", "kind", "referrer_points", "welcome_points", "min_order_amount", "qualify_days",
                     "monthly_cap", "total_cap", "second_level", "created_at"]
     list_filter = ["active", "kind"]
@@ -81,3 +84,24 @@ class ReferralCodeAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["code", "member", "created_at"]
     search_fields = ["code", "member__external_id", "member__email", "member__name"]
     list_select_related = ["member"]
+
+
+class ReferralsMemberAdmin(LoyaltyMemberAdmin):
+    """The member admin (members' own, with loyalty's balance and adjustments), plus: a member staff add gets
+    their referral code at once, as one registered through the API does."""
+
+    readonly_fields = [*LoyaltyMemberAdmin.readonly_fields, "referral_code"]
+    fieldsets = [*LoyaltyMemberAdmin.fieldsets, ("Referrals", {"fields": ["referral_code"]})]
+
+    @admin.display(description="Referral code")
+    def referral_code(self, obj: Member) -> str:
+        return (referral_code_of(member=obj) if obj.pk else None) or "-"
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            referral_code_ensure(member=obj)
+
+
+admin.site.unregister(Member)
+admin.site.register(Member, ReferralsMemberAdmin)

@@ -2,13 +2,17 @@ from django.db.models import Q, Sum
 
 from members.models import Member
 
-from .models import Referral, ReferralReward
-from .services import referral_code_ensure
+from .models import Referral, ReferralCode, ReferralReward
+
+
+def referral_code_of(*, member: Member) -> str | None:
+    """The member's own code; every member gets one when registered, and reading never creates one."""
+    return ReferralCode.objects.filter(member_id=member.pk).values_list("code", flat=True).first()
 
 
 def referral_overview(*, member: Member) -> dict:
-    """A member's code, the people they referred (newest first) and what they earned by it."""
-    code = referral_code_ensure(member=member)
+    """A member's code, the people they referred (newest first) and what they earned by it. Reads only."""
+    code = referral_code_of(member=member)
     referrals = list(Referral.objects.filter(referrer=member).select_related("referred").order_by("-id")[:200])
     earned = dict(ReferralReward.objects.filter(member=member, referral__in=[r.pk for r in referrals])
                   .filter(role=ReferralReward.Role.REFERRER, revoke_transaction__isnull=True)
@@ -23,7 +27,7 @@ def referral_overview(*, member: Member) -> dict:
     referred_by = Referral.objects.filter(referred=member).select_related("referrer").first()
     return {
         "member": member.external_id,
-        "code": code.code,
+        "code": code,
         "referred_by": ({"code": referred_by.code, "status": referred_by.status} if referred_by else None),
         "earned": {"points": totals["total"] or 0, "pending": totals["still_pending"] or 0,
                    "second_level": totals["second"] or 0},

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from core.admin_mixins import ReadOnlyMixin, SingletonAdminMixin
+from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
 from core.errors import ApplicationError
 
 from . import services
@@ -8,12 +8,12 @@ from .models import Cause, Redemption, RedemptionRules, Reward, Voucher
 
 
 @admin.register(RedemptionRules)
-class RedemptionRulesAdmin(SingletonAdminMixin, admin.ModelAdmin):
+class RedemptionRulesAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
     pass
 
 
 @admin.register(Reward)
-class RewardAdmin(admin.ModelAdmin):
+class RewardAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "kind", "points_cost", "stock", "valid_from", "valid_until", "active"]
     list_filter = ["kind", "active", "tiers"]
     search_fields = ["code", "name"]

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from core.errors import BusinessRuleError, ErrorCode
 from loyalty.models import ProgramSettings
 from loyalty.selectors import points_spendable
 from members.models import Member
@@ -11,13 +12,18 @@ from .services import max_points_for_order, points_value, rules_check
 
 
 def quote_get(*, member: Member, order_value: Decimal | None = None, points: int | None = None,
-              reward_codes: list[str] | None = None) -> dict:
-    """What this member can use on this cart, by the same rules that decide a redemption; writes nothing."""
+              reward_codes: list[str] | None = None, currency: str | None = None) -> dict:
+    """What this member can use on this cart, by the same rules that decide a redemption; writes nothing.
+    A cart in a currency the program does not run in is refused as a hold would refuse it."""
+    program_currency = ProgramSettings.current().currency
+    if currency and currency != program_currency:
+        raise BusinessRuleError(f"The program runs in {program_currency}, not {currency}.",
+                                code=ErrorCode.CURRENCY_NOT_SUPPORTED, fields={"currency": [f"Expected {program_currency}."]})
     now = timezone.now()
     rules = RedemptionRules.current()
     available = points_spendable(member_id=member.pk, now=now)
     body: dict = {"member": member.external_id, "available": available,
-                  "points_per_unit": rules.points_per_unit, "currency": ProgramSettings.current().currency}
+                  "points_per_unit": rules.points_per_unit, "currency": program_currency}
     if order_value is not None:
         usable = min(available, max_points_for_order(order_value, rules))
         refusals = rules_check(member=member, available=available, points=max(usable, 1), now=now,

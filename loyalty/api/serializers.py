@@ -2,14 +2,10 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from core.fields import MAX_POINTS, MoneyField, PlainIntegerField, PointsField
 from core.serializers import StrictSerializer
 
 from ..models import Order, Refund, Transaction
-
-MAX_AMOUNT = Decimal("9999999999.99")
-MAX_POINTS = 1_000_000_000
-
-money = dict(max_digits=12, decimal_places=2, min_value=Decimal("0"), max_value=MAX_AMOUNT)
 
 
 class TransactionSerializer(serializers.ModelSerializer):
@@ -25,14 +21,14 @@ class TransactionSerializer(serializers.ModelSerializer):
 class OrderLineInputSerializer(StrictSerializer):
     sku = serializers.CharField(max_length=100)
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    amount = serializers.DecimalField(**money)
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000, required=False, default=1)
+    amount = MoneyField()
+    quantity = PlainIntegerField(min_value=1, max_value=1_000_000, required=False, default=1)
 
 
 class OrderCreateSerializer(StrictSerializer):
     member = serializers.CharField(max_length=64, help_text="The member's external_id.")
     order_id = serializers.CharField(max_length=100)
-    amount = serializers.DecimalField(**money)
+    amount = MoneyField()
     currency = serializers.RegexField(r"^[A-Z]{3}$", error_messages={"invalid": "An ISO 4217 code such as EUR."})
     store = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -60,13 +56,12 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class RefundLineInputSerializer(StrictSerializer):
     sku = serializers.CharField(max_length=100)
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
-                                      max_value=MAX_AMOUNT)
+    amount = MoneyField(min_value=Decimal("0.01"))
 
 
 class RefundCreateSerializer(StrictSerializer):
-    amount = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal("0"), max_value=MAX_AMOUNT, required=False,
+    amount = MoneyField(
+        required=False,
         help_text="What is refunded; all that is left of the order when omitted. 0.00 only for the one full refund "
                   "of an order paid entirely with points (recorded with amount 0.00).")
     lines = RefundLineInputSerializer(many=True, required=False, default=list, max_length=1000)
@@ -86,7 +81,7 @@ class RefundSerializer(serializers.ModelSerializer):
 
 class AdjustmentCreateSerializer(StrictSerializer):
     member = serializers.CharField(max_length=64)
-    points = serializers.IntegerField(min_value=-MAX_POINTS, max_value=MAX_POINTS)
+    points = PointsField(min_value=-MAX_POINTS, help_text="Signed: positive to credit, negative to debit.")
     reason = serializers.CharField(max_length=500)
 
 

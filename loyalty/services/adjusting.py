@@ -2,6 +2,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import BadRequest, BusinessRuleError, ErrorCode
+from core.fields import MAX_POINTS
 from core.services import audit_record
 from members.models import Member
 
@@ -31,6 +32,9 @@ def points_adjust(*, member: Member, points: int, reason: str, channel_id: int, 
         raise BadRequest("A reason is required.", fields={"reason": ["Required."]})
     if points == 0:
         raise BadRequest("Points must not be zero.", fields={"points": ["Must not be zero."]})
+    if abs(points) > MAX_POINTS:
+        raise BadRequest(f"At most {MAX_POINTS:,} points either way in one adjustment.",
+                         fields={"points": [f"At most {MAX_POINTS:,} either way."]})
     limit = adjust_limit_for(actor)
     if limit is not None and abs(points) > limit:
         raise BusinessRuleError(f"Adjustments above {limit} points need a manager.",

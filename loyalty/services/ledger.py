@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db.models import F, Q
 
 from core.errors import BusinessRuleError, ErrorCode
+from core.fields import MAX_BALANCE
 from core.models import Channel
 
 from ..models import Account, Lot, LotMovement, Transaction
@@ -38,7 +39,14 @@ def post(*, account: Account, kind: str, available_delta: int, pending_delta: in
          idempotency_key: str, now: datetime, movements: Iterable[tuple[Lot, int]] = (), reference: str = "",
          reason: str = "", actor=None, reverses: Transaction | None = None, details: dict | None = None,
          counters: dict[str, int] | None = None, multiplier: Decimal = Decimal(1)) -> Transaction:
-    """Write one transaction and its lot movements, and move the cached balances with it."""
+    """Write one transaction and its lot movements, and move the cached balances with it. A credit that would take
+    the member past MAX_BALANCE is refused (422), before anything is written."""
+    points = available_delta + pending_delta
+    if points > 0 and account.available + account.pending + points > MAX_BALANCE:
+        raise BusinessRuleError(
+            f"The member would hold more than {MAX_BALANCE:,} points.", code=ErrorCode.BALANCE_LIMIT_EXCEEDED,
+            extra={"limit": MAX_BALANCE, "balance": account.available + account.pending,
+                   "requested": points})
     account.available += available_delta
     account.pending += pending_delta
     for name, delta in (counters or {}).items():

@@ -28,6 +28,7 @@ from members.services import tier_activity_record
 
 from ..locks import account_locked
 from ..models import Lot, LotMovement, Order, OrderLine, Refund, Transaction
+from . import rules
 from .ledger import post, spendable_lots, take_from_lots
 from .settling import settle_locked
 
@@ -79,8 +80,8 @@ def _points_due(order: Order, amount: Decimal, line_amounts: list[tuple[OrderLin
     member_multiplier = order.earn_transaction.multiplier if order.earn_transaction else Decimal(1)
     lines_total = sum((a for _, a in line_amounts), Decimal(0))
     parts = [(a, line.multiplier) for line, a in line_amounts] + [(amount - lines_total, Decimal(1))]
-    exact = sum((Fraction(a) * Fraction(m) for a, m in parts), Fraction(0)) * order.rate_points \
-        / Fraction(order.rate_amount) * Fraction(member_multiplier)
+    exact = rules.points_exact(rate_points=order.rate_points, rate_amount=order.rate_amount, parts=parts,
+                               member_multiplier=member_multiplier)
     return max(0, min(left, math.floor(exact)))
 
 

@@ -1,9 +1,12 @@
 """Pure earning arithmetic: rate, rounding, multipliers, expiry dates. No database writes."""
 
 import calendar
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,10 +14,17 @@ from django.conf import settings
 
 from ..models import ProgramSettings
 
+
+def _half_up(value: Fraction) -> int:
+    """Half away from zero, as Decimal's ROUND_HALF_UP."""
+    rounded = math.floor(abs(value) + Fraction(1, 2))
+    return rounded if value >= 0 else -rounded
+
+
 _ROUNDING = {
-    ProgramSettings.Rounding.DOWN: ROUND_FLOOR,
-    ProgramSettings.Rounding.NEAREST: ROUND_HALF_UP,
-    ProgramSettings.Rounding.UP: ROUND_CEILING,
+    ProgramSettings.Rounding.DOWN: math.floor,
+    ProgramSettings.Rounding.NEAREST: _half_up,
+    ProgramSettings.Rounding.UP: math.ceil,
 }
 
 
@@ -30,32 +40,42 @@ class LineInput:
 class LinePoints:
     line: LineInput
     multiplier: Decimal
-    exact: Decimal
+    exact: Fraction
 
 
-def rate(program: ProgramSettings) -> Decimal:
-    return Decimal(program.earn_points) / program.earn_amount
+def rate(program: ProgramSettings) -> Fraction:
+    """Points per unit of money, exactly: 1 per 15.00 is 1/15, not 0.0666...67."""
+    return Fraction(program.earn_points) / Fraction(program.earn_amount)
 
 
-def round_points(value: Decimal, program: ProgramSettings) -> int:
-    return int(value.to_integral_value(rounding=_ROUNDING[program.rounding]))
+def round_points(value: Fraction | Decimal, program: ProgramSettings) -> int:
+    """Round an exact number of points once, by the program's rule (down, half up, up)."""
+    return _ROUNDING[program.rounding](Fraction(value))
+
+
+def points_exact(*, rate_points: int, rate_amount: Decimal, parts: Iterable[tuple[Decimal, Decimal]],
+                 member_multiplier: Decimal = Decimal(1)) -> Fraction:
+    """The exact (unrounded) points of money `parts`, each an (amount, category multiplier) pair, at a rate of
+    `rate_points` per `rate_amount`, times the member's multiplier. Everything is a rational number: no
+    intermediate rounding, so 20.00 at 1 per 15.00 times 3 is exactly 4."""
+    total = sum((Fraction(amount) * Fraction(multiplier) for amount, multiplier in parts), Fraction(0))
+    return total * rate_points / Fraction(rate_amount) * Fraction(member_multiplier)
 
 
 def order_points(*, program: ProgramSettings, amount: Decimal, lines: list[LineInput], multipliers: dict[str, Decimal],
                  member_multiplier: Decimal = Decimal(1)) -> tuple[int, int, list[LinePoints]]:
     """Points for an order: each line at the base rate times its category's multiplier; what the lines do
-    not cover (shipping, fees) at the base rate; then the member's tier / plan multiplier. Rounded once, on the
-    total, by the program's rule. Returns (points, qualifying points before the member multiplier, lines)."""
-    base = rate(program)
-    per_line = [
-        LinePoints(line=ln, multiplier=multipliers.get(ln.category, Decimal(1)),
-                   exact=ln.amount * base * multipliers.get(ln.category, Decimal(1)))
-        for ln in lines
-    ]
-    rest = amount - sum((ln.amount for ln in lines), Decimal(0))
-    exact = sum((lp.exact for lp in per_line), Decimal(0)) + rest * base
+    not cover (shipping, fees) at the base rate; then the member's tier / plan multiplier. Computed exactly and
+    rounded once, on the total, by the program's rule. Returns (points, qualifying points before the member
+    multiplier, lines)."""
+    rate_of = {"rate_points": program.earn_points, "rate_amount": program.earn_amount}
+    parts = [(ln.amount, multipliers.get(ln.category, Decimal(1))) for ln in lines]
+    per_line = [LinePoints(line=ln, multiplier=m, exact=points_exact(**rate_of, parts=[(ln.amount, m)]))
+                for ln, (_, m) in zip(lines, parts, strict=True)]
+    parts.append((amount - sum((ln.amount for ln in lines), Decimal(0)), Decimal(1)))
+    exact = points_exact(**rate_of, parts=parts)
     qualifying = max(round_points(exact, program), 0)
-    return max(round_points(exact * member_multiplier, program), 0), qualifying, per_line
+    return max(round_points(exact * Fraction(member_multiplier), program), 0), qualifying, per_line
 
 
 def expiry_for(program: ProgramSettings, earned_at: datetime, *, member_timezone: str | None) -> datetime | None:

@@ -1,12 +1,12 @@
 """Tiers and paid memberships over the API."""
 
-from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.fields import MoneyField
 from core.idempotency import idempotent_write
 from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
@@ -61,26 +61,23 @@ class SubscriptionSerializer(serializers.ModelSerializer):
                   "cancel_at_period_end", "cancelled_at", "ended_at", "events"]
 
 
-money = dict(max_digits=12, decimal_places=2, min_value=Decimal("0"), max_value=Decimal("9999999999.99"))
-
-
 class SubscriptionStartSerializer(StrictSerializer):
     plan = serializers.SlugField(max_length=32)
     payment_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    amount = serializers.DecimalField(**money, required=False, allow_null=True, default=None)
+    amount = MoneyField(required=False, allow_null=True, default=None)
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, allow_null=True, default=None)
     trial = serializers.BooleanField(required=False, default=False)
 
 
 class SubscriptionRenewSerializer(StrictSerializer):
     payment_reference = serializers.CharField(max_length=100)
-    amount = serializers.DecimalField(**money, required=False, allow_null=True, default=None)
+    amount = MoneyField(required=False, allow_null=True, default=None)
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, allow_null=True, default=None)
 
 
 class SubscriptionCancelSerializer(StrictSerializer):
     immediately = serializers.BooleanField(required=False, default=False)
-    refund_amount = serializers.DecimalField(**money, required=False, allow_null=True, default=None)
+    refund_amount = MoneyField(required=False, allow_null=True, default=None)
 
 
 def _tier_body(member) -> dict:

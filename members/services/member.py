@@ -79,17 +79,21 @@ EDITABLE = {"name", "email", "phone", "birth_date", "timezone", "marketing_conse
 
 @transaction.atomic(savepoint=False)
 def member_update(*, member: Member, **changes) -> Member:
+    """Write the fields given, and only those: two updates at once of different fields both stand, whatever the
+    state of the `member` objects they were given. Returns the member as stored now."""
     unknown = set(changes) - EDITABLE
     if unknown:
         raise BadRequest("Unknown fields.", fields={name: ["Unknown field."] for name in sorted(unknown)})
     changes = _clean(changes)
     for name, value in changes.items():
         setattr(member, name, value)
-    try:
-        with transaction.atomic():
-            member.save()
-    except IntegrityError as exc:
-        raise Conflict("Another member has this card number.", code=ErrorCode.CONFLICT) from exc
+    if changes:
+        try:
+            with transaction.atomic():
+                member.save(update_fields=[*changes, "updated_at"])
+        except IntegrityError as exc:
+            raise Conflict("Another member has this card number.", code=ErrorCode.CONFLICT) from exc
+    member.refresh_from_db()
     return member
 
 

@@ -66,7 +66,8 @@ class ReferredBySerializer(serializers.Serializer):
 
 class ReferralOverviewSerializer(serializers.Serializer):
     member = serializers.CharField()
-    code = serializers.CharField(help_text="The member's own referral code.")
+    code = serializers.CharField(allow_null=True, help_text="The member's own referral code (given at registration; "
+                                                           "null for a member who has none).")
     referred_by = ReferredBySerializer(allow_null=True)
     earned = EarnedSerializer()
     referrals = ReferredMemberSerializer(many=True)

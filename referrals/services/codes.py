@@ -1,4 +1,6 @@
-"""Referral codes: 8 characters read aloud without confusion (no 0/O/1/I/L), unique, created lazily."""
+"""Referral codes: 8 characters read aloud without confusion (no 0/O/1/I/L), unique, one per member, given when
+the member is registered (by the registration flow, the admin, the demo seed; a data migration gave them to the
+members registered before). Reads never create one."""
 
 import re
 import secrets
@@ -29,8 +31,8 @@ def code_normalise(raw: str) -> str:
 
 
 def referral_code_ensure(*, member: Member) -> ReferralCode:
-    """The member's code, created on first use. A collision (another code, or a concurrent creation for the same
-    member) is retried inside a savepoint."""
+    """The member's code, created if they have none (at registration). A collision (another code, or a concurrent
+    creation for the same member) is retried inside a savepoint."""
     existing = one_or_none(ReferralCode.objects.filter(member_id=member.pk))
     if existing is not None:
         return existing

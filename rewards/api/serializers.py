@@ -1,22 +1,20 @@
-from decimal import Decimal
 
 from rest_framework import serializers
 
+from core.fields import MoneyField, PlainIntegerField, PointsField
 from core.serializers import StrictSerializer
-from loyalty.api.serializers import MAX_POINTS, RefundSerializer, TransactionSerializer
+from loyalty.api.serializers import RefundSerializer, TransactionSerializer
 
 from ..models import Cause, Redemption, Reward, Voucher
 
-money = dict(max_digits=12, decimal_places=2, min_value=Decimal("0"), max_value=Decimal("9999999999.99"))
 CURRENCY = dict(regex=r"^[A-Z]{3}$", error_messages={"invalid": "An ISO 4217 code such as EUR."})
 
 
 class RedemptionCreateSerializer(StrictSerializer):
     member = serializers.CharField(max_length=64, help_text="The member's external_id.")
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS, required=False,
-                                      help_text="Plain points; or give `reward`.")
+    points = PointsField(required=False, help_text="Plain points; or give `reward`.")
     reward = serializers.SlugField(max_length=32, required=False, help_text="A reward's code; or give `points`.")
-    quantity = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=1)
+    quantity = PlainIntegerField(min_value=1, max_value=1000, required=False, default=1)
     order_id = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -82,10 +80,10 @@ class CauseSerializer(serializers.ModelSerializer):
 
 class QuoteRequestSerializer(StrictSerializer):
     member = serializers.CharField(max_length=64)
-    order_value = serializers.DecimalField(**money, required=False, allow_null=True, default=None)
+    order_value = MoneyField(required=False, allow_null=True, default=None)
     currency = serializers.RegexField(**CURRENCY, required=False, allow_null=True, default=None)
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS, required=False, allow_null=True,
-                                      default=None, help_text="Points the member would like to use on this order.")
+    points = PointsField(required=False, allow_null=True, default=None,
+                         help_text="Points the member would like to use on this order.")
     rewards = serializers.ListField(child=serializers.SlugField(max_length=32), required=False, default=list,
                                     max_length=100, help_text="Reward codes to check (default: the whole catalog).")
 
@@ -93,8 +91,8 @@ class QuoteRequestSerializer(StrictSerializer):
 class HoldCreateSerializer(StrictSerializer):
     member = serializers.CharField(max_length=64)
     order_id = serializers.CharField(max_length=100)
-    points = serializers.IntegerField(min_value=1, max_value=MAX_POINTS)
-    order_value = serializers.DecimalField(**money)
+    points = PointsField()
+    order_value = MoneyField()
     currency = serializers.RegexField(**CURRENCY)
 
 

@@ -95,7 +95,7 @@ class QuoteApi(APIView):
         data = parse(QuoteRequestSerializer, request)
         member = member_get(external_id=data["member"])
         return Response(quote_get(member=member, order_value=data["order_value"], points=data["points"],
-                                  reward_codes=data["rewards"]))
+                                  reward_codes=data["rewards"], currency=data["currency"]))
 
 
 class HoldCollectionApi(APIView):

@@ -5,8 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.test import override_settings
 
+from loyalty.locks import members_locked
 from loyalty.models import Lot, ProgramSettings, Transaction
 from loyalty.services import points_bonus, points_gift, points_settle_due
 from loyalty.services.rules import expiry_for
@@ -100,8 +102,10 @@ def test_a_member_without_a_usable_time_zone_gets_the_programs(api, member_facto
 def test_gifts_bonuses_and_adjustments_expire_at_the_end_of_the_members_day_too(api, program, channel, member_factory):
     ada = member_factory(timezone="America/Los_Angeles")
     with time_machine.travel(at(LA, 2030, 5, 1, 19), tick=False):  # 2 May in UTC
-        points_gift(member_id=ada.pk, points=5, reason="Birthday", idempotency_key="g", now=at(LA, 2030, 5, 1, 19))
-        points_bonus(member=ada, points=7, channel_id=channel.pk, idempotency_key="b", reason="Referral")
+        with transaction.atomic(), members_locked([ada.pk]):
+            points_gift(member_id=ada.pk, points=5, reason="Birthday", idempotency_key="g",
+                        now=at(LA, 2030, 5, 1, 19), member_timezone=ada.timezone)
+            points_bonus(member=ada, points=7, channel_id=channel.pk, idempotency_key="b", reason="Referral")
         assert api.post("/api/v1/adjustments", {"member": ada.external_id, "points": 11,
                                                 "reason": "Goodwill"}).status_code == 201
     assert set(Lot.objects.values_list("expires_at", flat=True)) == {at(LA, 2031, 5, 1, 23, 59, 59, 999999)}

@@ -25,11 +25,11 @@ def test_codes_are_short_readable_and_unique(member_factory, code_of):
     assert not set("0O1IL") & set(ALPHABET)
 
 
-def test_a_code_is_created_lazily_once(api, member):
-    assert not ReferralCode.objects.filter(member=member).exists()
-    first = api.get(f"/api/v1/members/{member.external_id}/referrals").json()["code"]
-    assert api.get(f"/api/v1/members/{member.external_id}/referrals").json()["code"] == first
-    assert ReferralCode.objects.filter(member=member).count() == 1
+def test_a_member_gets_a_code_when_registered_and_reading_it_writes_nothing(api):
+    r = api.post("/api/v1/members", {"external_id": "new-1"})
+    first = r.json()["referral_code"]
+    assert api.get("/api/v1/members/new-1/referrals").json()["code"] == first
+    assert ReferralCode.objects.filter(member__external_id="new-1").count() == 1
 
 
 def test_code_lookup(api, referral_program, member, code_of):

@@ -21,6 +21,7 @@ from loyalty.models import CategoryMultiplier, ProgramSettings
 from loyalty.services.rules import LineInput
 from members.models import Member, Plan, Tier
 from members.services import member_register
+from referrals.services import referral_code_ensure
 from rewards.services import redemption_create
 
 DEMO_MEMBERS = [
@@ -67,6 +68,7 @@ class Command(BaseCommand):
                 member = member_register(external_id=external_id, name=name, email=email, phone=phone,
                                          birth_date=timezone.datetime.fromisoformat(birth).date(),
                                          marketing_consent=n % 2 == 0, joined_at=joined)
+                referral_code_ensure(member=member)
             for k in range(6 - n):
                 when = joined + timedelta(days=30 * k + 3)
                 if when > now:
