@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test bench lint services worker clean
+.PHONY: install run test bench lint services worker clean browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,12 @@ run: install
 services: install
 	@$(PY) scripts/check_services.py
 
-test: install services
+# The browser tests drive Debian's Chromium (Playwright's own browser downloads are not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install services browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install services
