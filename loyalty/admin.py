@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -23,7 +24,7 @@ from members.admin import MemberAdmin
 from members.models import Member
 
 from . import selectors, services
-from .models import BirthdayGift, CategoryMultiplier, Lot, Order, ProgramSettings, Refund, Transaction
+from .models import BirthdayGift, CategoryMultiplier, LedgerCheck, Lot, Order, ProgramSettings, Refund, Transaction
 from .services.ledger import channel_id
 
 
@@ -160,23 +161,26 @@ class ShortfallFilter(admin.SimpleListFilter):
     parameter_name = "shortfall"
 
     def lookups(self, request, model_admin):
-        return [("yes", "With a shortfall"), ("no", "Fully recovered")]
+        return [("yes", "With a shortfall still owed"), ("no", "Nothing owed")]
 
     def queryset(self, request, queryset):
+        owed = F("recovered") + F("written_off")
         if self.value() == "yes":
-            return queryset.filter(shortfall__gt=0)
+            return queryset.filter(shortfall__gt=owed)
         if self.value() == "no":
-            return queryset.filter(shortfall=0)
+            return queryset.filter(shortfall=owed)
         return queryset
 
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    """Refunds, with the shortfall filter as staff's review queue for points spent before a refund."""
+    """Take-backs (refunded orders and revoked bonuses), with the shortfall filter as staff's review queue for
+    points spent before they were taken back."""
 
-    list_display = ["id", "order", "amount", "points_due", "points_taken", "shortfall", "created_at"]
+    list_display = ["id", "order", "bonus", "amount", "points_due", "points_taken", "shortfall", "recovered",
+                    "written_off", "substituted", "restored", "created_at"]
     list_filter = [ShortfallFilter]
-    search_fields = ["order__order_id", "order__member__external_id"]
+    search_fields = ["order__order_id", "order__member__external_id", "bonus__member__external_id"]
 
 
 @admin.register(BirthdayGift)
@@ -185,3 +189,11 @@ class BirthdayGiftAdmin(ReadOnlyAdmin):
     list_filter = ["year", "tier_code"]
     search_fields = ["member__external_id"]
     list_select_related = ["member"]
+
+
+@admin.register(LedgerCheck)
+class LedgerCheckAdmin(ReadOnlyAdmin):
+    """The nightly proof of the books: a run with drift is a problem to look into at once."""
+
+    list_display = ["started_at", "members_checked", "lots_checked", "drifted", "finished_at"]
+    list_filter = ["drifted"]

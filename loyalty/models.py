@@ -323,6 +323,23 @@ class BirthdayGift(models.Model):
         return f"{self.member_id} {self.year}: {self.points} points"
 
 
+class LedgerCheck(models.Model):
+    """One run of the nightly proof of the books (`ledger_check`): what it checked and any drift it found."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    members_checked = models.PositiveIntegerField()
+    lots_checked = models.PositiveIntegerField()
+    drifted = models.PositiveIntegerField(help_text="Members or lots whose balances disagree with their entries.")
+    details = models.JSONField(default=dict, blank=True, help_text="The first drifted rows, and the global totals.")
+
+    class Meta:
+        indexes = [models.Index(fields=["-started_at"], name="ledger_check_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M}: {'OK' if not self.drifted else f'{self.drifted} drifted'}"
+
+
 class LedgerPermissions(models.Model):
     """Holds the ledger's staff permissions; no table rows."""
 

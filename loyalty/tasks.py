@@ -22,3 +22,10 @@ def send_expiry_reminders() -> dict:
     """Daily: tell members how many points expire when, per lead time. Idempotent (one message per member, lead
     time and expiry date)."""
     return services.expiry_reminders_send()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def ledger_check() -> dict:
+    """Nightly: prove the books for every member (reads only, records the run; a drift is an error for staff)."""
+    check = services.ledger_check_record()
+    return {"check": check.pk, "members": check.members_checked, "lots": check.lots_checked, "drifted": check.drifted}
