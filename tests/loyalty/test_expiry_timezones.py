@@ -146,3 +146,20 @@ def test_the_members_page_shows_the_local_date_of_expiry(api, client, member_fac
     assert '<td class="expiry-date">2026-03-09</td><td class="num">100 points</td>' in page
     assert "end of the day shown (time zone America/Los_Angeles)" in page
     assert "<td>2025-03-09</td>" in page  # the order in the history, on the member's date (10 March in UTC)
+
+
+def test_open_lots_from_before_move_to_the_end_of_the_members_day(api, member_factory):
+    import importlib
+
+    from django.db import connection
+
+    migration = importlib.import_module("loyalty.migrations.0016_open_lots_expire_at_end_of_local_day")
+    ada = member_factory(timezone="America/Los_Angeles")
+    with time_machine.travel(datetime(2030, 3, 10, 4, tzinfo=UTC), tick=False):  # 9 March, 20:00 in Los Angeles
+        earn(api, ada, datetime(2030, 3, 10, 4, tzinfo=UTC), "old")
+    Lot.objects.update(expires_at=datetime(2031, 3, 10, 4, tzinfo=UTC))  # as the old rule stored it
+
+    with connection.schema_editor() as editor:
+        migration.forward(None, editor)
+
+    assert Lot.objects.get().expires_at == at(LA, 2031, 3, 9, 23, 59, 59, 999999)
