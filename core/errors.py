@@ -27,6 +27,8 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_KEY_TOO_LONG = "idempotency_key_too_long"
+    REQUEST_TOO_LARGE = "request_too_large"
     MEMBER_EXISTS = "member_exists"
     MEMBER_INACTIVE = "member_inactive"
     DUPLICATE_ORDER = "duplicate_order"

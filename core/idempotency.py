@@ -29,7 +29,7 @@ def request_key(request) -> str:
         raise BadRequest(f"The {HEADER} header is required on every write.", code=ErrorCode.IDEMPOTENCY_KEY_MISSING)
     if len(key) > MAX_KEY_LENGTH:
         raise BadRequest(f"The {HEADER} header is longer than {MAX_KEY_LENGTH} characters.",
-                         code=ErrorCode.IDEMPOTENCY_KEY_MISSING)
+                         code=ErrorCode.IDEMPOTENCY_KEY_TOO_LONG, extra={"max_length": MAX_KEY_LENGTH})
     return key
 
 

@@ -126,6 +126,8 @@ SPECTACULAR_SETTINGS = {
 MEMBER_TOKEN_TTL = timedelta(minutes=env.int("MEMBER_TOKEN_TTL_MINUTES", default=15))
 # How long an API key lookup may be served from this process's memory (revocation takes effect within it).
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
+# The largest request body the API reads (JSON); larger ones are refused with 413 before they are read whole.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # How long a process keeps program settings, tiers and category multipliers before reading them again.
 SETTINGS_CACHE_SECONDS = env.int("SETTINGS_CACHE_SECONDS", default=5)
 # Database connections the expiry job uses at once on large runs (disjoint member batches).
