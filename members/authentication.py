@@ -3,6 +3,7 @@
 import hashlib
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
@@ -21,12 +22,18 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def live_tokens():
+    """Tokens not expired, not revoked, and whose issuing key (if any) is not revoked."""
+    return (MemberToken.objects.select_related("member")
+            .filter(expires_at__gt=timezone.now(), revoked_at__isnull=True)
+            .filter(Q(api_key__isnull=True) | Q(api_key__revoked_at__isnull=True)))
+
+
 def member_for_token(raw: str) -> Member | None:
     """The member a live token was issued for; None for an unknown or expired token or a closed membership."""
     if not raw:
         return None
-    token = (MemberToken.objects.select_related("member")
-             .filter(token_hash=token_hash(raw), expires_at__gt=timezone.now()).first())
+    token = live_tokens().filter(token_hash=token_hash(raw)).first()
     if token is None or token.member.status == Member.Status.CLOSED:
         return None
     return token.member
@@ -40,11 +47,7 @@ class MemberTokenAuthentication(authentication.BaseAuthentication):
         if not header.startswith(self.keyword + " "):
             return None
         raw = header[len(self.keyword) + 1 :].strip()
-        token = (
-            MemberToken.objects.select_related("member")
-            .filter(token_hash=token_hash(raw), expires_at__gt=timezone.now())
-            .first()
-        )
+        token = live_tokens().filter(token_hash=token_hash(raw)).first()
         if token is None:
             raise exceptions.AuthenticationFailed("Unknown or expired member token.")
         if token.member.status == Member.Status.CLOSED:

@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -12,20 +14,29 @@ def test_production_settings_pass_the_deploy_check():
            "DJANGO_SETTINGS_MODULE": "config.settings.production",
            "SECRET_KEY": "x7!kq#2vR9@pL4$wZ8^nB1&cF6*hJ3(mT5)yD0_sG-aE+uI=oK[lP]",
            "ALLOWED_HOSTS": "loyalty.example.com", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
-           "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
+           "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0", "CACHE_URL": "redis://127.0.0.1:6379/1",
+           "EMAIL_URL": "smtp+tls://loyalty:secret@smtp.example.com:587"}
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_production_settings_refuse_to_start_without_a_secret_key():
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.production", ALLOWED_HOSTS="x",
-               DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres", CELERY_BROKER_URL="redis://127.0.0.1:6379/0")
+PRODUCTION = {"DJANGO_SETTINGS_MODULE": "config.settings.production", "ALLOWED_HOSTS": "x",
+              "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+              "SECRET_KEY": "s" * 50, "CACHE_URL": "redis://127.0.0.1:6379/1", "EMAIL_URL": "smtp://mail.example.com:25"}
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("SECRET_KEY", ""), ("SECRET_KEY", "too-short"), ("CACHE_URL", ""), ("CACHE_URL", "locmemcache://"),
+    ("EMAIL_URL", ""), ("EMAIL_URL", "consolemail://"),
+])
+def test_production_settings_refuse_to_start_without_what_they_need(name, value):
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update({**PRODUCTION, name: value})
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr
+    assert f"{name} must be set for production" in result.stderr
 
 
 def test_models_and_migrations_agree():
@@ -45,3 +56,14 @@ def test_openapi_schema_describes_the_core_contract(api):
               "/api/v1/me/balance"]:
         assert p in paths, p
     assert api.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize(("public", "status"), [("", 403), ("true", 200)])
+def test_production_serves_the_schema_to_the_public_only_when_told(public, status):
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update({**PRODUCTION, "API_DOCS_PUBLIC": public})
+    script = ("import django; django.setup(); from django.test import Client; "
+              "print(Client().get('/api/schema/', HTTP_HOST='x', secure=True).status_code)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == str(status), result.stderr[-2000:]

@@ -84,7 +84,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -124,6 +124,11 @@ SPECTACULAR_SETTINGS = {
 
 # How long a member-scoped token lives.
 MEMBER_TOKEN_TTL = timedelta(minutes=env.int("MEMBER_TOKEN_TTL_MINUTES", default=15))
+# Live tokens a member may hold (issuing one more revokes the oldest), and how often tokens may be issued, per
+# member and per API key (counted in the cache: set CACHE_URL to Redis so that all processes share the count).
+MEMBER_TOKENS_MAX_LIVE = env.int("MEMBER_TOKENS_MAX_LIVE", default=5)
+MEMBER_TOKEN_RATE_PER_MEMBER = env("MEMBER_TOKEN_RATE_PER_MEMBER", default="30/hour")
+MEMBER_TOKEN_RATE_PER_KEY = env("MEMBER_TOKEN_RATE_PER_KEY", default="6000/hour")
 # How long an API key lookup may be served from this process's memory (revocation takes effect within it).
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
 # The largest request body the API reads (JSON); larger ones are refused with 413 before they are read whole.
@@ -150,7 +155,7 @@ CELERY_RESULT_BACKEND = None
 
 # --- Notifications --------------------------------------------------------------------------------
 # E-mail: EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587 (django-environ); the console by default.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+vars().update(env.email_url_config(env.str("EMAIL_URL", default="") or "consolemail://"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Loyalty <loyalty@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Delivery of the outbox: tries per message, then dead-lettered; the wait doubles after each failed try.

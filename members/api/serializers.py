@@ -43,3 +43,7 @@ class MemberUpdateSerializer(StrictSerializer):
 class MemberTokenSerializer(serializers.Serializer):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField()
+
+
+class MemberTokensRevokedSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(help_text="How many live tokens were revoked.")

@@ -14,8 +14,10 @@ from ..selectors import member_get
 from .serializers import (
     MemberSerializer,
     MemberTokenSerializer,
+    MemberTokensRevokedSerializer,
     MemberUpdateSerializer,
 )
+from .throttling import MemberTokenPerKeyThrottle, MemberTokenPerMemberThrottle
 
 
 class MemberDetailApi(APIView):
@@ -39,12 +41,23 @@ class MemberDetailApi(APIView):
 class MemberTokenApi(APIView):
     permission_classes = [requires_scope(Scope.MEMBERS_TOKENS)]
 
+    def get_throttles(self):
+        return [MemberTokenPerMemberThrottle(), MemberTokenPerKeyThrottle()] if self.request.method == "POST" else []
+
     @extend_schema(operation_id="members_token_issue", request=None,
-                   responses={201: MemberTokenSerializer, **ERRORS})
+                   responses={201: MemberTokenSerializer, 429: ERRORS[400], **ERRORS})
     def post(self, request, external_id: str):
         member = member_get(external_id=external_id)
-        token, expires_at = services.member_token_issue(member=member, channel_id=request.user.channel_id)
+        token, expires_at = services.member_token_issue(member=member, channel_id=request.user.channel_id,
+                                                        api_key_id=request.user.api_key_id)
         return Response(MemberTokenSerializer({"token": token, "expires_at": expires_at}).data, status=201)
+
+    @extend_schema(operation_id="members_tokens_revoke", request=None,
+                   responses={200: MemberTokensRevokedSerializer, **ERRORS})
+    def delete(self, request, external_id: str):
+        """End every live token of this member at once (idempotent: a second call revokes nothing more)."""
+        member = member_get(external_id=external_id)
+        return Response(MemberTokensRevokedSerializer({"revoked": services.member_tokens_revoke(member=member)}).data)
 
 
 class MeApi(APIView):

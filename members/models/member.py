@@ -52,5 +52,8 @@ class MemberToken(models.Model):
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tokens")
     token_hash = models.CharField(max_length=64, unique=True)
     channel_id = models.BigIntegerField(null=True)
+    api_key = models.ForeignKey("core.ApiKey", null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="member_tokens", help_text="The key that issued it: revoked with it.")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)

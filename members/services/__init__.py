@@ -1,4 +1,11 @@
-from .member import member_register, member_token_issue, member_update, phone_normalise, timezone_validate
+from .member import (
+    member_register,
+    member_token_issue,
+    member_tokens_revoke,
+    member_update,
+    phone_normalise,
+    timezone_validate,
+)
 from .notifications import (
     Message,
     notification_record,
@@ -29,7 +36,8 @@ from .tiers import (
 
 __all__ = [
     "Benefits", "Message", "notification_retry", "notifications_deliver_due", "notifications_record_many",
-    "member_benefits", "member_register", "member_token_issue", "member_update", "membership_reminders_send",
+    "member_benefits", "member_register", "member_token_issue", "member_tokens_revoke", "member_update",
+    "membership_reminders_send",
     "notification_record", "phone_normalise", "plan_get", "subscription_cancel", "subscription_for",
     "subscription_renew", "subscription_start", "subscriptions_expire_due", "tier_activity_record", "tier_evaluate",
     "tier_pin", "tier_take_back", "tier_threshold_review_schedule", "tier_upgrade_if_qualified", "tiers_evaluate_due",

@@ -98,11 +98,24 @@ def member_update(*, member: Member, **changes) -> Member:
 
 
 @transaction.atomic(savepoint=False)
-def member_token_issue(*, member: Member, channel_id: int | None = None) -> tuple[str, datetime]:
+def member_token_issue(*, member: Member, channel_id: int | None = None,
+                       api_key_id: int | None = None) -> tuple[str, datetime]:
+    """A new short-lived token for the member's app, tied to the key that asked for it (revoking the key ends its
+    tokens). A member keeps at most MEMBER_TOKENS_MAX_LIVE live tokens: issuing one more revokes the oldest."""
     if member.status == Member.Status.CLOSED:
         raise Conflict("This membership is closed.", code=ErrorCode.MEMBER_INACTIVE, status_code=422)
+    now = timezone.now()
     raw = "mt_" + secrets.token_urlsafe(32)
-    expires_at = timezone.now() + settings.MEMBER_TOKEN_TTL
-    MemberToken.objects.create(member=member, token_hash=token_hash(raw), channel_id=channel_id, expires_at=expires_at)
-    MemberToken.objects.filter(member=member, expires_at__lt=timezone.now()).delete()
+    expires_at = now + settings.MEMBER_TOKEN_TTL
+    MemberToken.objects.filter(member=member, expires_at__lt=now).delete()
+    MemberToken.objects.create(member=member, token_hash=token_hash(raw), channel_id=channel_id, api_key_id=api_key_id,
+                               expires_at=expires_at)
+    live = MemberToken.objects.filter(member=member, revoked_at__isnull=True).order_by("-created_at", "-id")
+    MemberToken.objects.filter(pk__in=live.values("pk")[settings.MEMBER_TOKENS_MAX_LIVE:]).update(revoked_at=now)
     return raw, expires_at
+
+
+def member_tokens_revoke(*, member: Member) -> int:
+    """End every live token of the member at once (a lost phone, a signed-out app). Returns how many."""
+    return MemberToken.objects.filter(member=member, revoked_at__isnull=True, expires_at__gt=timezone.now()).update(
+        revoked_at=timezone.now())
