@@ -27,15 +27,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
-    MEMBER_EXISTS = "member_exists"
-    MEMBER_INACTIVE = "member_inactive"
-    DUPLICATE_ORDER = "duplicate_order"
-    INSUFFICIENT_POINTS = "insufficient_points"
     CURRENCY_NOT_SUPPORTED = "currency_not_supported"
-    REFUND_EXCEEDS_ORDER = "refund_exceeds_order"
-    REDEMPTION_NOT_CANCELLABLE = "redemption_not_cancellable"
-    ADJUSTMENT_LIMIT_EXCEEDED = "adjustment_limit_exceeded"
-    BALANCE_LIMIT_EXCEEDED = "balance_limit_exceeded"
     SERVER_ERROR = "server_error"
 
 
