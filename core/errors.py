@@ -29,15 +29,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     IDEMPOTENCY_KEY_TOO_LONG = "idempotency_key_too_long"
     REQUEST_TOO_LARGE = "request_too_large"
-    MEMBER_EXISTS = "member_exists"
-    MEMBER_INACTIVE = "member_inactive"
-    DUPLICATE_ORDER = "duplicate_order"
-    INSUFFICIENT_POINTS = "insufficient_points"
     CURRENCY_NOT_SUPPORTED = "currency_not_supported"
-    REFUND_EXCEEDS_ORDER = "refund_exceeds_order"
-    REDEMPTION_NOT_CANCELLABLE = "redemption_not_cancellable"
-    ADJUSTMENT_LIMIT_EXCEEDED = "adjustment_limit_exceeded"
-    BALANCE_LIMIT_EXCEEDED = "balance_limit_exceeded"
     SERVER_ERROR = "server_error"
 
 

@@ -13,6 +13,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from rest_framework import serializers
 
+from .errors import ErrorCode
+
 MAX_POINTS = 1_000_000_000
 """The most points one operation may move: an adjustment, a redemption, a hold, a reward's cost, a bonus."""
 
@@ -77,7 +79,7 @@ class PointsFormField(forms.IntegerField):
 
     def to_python(self, value):
         if value not in self.empty_values and not _plain(value, _INTEGER):
-            raise ValidationError(NOT_ASCII, code="invalid")
+            raise ValidationError(NOT_ASCII, code=ErrorCode.INVALID)
         return super().to_python(value)
 
 
@@ -86,6 +88,6 @@ class DecimalFormField(forms.DecimalField):
 
     def to_python(self, value):
         if value not in self.empty_values and not _plain(value, _DECIMAL):
-            raise ValidationError(NOT_ASCII, code="invalid")
+            raise ValidationError(NOT_ASCII, code=ErrorCode.INVALID)
         return super().to_python(value)
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 from core.db import one_or_none
 from core.errors import NotFound
 
+from .exceptions import MembersErrorCode
 from .models import Member, MembershipSettings, TierStatus
 from .services.tiers import active_tiers, member_benefits, qualifying_value, window_end, window_start
 
@@ -12,7 +13,7 @@ from .services.tiers import active_tiers, member_benefits, qualifying_value, win
 def member_get(*, external_id: str) -> Member:
     member = one_or_none(Member.objects.filter(external_id=external_id))
     if member is None:
-        raise NotFound(f"No member with external_id {external_id!r}.", code="member_not_found")
+        raise NotFound(f"No member with external_id {external_id!r}.", code=MembersErrorCode.MEMBER_NOT_FOUND)
     return member
 
 

@@ -9,7 +9,7 @@ from ..models import Order, Refund, Transaction
 
 
 class TransactionSerializer(serializers.ModelSerializer):
-    reverses = serializers.PrimaryKeyRelatedField(read_only=True)
+    reverses = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Transaction

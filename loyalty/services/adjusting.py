@@ -1,11 +1,12 @@
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import BadRequest, BusinessRuleError, ErrorCode
+from core.errors import BadRequest, BusinessRuleError
 from core.fields import MAX_POINTS
 from core.services import audit_record
 from members.models import Member
 
+from ..exceptions import LoyaltyErrorCode
 from ..locks import members_locked
 from ..models import ProgramSettings, Transaction
 from .earning import credit
@@ -38,7 +39,7 @@ def points_adjust(*, member: Member, points: int, reason: str, channel_id: int, 
     limit = adjust_limit_for(actor)
     if limit is not None and abs(points) > limit:
         raise BusinessRuleError(f"Adjustments above {limit} points need a manager.",
-                                code=ErrorCode.ADJUSTMENT_LIMIT_EXCEEDED, extra={"limit": limit, "requested": points})
+                                code=LoyaltyErrorCode.ADJUSTMENT_LIMIT_EXCEEDED, extra={"limit": limit, "requested": points})
     with members_locked([member.pk]) as accounts:
         account = accounts[member.pk]
         now = timezone.now()

@@ -6,9 +6,11 @@ from django.utils import timezone
 
 from core.cache import cached
 from core.errors import BadRequest, BusinessRuleError, Conflict, ErrorCode
+from members.exceptions import MembersErrorCode
 from members.models import Member
 from members.services import member_benefits, tier_activity_record
 
+from ..exceptions import LoyaltyErrorCode
 from ..locks import account_locked
 from ..models import CategoryMultiplier, Lot, LotMovement, Order, OrderLine, ProgramSettings, Transaction
 from . import rules
@@ -19,7 +21,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def ensure_active(member: Member) -> None:
     if not member.is_active:
-        raise BusinessRuleError(f"The member is {member.status}.", code=ErrorCode.MEMBER_INACTIVE,
+        raise BusinessRuleError(f"The member is {member.status}.", code=MembersErrorCode.MEMBER_INACTIVE,
                                 extra={"status": member.status})
 
 
@@ -92,7 +94,7 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
         except IntegrityError as exc:
             if "order_unique_per_channel" not in str(exc):
                 raise
-            raise Conflict(f"Order {order_id!r} was already recorded.", code=ErrorCode.DUPLICATE_ORDER) from exc
+            raise Conflict(f"Order {order_id!r} was already recorded.", code=LoyaltyErrorCode.DUPLICATE_ORDER) from exc
 
     if points > 0:
         _, order = credit(

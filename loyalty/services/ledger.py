@@ -12,10 +12,11 @@ from decimal import Decimal
 
 from django.db.models import F, Q
 
-from core.errors import BusinessRuleError, ErrorCode
+from core.errors import BusinessRuleError
 from core.fields import MAX_BALANCE
 from core.models import Channel
 
+from ..exceptions import LoyaltyErrorCode
 from ..models import Account, Lot, LotMovement, Transaction
 
 _channel_ids: dict[str, int] = {}
@@ -44,7 +45,7 @@ def post(*, account: Account, kind: str, available_delta: int, pending_delta: in
     points = available_delta + pending_delta
     if points > 0 and account.available + account.pending + points > MAX_BALANCE:
         raise BusinessRuleError(
-            f"The member would hold more than {MAX_BALANCE:,} points.", code=ErrorCode.BALANCE_LIMIT_EXCEEDED,
+            f"The member would hold more than {MAX_BALANCE:,} points.", code=LoyaltyErrorCode.BALANCE_LIMIT_EXCEEDED,
             extra={"limit": MAX_BALANCE, "balance": account.available + account.pending,
                    "requested": points})
     account.available += available_delta
@@ -94,11 +95,11 @@ def spend(*, account: Account, points: int, now: datetime) -> list[tuple[Lot, in
     if account.available < points:
         raise BusinessRuleError(
             f"The member has {account.available} points available; {points} were asked for.",
-            code=ErrorCode.INSUFFICIENT_POINTS, extra={"available": account.available, "requested": points},
+            code=LoyaltyErrorCode.INSUFFICIENT_POINTS, extra={"available": account.available, "requested": points},
         )
     moved = take_from_lots(spendable_lots(account.member_id, now), points)
     if -sum(p for _, p in moved) != points:  # the cache and the lots disagree: refuse rather than overspend
         raise BusinessRuleError("The balance could not be covered by the member's lots.",
-                                code=ErrorCode.INSUFFICIENT_POINTS,
+                                code=LoyaltyErrorCode.INSUFFICIENT_POINTS,
                                 extra={"available": account.available, "requested": points})
     return moved

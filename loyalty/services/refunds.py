@@ -26,6 +26,7 @@ from core.db import one_or_none
 from core.errors import BadRequest, BusinessRuleError, ErrorCode, NotFound
 from members.services import tier_activity_record
 
+from ..exceptions import LoyaltyErrorCode
 from ..locks import account_locked
 from ..models import Lot, LotMovement, Order, OrderLine, Refund, Transaction
 from . import rules
@@ -36,7 +37,7 @@ from .settling import settle_locked
 def order_get(*, channel_id: int, order_id: str) -> Order:
     order = one_or_none(Order.objects.filter(channel_id=channel_id, order_id=order_id))
     if order is None:
-        raise NotFound(f"No order {order_id!r} on this channel.", code="order_not_found")
+        raise NotFound(f"No order {order_id!r} on this channel.", code=LoyaltyErrorCode.ORDER_NOT_FOUND)
     return order
 
 
@@ -61,7 +62,7 @@ def refund_amount_validate(*, order: Order, amount: Decimal | None, lines: list[
         raise BusinessRuleError(
             f"Only {left} of this order is left to refund; {amount} was asked."
             if not nothing_left else "This order was already refunded in full.",
-            code=ErrorCode.REFUND_EXCEEDS_ORDER, extra={"refundable": str(left), "requested": str(amount)},
+            code=LoyaltyErrorCode.REFUND_EXCEEDS_ORDER, extra={"refundable": str(left), "requested": str(amount)},
         )
     if amount == 0 and order.amount > 0:
         raise BadRequest("A refund amount must be positive.", fields={"amount": ["Must be positive."]})
@@ -141,7 +142,7 @@ def _match_lines(order: Order, requested: list[tuple[str, Decimal]]) -> list[tup
             known = any(ln.sku == sku for ln in lines)
             raise BusinessRuleError(
                 f"Line {sku!r}: " + ("refund exceeds what is left of it." if known else "not in this order."),
-                code=ErrorCode.REFUND_EXCEEDS_ORDER if known else ErrorCode.INVALID,
+                code=LoyaltyErrorCode.REFUND_EXCEEDS_ORDER if known else ErrorCode.INVALID,
                 fields={"lines": {str(index): ["Exceeds the line." if known else "Unknown sku for this order."]}},
             )
         line.refunded_amount += amount

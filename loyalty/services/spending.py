@@ -5,9 +5,10 @@ The caller holds the member's ledger lock (loyalty.locks): these assert it.
 
 from django.utils import timezone
 
-from core.errors import BadRequest, Conflict, ErrorCode
+from core.errors import BadRequest, Conflict
 from members.models import Member
 
+from ..exceptions import LoyaltyErrorCode
 from ..locks import account_locked
 from ..models import LotMovement, Transaction
 from .earning import ensure_active
@@ -60,7 +61,7 @@ def points_spend_reverse(*, spend_transaction_id: int, channel_id: int, idempote
     original = Transaction.objects.get(pk=spend_transaction_id)
     account = account_locked(original.member_id)
     if original.reversals.filter(kind=Transaction.Kind.REDEEM_CANCEL).exists():
-        raise Conflict("These points were already given back.", code=ErrorCode.REDEMPTION_NOT_CANCELLABLE)
+        raise Conflict("These points were already given back.", code=LoyaltyErrorCode.REDEMPTION_NOT_CANCELLABLE)
     now = timezone.now()
     settle_locked({original.member_id: account}, now)
     returned = _returned_by_lot(original)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from core.errors import BadRequest, Conflict, ErrorCode
 
 from ..authentication import token_hash
+from ..exceptions import MembersErrorCode
 from ..models import Member, MemberToken
 
 _PHONE_STRIP = re.compile(r"[\s().\-/]")
@@ -63,7 +64,7 @@ def member_register(*, external_id: str, name: str = "", email: str = "", phone:
     fields = _clean({"email": email, "phone": phone, "timezone": timezone_name or "UTC", "birth_date": birth_date,
                      "card_number": card_number})
     if Member.objects.filter(external_id=external_id).exists():
-        raise Conflict(f"A member with external_id {external_id!r} exists.", code=ErrorCode.MEMBER_EXISTS)
+        raise Conflict(f"A member with external_id {external_id!r} exists.", code=MembersErrorCode.MEMBER_EXISTS)
     try:
         with transaction.atomic():
             return Member.objects.create(
@@ -71,7 +72,7 @@ def member_register(*, external_id: str, name: str = "", email: str = "", phone:
                 joined_at=joined_at or timezone.now(), **fields,
             )
     except IntegrityError as exc:
-        raise Conflict("A member with this external_id or card number exists.", code=ErrorCode.MEMBER_EXISTS) from exc
+        raise Conflict("A member with this external_id or card number exists.", code=MembersErrorCode.MEMBER_EXISTS) from exc
 
 
 EDITABLE = {"name", "email", "phone", "birth_date", "timezone", "marketing_consent", "status", "card_number", "language"}
@@ -103,7 +104,7 @@ def member_token_issue(*, member: Member, channel_id: int | None = None,
     """A new short-lived token for the member's app, tied to the key that asked for it (revoking the key ends its
     tokens). A member keeps at most MEMBER_TOKENS_MAX_LIVE live tokens: issuing one more revokes the oldest."""
     if member.status == Member.Status.CLOSED:
-        raise Conflict("This membership is closed.", code=ErrorCode.MEMBER_INACTIVE, status_code=422)
+        raise Conflict("This membership is closed.", code=MembersErrorCode.MEMBER_INACTIVE, status_code=422)
     now = timezone.now()
     raw = "mt_" + secrets.token_urlsafe(32)
     expires_at = now + settings.MEMBER_TOKEN_TTL

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core.errors import BusinessRuleError, Conflict, ErrorCode, NotFound
 
+from ..exceptions import MembersErrorCode
 from ..models import Member, MembershipSettings, Plan, Subscription, SubscriptionEvent, TierStatus
 from ..models.plans import LIVE
 from .notifications import notification_record
@@ -19,7 +20,7 @@ from .tiers import tier_take_back, tier_upgrade_if_qualified
 def plan_get(*, code: str) -> Plan:
     plan = Plan.objects.filter(code=code, active=True).select_related("tier_floor").first()
     if plan is None:
-        raise NotFound(f"No active plan {code!r}.", code="plan_not_found")
+        raise NotFound(f"No active plan {code!r}.", code=MembersErrorCode.PLAN_NOT_FOUND)
     return plan
 
 
@@ -52,7 +53,7 @@ def _renewal_grace(sub: Subscription) -> timedelta:
 def subscription_for(*, member: Member, subscription_id: int) -> Subscription:
     sub = Subscription.objects.select_related("plan").filter(pk=subscription_id, member=member).first()
     if sub is None:
-        raise NotFound(f"No subscription {subscription_id} for this member.", code="subscription_not_found")
+        raise NotFound(f"No subscription {subscription_id} for this member.", code=MembersErrorCode.SUBSCRIPTION_NOT_FOUND)
     return sub
 
 
@@ -77,7 +78,7 @@ def _payment_event(sub: Subscription, kind: str, now: datetime, *, channel_id: i
 
 def _reference_used(payment_reference: str) -> Conflict:
     return Conflict(f"The payment {payment_reference!r} was already recorded; a payment counts once.",
-                    code="payment_reference_used", fields={"payment_reference": ["Already used."]})
+                    code=MembersErrorCode.PAYMENT_REFERENCE_USED, fields={"payment_reference": ["Already used."]})
 
 
 def _check_payment(plan: Plan, amount: Decimal | None, currency: str | None) -> None:
@@ -94,21 +95,22 @@ def subscription_start(*, member: Member, plan: Plan, channel_id: int, payment_r
     """Start a paid membership (or its trial). One live membership per member; benefits apply at once.
     A payment reference counts once per channel, for good: not for another member, not after a refund."""
     if not member.is_active:
-        raise BusinessRuleError(f"The member is {member.status}.", code=ErrorCode.MEMBER_INACTIVE)
+        raise BusinessRuleError(f"The member is {member.status}.", code=MembersErrorCode.MEMBER_INACTIVE)
     _check_payment(plan, amount, currency)
     now = timezone.now()
     trialing = trial and plan.trial_days > 0
     if trial and not trialing:
-        raise BusinessRuleError("This plan has no trial.", code="no_trial", fields={"trial": ["No trial for this plan."]})
+        raise BusinessRuleError("This plan has no trial.", code=MembersErrorCode.NO_TRIAL,
+                                fields={"trial": ["No trial for this plan."]})
     if trialing and Subscription.objects.filter(member=member, plan=plan).exists():
-        raise BusinessRuleError("The member already had this plan; the trial is for newcomers.", code="trial_used")
+        raise BusinessRuleError("The member already had this plan; the trial is for newcomers.", code=MembersErrorCode.TRIAL_USED)
     if not trialing and not payment_reference:
         raise BusinessRuleError("A paid start needs the payment reference.", code=ErrorCode.INVALID,
                                 fields={"payment_reference": ["Required unless starting a trial."]})
     TierStatus.objects.bulk_create([TierStatus(member=member)], ignore_conflicts=True)
     TierStatus.objects.select_for_update().get(member=member)  # one start at a time per member
     if Subscription.objects.filter(member=member, status__in=LIVE).exists():
-        raise Conflict("The member already has a live paid membership.", code="subscription_exists")
+        raise Conflict("The member already has a live paid membership.", code=MembersErrorCode.SUBSCRIPTION_EXISTS)
     if payment_reference and SubscriptionEvent.objects.filter(channel_id=channel_id,
                                                               payment_reference=payment_reference).exists():
         raise _reference_used(payment_reference)
@@ -120,7 +122,7 @@ def subscription_start(*, member: Member, plan: Plan, channel_id: int, payment_r
                 period_anchor=None if trialing else now,
                 status=Subscription.Status.TRIALING if trialing else Subscription.Status.ACTIVE)
     except IntegrityError as exc:
-        raise Conflict("The member already has a live paid membership.", code="subscription_exists") from exc
+        raise Conflict("The member already has a live paid membership.", code=MembersErrorCode.SUBSCRIPTION_EXISTS) from exc
     _payment_event(sub, SubscriptionEvent.Kind.TRIAL_STARTED if trialing else SubscriptionEvent.Kind.STARTED, now,
                    channel_id=channel_id, payment_reference=payment_reference, amount=amount)
     tier_upgrade_if_qualified(member_id=member.pk, now=now)
@@ -140,14 +142,14 @@ def subscription_renew(*, subscription: Subscription, channel_id: int, payment_r
     if used is not None:
         raise _reference_used(payment_reference)
     if not sub.is_live:
-        raise BusinessRuleError(f"This membership is {sub.status}; start a new one.", code="subscription_not_live")
+        raise BusinessRuleError(f"This membership is {sub.status}; start a new one.", code=MembersErrorCode.SUBSCRIPTION_NOT_LIVE)
     if sub.plan.kind == Plan.Kind.ONE_TIME:
         raise BusinessRuleError("A one-time membership is not renewed; buy it again when it ends.",
-                                code="subscription_not_renewable")
+                                code=MembersErrorCode.SUBSCRIPTION_NOT_RENEWABLE)
     now = timezone.now()
     if now > sub.current_period_end + _renewal_grace(sub):
         raise BusinessRuleError(f"This membership ended on {sub.current_period_end:%Y-%m-%d}; start a new one.",
-                                code="subscription_not_live")
+                                code=MembersErrorCode.SUBSCRIPTION_NOT_LIVE)
     start = sub.current_period_end  # late within the grace, or early: the membership continues without a gap
     sub.period_anchor = sub.period_anchor or start  # after a trial, the first paid period sets the day
     sub.current_period_start, sub.current_period_end = start, _period_end(sub.plan, start, sub.period_anchor)
@@ -166,7 +168,7 @@ def subscription_cancel(*, subscription: Subscription, channel_id: int | None, i
     plan's floor gave goes at once too, without grace or warning (grace is for tiers earned by activity)."""
     sub = _lock(subscription)
     if not sub.is_live:
-        raise Conflict(f"This membership is already {sub.status}.", code="subscription_not_live")
+        raise Conflict(f"This membership is already {sub.status}.", code=MembersErrorCode.SUBSCRIPTION_NOT_LIVE)
     now = timezone.now()
     if not immediately:
         if refund_amount:

@@ -12,6 +12,7 @@ from members.models import Member
 from members.selectors import member_get
 
 from .. import services
+from ..exceptions import ReferralsErrorCode
 from ..selectors import referral_overview
 from .serializers import CodeLookupSerializer, ReferralAttachSerializer, ReferralOverviewSerializer, ReferralSerializer
 from .throttling import ReferralCodeChannelThrottle, ReferralCodeThrottle
@@ -73,7 +74,7 @@ class ReferralCodeApi(APIView):
         try:
             found = services.referral_code_find(code=code)
         except BusinessRuleError as exc:
-            raise NotFound("No such referral code.", code="referral_code_not_found") from exc
+            raise NotFound("No such referral code.", code=ReferralsErrorCode.REFERRAL_CODE_NOT_FOUND) from exc
         program = services.program_active()
         return Response(CodeLookupSerializer({
             "code": found.code, "valid": found.member.status != Member.Status.CLOSED and program is not None,

@@ -11,6 +11,7 @@ from core.db import one_or_none
 from core.errors import BusinessRuleError
 from members.models import Member
 
+from ..exceptions import ReferralsErrorCode
 from ..models import ReferralCode
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 symbols: 31**8 ~ 8.5e11 codes
@@ -18,7 +19,7 @@ LENGTH = 8
 ATTEMPTS = 8
 _SEPARATORS = re.compile(r"[\s\-_.]")
 
-CODE_INVALID = "referral_code_invalid"
+CODE_INVALID = ReferralsErrorCode.REFERRAL_CODE_INVALID
 
 
 def code_generate() -> str:

@@ -25,6 +25,7 @@ from loyalty.services.ledger import channel_id as our_channel
 from loyalty.services.rules import available_from
 from members.models import Member
 
+from ..exceptions import ReferralsErrorCode
 from ..models import PaymentFingerprint, Program, ProgramStep, Referral, ReferralReward
 from . import fraud
 from .codes import referral_code_find
@@ -67,22 +68,22 @@ def referral_attach(*, member: Member, code: str, device_id: str = "", ip: str |
     now = now or timezone.now()
     program = program_active()
     if program is None:
-        raise BusinessRuleError("No referral program is running.", code="referral_program_inactive")
+        raise BusinessRuleError("No referral program is running.", code=ReferralsErrorCode.REFERRAL_PROGRAM_INACTIVE)
     found = referral_code_find(code=code)
     referrer = found.member
     if referrer.pk == member.pk:
-        raise BusinessRuleError("A member cannot use their own referral code.", code="referral_self",
+        raise BusinessRuleError("A member cannot use their own referral code.", code=ReferralsErrorCode.REFERRAL_SELF,
                                 fields={"referral_code": ["Your own code."]})
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GRAPH_LOCK])
     if Referral.objects.filter(referred_id=member.pk).exists():
-        raise Conflict("This member already has a referral code attached.", code="referral_exists")
+        raise Conflict("This member already has a referral code attached.", code=ReferralsErrorCode.REFERRAL_EXISTS)
     if now > member.joined_at + timedelta(days=program.attach_days):
         raise BusinessRuleError(f"A referral code can only be attached within {program.attach_days} days of "
-                                "joining.", code="referral_attach_window_over")
+                                "joining.", code=ReferralsErrorCode.REFERRAL_ATTACH_WINDOW_OVER)
     if member.pk in _ancestors(referrer.pk):
-        raise BusinessRuleError("A member cannot be referred by someone they referred.", code="referral_loop",
+        raise BusinessRuleError("A member cannot be referred by someone they referred.", code=ReferralsErrorCode.REFERRAL_LOOP,
                                 fields={"referral_code": ["Would make a referral loop."]})
     reasons = fraud.attach_reasons(program=program, referrer=referrer, member=member, code=found.code,
                                    device_id=device_id, ip=ip, now=now)
@@ -258,13 +259,13 @@ def referral_review(*, referral_id: int, approve: bool, actor) -> Referral:
     for that order without further holds; rejecting means it never pays. In the audit log, with the user."""
     candidate = one_or_none(Referral.objects.filter(pk=referral_id))
     if candidate is None:
-        raise NotFound(f"No referral #{referral_id}.", code="referral_not_found")
+        raise NotFound(f"No referral #{referral_id}.", code=ReferralsErrorCode.REFERRAL_NOT_FOUND)
     with locks.members_locked(_parties(candidate)):
         referral = Referral.objects.select_for_update(of=("self",)).select_related("program", "referred").get(
             pk=referral_id)
         if referral.status != Referral.Status.HELD:
             raise Conflict(f"Referral #{referral.pk} is {referral.status}, not held for review.",
-                           code="referral_not_held")
+                           code=ReferralsErrorCode.REFERRAL_NOT_HELD)
         now = timezone.now()
         referral.reviewed_by = actor if getattr(actor, "pk", None) else None
         referral.reviewed_at = now

@@ -45,7 +45,7 @@ class VoucherSerializer(serializers.ModelSerializer):
 
 class RedemptionSerializer(serializers.ModelSerializer):
     member = serializers.CharField(source="member.external_id")
-    reward = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    reward = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     transaction = TransactionSerializer()
     cancel_transaction = TransactionSerializer(allow_null=True)
     vouchers = VoucherSerializer(many=True, read_only=True)

@@ -17,6 +17,7 @@ from loyalty.selectors import points_spendable
 from loyalty.services.ledger import channel_id as our_channel
 from members.models import Member
 
+from ..exceptions import RewardsErrorCode
 from ..models import Redemption, RedemptionRules
 from .redemptions import redemption_get
 from .rules import points_value, refuse_if_any, rules_check
@@ -46,7 +47,7 @@ def checkout_hold(*, member: Member, order_id: str, points: int, order_value: De
                     hold_expires_at=now + timedelta(minutes=rules.hold_minutes), transaction=txn,
                 )
         except IntegrityError as exc:
-            raise Conflict(f"Order {order_id!r} already has points held or paid.", code="hold_exists") from exc
+            raise Conflict(f"Order {order_id!r} already has points held or paid.", code=RewardsErrorCode.HOLD_EXISTS) from exc
 
 
 def _locked_hold(hold_id: int, channel_id: int) -> Redemption:
@@ -55,7 +56,7 @@ def _locked_hold(hold_id: int, channel_id: int) -> Redemption:
     locks.account_locked(hold.member_id)
     hold = Redemption.objects.select_for_update(of=("self",)).get(pk=hold.pk)
     if hold.kind != Redemption.Kind.CHECKOUT:
-        raise Conflict("This redemption is not a checkout hold.", code="not_a_hold")
+        raise Conflict("This redemption is not a checkout hold.", code=RewardsErrorCode.NOT_A_HOLD)
     return hold
 
 
@@ -78,9 +79,9 @@ def checkout_confirm(*, hold_id: int, channel_id: int) -> Redemption:
     if hold.status == Redemption.Status.COMPLETED:
         return hold
     if hold.status == Redemption.Status.HELD and hold.hold_expires_at <= now:
-        raise Conflict("The hold lapsed before it was confirmed; hold the points again.", code="hold_expired")
+        raise Conflict("The hold lapsed before it was confirmed; hold the points again.", code=RewardsErrorCode.HOLD_EXPIRED)
     if hold.status != Redemption.Status.HELD:
-        raise Conflict(f"The hold was {hold.status}.", code="hold_not_active")
+        raise Conflict(f"The hold was {hold.status}.", code=RewardsErrorCode.HOLD_NOT_ACTIVE)
     hold.status = Redemption.Status.COMPLETED
     hold.save(update_fields=["status"])
     return hold
@@ -93,7 +94,7 @@ def checkout_release(*, hold_id: int, channel_id: int, idempotency_key: str) -> 
         return hold
     if hold.status != Redemption.Status.HELD:
         raise Conflict("The order was placed; its points come back through the order's refund.",
-                       code="hold_not_active")
+                       code=RewardsErrorCode.HOLD_NOT_ACTIVE)
     return _give_back(hold, Redemption.Status.RELEASED, idempotency_key, timezone.now())
 
 

@@ -10,13 +10,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.db import one_or_none
-from core.errors import Conflict, ErrorCode, NotFound
+from core.errors import Conflict, NotFound
 from loyalty import locks
 from loyalty import services as loyalty
+from loyalty.exceptions import LoyaltyErrorCode
 from loyalty.models import Order, Transaction
 from loyalty.selectors import points_spendable
 from members.models import Member
 
+from ..exceptions import RewardsErrorCode
 from ..models import Cause, Redemption, RedemptionRules, Reward, Voucher
 from .rules import refuse_if_any, rules_check
 
@@ -27,7 +29,7 @@ def redemption_get(*, redemption_id: int, channel_id: int | None = None) -> Rede
         qs = qs.filter(channel_id=channel_id)
     redemption = one_or_none(qs.filter(pk=redemption_id))
     if redemption is None:
-        raise NotFound(f"No redemption {redemption_id}.", code="redemption_not_found")
+        raise NotFound(f"No redemption {redemption_id}.", code=RewardsErrorCode.REDEMPTION_NOT_FOUND)
     return redemption
 
 
@@ -37,7 +39,7 @@ def reward_get(*, code: str, lock: bool = False) -> Reward:
         qs = qs.select_for_update(of=("self",))
     reward = one_or_none(qs.filter(code=code))
     if reward is None:
-        raise NotFound(f"No reward {code!r}.", code="reward_not_found")
+        raise NotFound(f"No reward {code!r}.", code=RewardsErrorCode.REWARD_NOT_FOUND)
     return reward
 
 
@@ -97,17 +99,17 @@ def redemption_cancel(*, redemption_id: int, channel_id: int, idempotency_key: s
     redemption = Redemption.objects.select_for_update(of=("self",)).select_related("reward").get(pk=redemption.pk)
     if redemption.status != Redemption.Status.COMPLETED:
         raise Conflict(f"This redemption is {redemption.status}; it cannot be cancelled.",
-                       code=ErrorCode.REDEMPTION_NOT_CANCELLABLE)
+                       code=LoyaltyErrorCode.REDEMPTION_NOT_CANCELLABLE)
     if redemption.kind == Redemption.Kind.CHECKOUT and (
             redemption.points_returned or Order.objects.filter(channel_id=redemption.channel_id,
                                                                order_id=redemption.order_id).exists()):
         raise Conflict("Points that paid for a recorded order come back through the order's refund.",
-                       code=ErrorCode.REDEMPTION_NOT_CANCELLABLE)
+                       code=LoyaltyErrorCode.REDEMPTION_NOT_CANCELLABLE)
     # Lock the vouchers before looking at them: a till redeeming one right now either commits first (and the
     # cancel is refused) or waits for the cancel (and finds the voucher void).
     vouchers = list(Voucher.objects.select_for_update().filter(redemption=redemption).order_by("pk"))
     if any(v.status == Voucher.Status.REDEEMED for v in vouchers):
-        raise Conflict("A voucher of this redemption was already used.", code="voucher_already_redeemed")
+        raise Conflict("A voucher of this redemption was already used.", code=RewardsErrorCode.VOUCHER_ALREADY_REDEEMED)
     now = timezone.now()
     redemption.vouchers.filter(status=Voucher.Status.ISSUED).update(status=Voucher.Status.VOID, voided_at=now,
                                                                      void_reason="Redemption cancelled")

@@ -8,9 +8,12 @@ from decimal import ROUND_FLOOR, Decimal
 from django.db.models import Sum
 
 from core.errors import BusinessRuleError
+from loyalty.exceptions import LoyaltyErrorCode
+from members.exceptions import MembersErrorCode
 from members.models import Member
 from members.services import member_benefits
 
+from ..exceptions import RewardsErrorCode
 from ..models import Redemption, RedemptionRules, Reward
 
 LIVE = [Redemption.Status.HELD, Redemption.Status.COMPLETED]
@@ -67,24 +70,26 @@ def rules_check(*, member: Member, available: int, points: int, now: datetime, r
     rules = RedemptionRules.current()
     refusals: list[Refusal] = []
     if not member.is_active:
-        refusals.append(Refusal("member_inactive", f"The member is {member.status}.", "active", member.status))
+        refusals.append(Refusal(MembersErrorCode.MEMBER_INACTIVE, f"The member is {member.status}.", "active",
+                                member.status))
     if reward is not None:
         refusals += _reward_refusals(member=member, reward=reward, quantity=quantity, now=now)
     if rules.min_balance and available < rules.min_balance:
-        refusals.append(Refusal("min_balance", f"Redeeming needs a balance of at least {rules.min_balance} points.",
+        refusals.append(Refusal(RewardsErrorCode.MIN_BALANCE,
+                                f"Redeeming needs a balance of at least {rules.min_balance} points.",
                                 rules.min_balance, available))
     if order_value is not None:
         if order_value < rules.min_order_value:
-            refusals.append(Refusal("min_order_value",
+            refusals.append(Refusal(RewardsErrorCode.MIN_ORDER_VALUE,
                                     f"Points can pay orders of {rules.min_order_value:.2f} or more.",
                                     rules.min_order_value, order_value))
         cap = max_points_for_order(order_value, rules)
         if points > cap:
-            refusals.append(Refusal("max_order_share",
+            refusals.append(Refusal(RewardsErrorCode.MAX_ORDER_SHARE,
                                     f"Points may pay at most {rules.max_order_share}% of an order: {cap} points here.",
                                     cap, points))
     if available < points:
-        refusals.append(Refusal("insufficient_points",
+        refusals.append(Refusal(LoyaltyErrorCode.INSUFFICIENT_POINTS,
                                 f"The member has {available} points available; {points} are needed.", points, available))
     return refusals
 
@@ -92,41 +97,41 @@ def rules_check(*, member: Member, available: int, points: int, now: datetime, r
 def _reward_refusals(*, member: Member, reward: Reward, quantity: int, now: datetime) -> list[Refusal]:
     out: list[Refusal] = []
     if not reward.active:
-        out.append(Refusal("reward_inactive", "This reward is not available.", True, False))
+        out.append(Refusal(RewardsErrorCode.REWARD_INACTIVE, "This reward is not available.", True, False))
     if reward.valid_from and reward.valid_from > now:
-        out.append(Refusal("reward_not_yet_valid", f"This reward opens on {reward.valid_from:%Y-%m-%d}.",
+        out.append(Refusal(RewardsErrorCode.REWARD_NOT_YET_VALID, f"This reward opens on {reward.valid_from:%Y-%m-%d}.",
                            reward.valid_from.isoformat(), now.isoformat()))
     if reward.valid_until and reward.valid_until <= now:
-        out.append(Refusal("reward_expired", f"This reward closed on {reward.valid_until:%Y-%m-%d}.",
+        out.append(Refusal(RewardsErrorCode.REWARD_EXPIRED, f"This reward closed on {reward.valid_until:%Y-%m-%d}.",
                            reward.valid_until.isoformat(), now.isoformat()))
     tiers = list(reward.tiers.values_list("code", flat=True))
     benefits = member_benefits(member_id=member.pk, now=now) if tiers or reward.plans.exists() else None
     if tiers:
         got = benefits.tier.code if benefits.tier else None
         if got not in tiers:
-            out.append(Refusal("tier_required", f"This reward is for members of {', '.join(tiers)}.", tiers, got))
+            out.append(Refusal(RewardsErrorCode.TIER_REQUIRED, f"This reward is for members of {', '.join(tiers)}.", tiers, got))
     plans = list(reward.plans.values_list("code", flat=True))
     if plans:
         got = benefits.subscription.plan.code if benefits.subscription else None
         if got not in plans:
-            out.append(Refusal("plan_required", f"This reward is for members of {', '.join(plans)}.", plans, got))
+            out.append(Refusal(RewardsErrorCode.PLAN_REQUIRED, f"This reward is for members of {', '.join(plans)}.", plans, got))
     if reward.stock is not None and reward.stock < quantity:
-        out.append(Refusal("out_of_stock", f"Only {reward.stock} left.", quantity, reward.stock))
+        out.append(Refusal(RewardsErrorCode.OUT_OF_STOCK, f"Only {reward.stock} left.", quantity, reward.stock))
     if reward.per_member_limit is not None:
         had = _redeemed(reward, member=member)
         if had + quantity > reward.per_member_limit:
-            out.append(Refusal("member_limit_reached", f"At most {reward.per_member_limit} per member.",
+            out.append(Refusal(RewardsErrorCode.MEMBER_LIMIT_REACHED, f"At most {reward.per_member_limit} per member.",
                                reward.per_member_limit, had + quantity))
     if reward.per_period_limit is not None and reward.limit_period:
         had = _redeemed(reward, member=member, created_at__gte=_period_start(reward.limit_period, now))
         if had + quantity > reward.per_period_limit:
-            out.append(Refusal("period_limit_reached",
+            out.append(Refusal(RewardsErrorCode.PERIOD_LIMIT_REACHED,
                                f"At most {reward.per_period_limit} {reward.get_limit_period_display()}.",
                                reward.per_period_limit, had + quantity))
     if reward.global_limit is not None:
         had = _redeemed(reward)
         if had + quantity > reward.global_limit:
-            out.append(Refusal("global_limit_reached", "This reward has been redeemed as often as it may be.",
+            out.append(Refusal(RewardsErrorCode.GLOBAL_LIMIT_REACHED, "This reward has been redeemed as often as it may be.",
                                reward.global_limit, had + quantity))
     return out
 
@@ -135,6 +140,6 @@ def refuse_if_any(refusals: list[Refusal]) -> None:
     if refusals:
         first = refusals[0]
         extra = {"needed": _plain(first.needed), "got": _plain(first.got), "reasons": [r.as_dict() for r in refusals]}
-        if first.code == "insufficient_points":
+        if first.code == LoyaltyErrorCode.INSUFFICIENT_POINTS:
             extra.update(available=first.got, requested=first.needed)
         raise BusinessRuleError(first.message, code=first.code, extra=extra)

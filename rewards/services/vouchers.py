@@ -7,6 +7,7 @@ from core.db import one_or_none
 from core.errors import BusinessRuleError, Conflict, NotFound
 from core.services import audit_record
 
+from ..exceptions import RewardsErrorCode
 from ..models import Voucher
 
 
@@ -21,17 +22,17 @@ def voucher_get(*, code: str, lock: bool = False) -> Voucher:
         qs = qs.select_for_update(of=("self",))
     voucher = one_or_none(qs.filter(code=_normalise(code)))
     if voucher is None:
-        raise NotFound("No such voucher.", code="voucher_not_found")
+        raise NotFound("No such voucher.", code=RewardsErrorCode.VOUCHER_NOT_FOUND)
     return voucher
 
 
 def voucher_problem(voucher: Voucher, now: datetime) -> tuple[str, str] | None:
     if voucher.status == Voucher.Status.REDEEMED:
-        return "voucher_already_redeemed", f"Used on {voucher.redeemed_at:%Y-%m-%d %H:%M}."
+        return RewardsErrorCode.VOUCHER_ALREADY_REDEEMED, f"Used on {voucher.redeemed_at:%Y-%m-%d %H:%M}."
     if voucher.status == Voucher.Status.VOID:
-        return "voucher_void", "This voucher was voided."
+        return RewardsErrorCode.VOUCHER_VOID, "This voucher was voided."
     if voucher.expires_at <= now:
-        return "voucher_expired", f"Expired on {voucher.expires_at:%Y-%m-%d}."
+        return RewardsErrorCode.VOUCHER_EXPIRED, f"Expired on {voucher.expires_at:%Y-%m-%d}."
     return None
 
 
@@ -43,7 +44,7 @@ def voucher_redeem(*, code: str, channel_id: int, store: str = "", order_id: str
     problem = voucher_problem(voucher, now)
     if problem:
         code_, message = problem
-        if code_ == "voucher_already_redeemed":
+        if code_ == RewardsErrorCode.VOUCHER_ALREADY_REDEEMED:
             raise Conflict(message, code=code_)
         raise BusinessRuleError(message, code=code_)
     voucher.status, voucher.redeemed_at = Voucher.Status.REDEEMED, now
@@ -56,7 +57,7 @@ def voucher_redeem(*, code: str, channel_id: int, store: str = "", order_id: str
 def voucher_void(*, voucher: Voucher, reason: str, actor=None) -> Voucher:
     voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
     if voucher.status != Voucher.Status.ISSUED:
-        raise Conflict(f"The voucher is {voucher.status}.", code="voucher_not_issued")
+        raise Conflict(f"The voucher is {voucher.status}.", code=RewardsErrorCode.VOUCHER_NOT_ISSUED)
     voucher.status, voucher.voided_at, voucher.void_reason = Voucher.Status.VOID, timezone.now(), reason
     voucher.save(update_fields=["status", "voided_at", "void_reason"])
     audit_record(action="voucher.void", target_type="voucher", target_id=voucher.code, actor=actor,
