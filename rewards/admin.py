@@ -35,7 +35,7 @@ class ProgramSettingsRateAdmin(ProgramSettingsAdmin):
         rate = selectors.reward_rate_effective()
         tiers = ", ".join(f"{name} {_percent(percent)}" for name, percent in rate["tiers"])
         return (f"{_percent(rate['percent'])} back on spend "
-                f"({rate['points_per_unit_spent'].normalize():f} points per 1.00 spent x "
+                f"({rate['points_per_unit_spent'].normalize():f} point(s) per 1.00 spent x "
                 f"{rate['point_value'].normalize():f} per point at checkout)"
                 + (f"; by tier: {tiers}" if tiers else "")
                 + ". Category multipliers and paid plans raise it on what they apply to. Saved values; "
