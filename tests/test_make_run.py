@@ -10,11 +10,13 @@ from io import StringIO
 
 import psycopg
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from environ import Env
 
 from config.localdb import embedded_database_url
 from loyalty.models import Account, Transaction
@@ -34,7 +36,6 @@ def _test_database_url() -> str:
 @pytest.mark.django_db(transaction=True)
 def test_a_job_scheduled_in_the_database_runs_under_make_runs_worker_and_beat(api, member, tmp_path):
     old = timezone.now() - timedelta(days=400)
-    import time_machine
     with time_machine.travel(old, tick=False):
         r = api.post("/api/v1/orders", {"member": member.external_id, "order_id": "old", "amount": "100.00",
                                         "currency": "EUR"})
@@ -85,7 +86,6 @@ def test_the_embedded_postgresql_starts_serves_the_database_and_stops(tmp_path):
     try:
         url = embedded_database_url(pgdata=pgdata)
         assert database_ensure(url) is True
-        from environ import Env
         config = Env.db_url_config(url)
         with psycopg.connect(host=config["HOST"], user=config["USER"], dbname=config["NAME"]) as conn:
             assert conn.execute("SHOW server_version").fetchone()[0].startswith("18")
