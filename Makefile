@@ -15,16 +15,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Everything on this machine, started and stopped together (scripts/run.py): PostgreSQL (DATABASE_URL, or the
+# project's embedded cluster in .pgdata/), migrate, the demo, a Celery worker and beat, the web server.
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
-	@if [ -n "$$CELERY_BROKER_URL" ]; then \
-		echo "Broker configured: starting a Celery worker and beat (logs in celery-*.log)"; \
-		$(VENV)/bin/celery -A config worker --loglevel=INFO > celery-worker.log 2>&1 & \
-		$(VENV)/bin/celery -A config beat --loglevel=INFO > celery-beat.log 2>&1 & \
-	else echo "No CELERY_BROKER_URL: background jobs run in-process."; fi
-	@echo "Admin: http://$(HOST):$(PORT)/admin/  API docs: http://$(HOST):$(PORT)/api/docs/"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) scripts/run.py --host $(HOST) --port $(PORT)
 
 services: install
 	@$(PY) scripts/check_services.py
@@ -44,4 +38,4 @@ lint: install
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .hypothesis
+	rm -rf $(VENV) .pgdata .pytest_cache .hypothesis

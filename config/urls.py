@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from config.api_root import ApiRootApi
 from config.views import member_account
 from core.converters import KeyConverter
 from core.views import health
@@ -11,6 +12,7 @@ from . import api
 register_converter(KeyConverter, "key")
 
 api_v1 = [
+    path("", ApiRootApi.as_view(), name="api-root"),
     # Views that call several apps live here, above the apps, and are the only ones answering their paths.
     path("members", api.MemberRegisterApi.as_view(), name="members"),
     path("orders", api.OrderEarnApi.as_view(), name="orders"),

@@ -17,33 +17,14 @@ def _append_only_sql(table: str) -> tuple[str, str]:
     return forward, backward
 
 
-def _sqlite_sql(table: str) -> tuple[list[str], list[str]]:
-    forward = [
-        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;",
-        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;",
-    ]
-    backward = [f"DROP TRIGGER IF EXISTS {table}_no_update;", f"DROP TRIGGER IF EXISTS {table}_no_delete;"]
-    return forward, backward
-
-
 def append_only(table: str) -> migrations.RunPython:
-    """A migration operation that makes `table` append-only on PostgreSQL (and on SQLite for local runs)."""
+    """A migration operation that makes `table` append-only (PostgreSQL, the only database the project runs on)."""
 
     def forward(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(_append_only_sql(table)[0], params=None)
-        elif schema_editor.connection.vendor == "sqlite":
-            for sql in _sqlite_sql(table)[0]:
-                schema_editor.execute(sql)
+        schema_editor.execute(_append_only_sql(table)[0], params=None)
 
     def backward(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(_append_only_sql(table)[1], params=None)
-        elif schema_editor.connection.vendor == "sqlite":
-            for sql in _sqlite_sql(table)[1]:
-                schema_editor.execute(sql)
+        schema_editor.execute(_append_only_sql(table)[1], params=None)
 
     return migrations.RunPython(forward, backward)
 

@@ -1,15 +1,49 @@
+from decimal import Decimal
+
 from django.contrib import admin, messages
 
 from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
 from core.errors import ApplicationError
+from loyalty.admin import ProgramSettingsAdmin
+from loyalty.models import ProgramSettings
 
-from . import services
+from . import selectors, services
 from .models import Cause, Redemption, RedemptionRules, Reward, Voucher
 
 
 @admin.register(RedemptionRules)
 class RedemptionRulesAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
     pass
+
+
+def _percent(value) -> str:
+    return f"{value.quantize(Decimal('0.01'))}%"
+
+
+class ProgramSettingsRateAdmin(ProgramSettingsAdmin):
+    """The program settings with what the rules add up to for members: the loyalty app cannot see the value of a
+    point (the redemption rules live here), so this app extends its admin, as loyalty extends the Member admin."""
+
+    readonly_fields = [*ProgramSettingsAdmin.readonly_fields, "effective_reward_rate"]
+    fieldsets = [
+        (name, {**options, "fields": [*options["fields"], "effective_reward_rate"]}) if name == "Earning" else (name, options)
+        for name, options in ProgramSettingsAdmin.fieldsets
+    ]
+
+    @admin.display(description="Effective reward rate")
+    def effective_reward_rate(self, obj) -> str:
+        rate = selectors.reward_rate_effective()
+        tiers = ", ".join(f"{name} {_percent(percent)}" for name, percent in rate["tiers"])
+        return (f"{_percent(rate['percent'])} back on spend "
+                f"({rate['points_per_unit_spent'].normalize():f} point(s) per 1.00 spent x "
+                f"{rate['point_value'].normalize():f} per point at checkout)"
+                + (f"; by tier: {tiers}" if tiers else "")
+                + ". Category multipliers and paid plans raise it on what they apply to. Saved values; "
+                  "the value of a point is in the redemption rules.")
+
+
+admin.site.unregister(ProgramSettings)
+admin.site.register(ProgramSettings, ProgramSettingsRateAdmin)
 
 
 @admin.register(Reward)

@@ -5,7 +5,7 @@ from django.utils import timezone
 from core.errors import BusinessRuleError, ErrorCode
 from loyalty.models import ProgramSettings
 from loyalty.selectors import points_spendable
-from members.models import Member
+from members.models import Member, Tier
 
 from .models import RedemptionRules, Reward
 from .services import max_points_for_order, points_value, rules_check
@@ -47,3 +47,19 @@ def quote_get(*, member: Member, order_value: Decimal | None = None, points: int
         body["rewards"].append({"code": reward.code, "points_cost": reward.points_cost, "eligible": not refusals,
                                 "reasons": [r.as_dict() for r in refusals]})
     return body
+
+
+def reward_rate_effective() -> dict:
+    """What members get back for what they spend, from the earn rate (program settings) and the value of a point at
+    checkout (redemption rules): points per 1.00 spent x value of a point, as a percentage; for each tier too (its
+    earn multiplier raises it). Category multipliers and paid plans raise it further on what they apply to."""
+    program, rules = ProgramSettings.current(), RedemptionRules.current()
+    points_per_unit_spent = Decimal(program.earn_points) / program.earn_amount
+    point_value = Decimal(1) / rules.points_per_unit
+    base = points_per_unit_spent * point_value * 100
+    return {
+        "points_per_unit_spent": points_per_unit_spent,
+        "point_value": point_value,
+        "percent": base,
+        "tiers": [(tier.name, base * tier.earn_multiplier) for tier in Tier.objects.order_by("rank")],
+    }

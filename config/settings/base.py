@@ -5,6 +5,8 @@ from pathlib import Path
 
 import environ
 
+from config.localdb import embedded_database_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -64,7 +66,8 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# PostgreSQL everywhere; unset, the embedded cluster that `make run` starts in the project (config/localdb.py).
+DATABASES = {"default": env.db("DATABASE_URL", default=embedded_database_url())}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services draw their own transaction boundaries
@@ -149,7 +152,7 @@ REFERRAL_CODE_CHANNEL_RATE = env("REFERRAL_CODE_CHANNEL_RATE", default="1000/hou
 
 # --- Celery -------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
-# Without a broker, tasks run in-process (make run on a bare machine); with one, a real worker runs them.
+# Without a broker, tasks run in-process; `make run` (local settings) and production always name one.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..locks import members_lock_rows, members_locked
+from ..locks import members_lock_rows
 from ..models import Account, Lot, LotMovement, Transaction
 from .ledger import channel_id, system_key
 
@@ -203,32 +203,16 @@ def points_settle_due(*, now: datetime | None = None, batch_size: int = 2000,
                       workers: int | None = None) -> dict[str, int]:
     """Expire every due lot and release every pending lot past its window, in member batches.
 
-    Each batch commits on its own and the job can be re-run at any time: what is done is no longer due. On
-    PostgreSQL a batch is a few set-based statements (`settle_batch_sql`) over the members due, taken in
-    ascending id order, and large runs use SETTLE_WORKERS connections at once; elsewhere (SQLite for
-    `make run`) it is `settle_locked` per batch.
+    Each batch commits on its own and the job can be re-run at any time: what is done is no longer due. A batch is
+    a few set-based statements (`settle_batch_sql`) over the members due, taken in ascending id order, and large
+    runs use SETTLE_WORKERS connections at once.
     """
     now = now or timezone.now()
-    stats = {"batches": 0, "lots": 0}
-    if connection.vendor == "postgresql":
-        due = _due_member_ids(now)
-        batches = [due[start:start + batch_size] for start in range(0, len(due), batch_size)]
-        workers = settings.SETTLE_WORKERS if workers is None else workers
-        if workers > 1 and len(batches) > 1 and not connection.in_atomic_block:
-            stats["lots"] = _settle_in_parallel(batches, now, workers)
-        else:
-            stats["lots"] = sum(_settle_batch(batch, now) for batch in batches)
-        stats["batches"] = len(batches)
-        return stats
-    last_member = 0
-    while True:
-        member_ids = list(
-            Lot.objects.filter(_due(now), member_id__gt=last_member)
-            .order_by("member_id").values_list("member_id", flat=True).distinct()[:batch_size]
-        )
-        if not member_ids:
-            return stats
-        with transaction.atomic(durable=True), members_locked(member_ids) as accounts:
-            stats["lots"] += settle_locked(accounts, now)
-        stats["batches"] += 1
-        last_member = member_ids[-1]
+    due = _due_member_ids(now)
+    batches = [due[start:start + batch_size] for start in range(0, len(due), batch_size)]
+    workers = settings.SETTLE_WORKERS if workers is None else workers
+    if workers > 1 and len(batches) > 1 and not connection.in_atomic_block:
+        lots = _settle_in_parallel(batches, now, workers)
+    else:
+        lots = sum(_settle_batch(batch, now) for batch in batches)
+    return {"batches": len(batches), "lots": lots}

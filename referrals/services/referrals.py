@@ -74,9 +74,8 @@ def referral_attach(*, member: Member, code: str, device_id: str = "", ip: str |
     if referrer.pk == member.pk:
         raise BusinessRuleError("A member cannot use their own referral code.", code=ReferralsErrorCode.REFERRAL_SELF,
                                 fields={"referral_code": ["Your own code."]})
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GRAPH_LOCK])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_GRAPH_LOCK])
     if Referral.objects.filter(referred_id=member.pk).exists():
         raise Conflict("This member already has a referral code attached.", code=ReferralsErrorCode.REFERRAL_EXISTS)
     if now > member.joined_at + timedelta(days=program.attach_days):

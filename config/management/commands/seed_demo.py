@@ -1,4 +1,7 @@
-"""A small demo program for `make run`: tiers of history for a few members, an admin login, an API key.
+"""A small demo program for `make run`: tiers of history for a few members, staff logins, an API key.
+
+The economics are a shop's: 1 point per 1.00 spent and 100 points = 1.00 at checkout, i.e. 1% back, raised by the
+tiers (1.25% Silver, 1.5% Gold).
 
 Safe to run again: it seeds once and afterwards only says what is there.
 """
@@ -22,6 +25,7 @@ from loyalty.services.rules import LineInput
 from members.models import Member, Plan, Tier
 from members.services import member_register
 from referrals.services import referral_code_ensure
+from rewards.models import RedemptionRules
 from rewards.services import redemption_create
 
 DEMO_MEMBERS = [
@@ -32,27 +36,41 @@ DEMO_MEMBERS = [
 ]
 
 
-class Command(BaseCommand):
-    help = "Seed a demo program, members with history, an admin login and an API key (once)."
+STAFF = [  # username, group (None: a superuser), what they do
+    ("admin", None, "everything"),
+    ("manager", "Manager", "runs the program"),
+    ("clerk", "Clerk", "serves members"),
+]
 
-    def handle(self, *args, **options):
+
+class Command(BaseCommand):
+    help = "Seed a demo program, members with history, staff logins and an API key (once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="Where the server answers (for the hints).")
+
+    def handle(self, *args, url: str, **options):
         User = get_user_model()
         if User.objects.filter(username="admin").exists():
-            self.stdout.write("Demo data present. Admin login: admin (password printed on the first run; "
-                              "`python manage.py changepassword admin` to set a new one).")
+            self.stdout.write("Demo data present. Logins: admin, manager, clerk (passwords printed on the first run; "
+                              "`.venv/bin/python manage.py changepassword USERNAME` sets a new one).")
             return
         program = ProgramSettings.current()
         program.name, program.currency = "Demo Rewards", "EUR"
+        program.earn_points, program.earn_amount = 1, Decimal("1.00")  # 1 point per 1.00 spent
         program.save()
+        rules = RedemptionRules.current()
+        rules.points_per_unit = 100  # 100 points pay 1.00: 1% back before tiers
+        rules.save()
         CategoryMultiplier.objects.get_or_create(category="coffee", defaults={"multiplier": Decimal("2")})
         CategoryMultiplier.objects.get_or_create(category="books", defaults={"multiplier": Decimal("1.5")})
         shop = Channel.named("webshop")
         bronze, _ = Tier.objects.get_or_create(code="bronze", defaults={"name": "Bronze", "rank": 1, "threshold": 0})
         silver, _ = Tier.objects.get_or_create(code="silver", defaults={
-            "name": "Silver", "rank": 2, "threshold": 50, "earn_multiplier": Decimal("1.25"),
-            "birthday_gift_points": 50, "perks": ["free_shipping"]})
+            "name": "Silver", "rank": 2, "threshold": 500, "earn_multiplier": Decimal("1.25"),
+            "birthday_gift_points": 100, "perks": ["free_shipping"]})
         Tier.objects.get_or_create(code="gold", defaults={
-            "name": "Gold", "rank": 3, "threshold": 100, "earn_multiplier": Decimal("1.5"), "birthday_gift_points": 150,
+            "name": "Gold", "rank": 3, "threshold": 1500, "earn_multiplier": Decimal("1.5"), "birthday_gift_points": 250,
             "perks": ["free_shipping", "priority_service"]})
         Plan.objects.get_or_create(code="plus", defaults={
             "name": "Plus", "kind": Plan.Kind.SUBSCRIPTION, "period": Plan.Period.MONTH, "price": Decimal("4.99"),
@@ -82,19 +100,26 @@ class Command(BaseCommand):
                     )
             with time_machine.travel(joined + timedelta(days=200), tick=False):
                 try:
-                    redemption_create(member=member, points=5, channel_id=shop.pk,
+                    redemption_create(member=member, points=200, channel_id=shop.pk,
                                       idempotency_key=f"demo-redeem-{external_id}", order_id=f"{external_id}-r")
                 except Exception:  # not enough points yet for this member: history without a redemption
                     pass
         loyalty.points_settle_due()
 
-        password = secrets.token_urlsafe(12)
-        admin = User.objects.create_superuser("admin", "admin@example.com", password)
-        clerk = User.objects.create_user("clerk", "clerk@example.com", password, is_staff=True)
-        clerk.groups.add(Group.objects.get(name="Clerk"))
+        logins = []
+        for username, group, does in STAFF:
+            password = secrets.token_urlsafe(12)  # each their own, shown once
+            if group is None:
+                user = User.objects.create_superuser(username, f"{username}@example.com", password)
+            else:
+                user = User.objects.create_user(username, f"{username}@example.com", password, is_staff=True)
+                user.groups.add(Group.objects.get(name=group))
+            logins.append((username, password, does))
+        admin = User.objects.get(username="admin")
         _, raw_key = api_key_create(channel=shop, name="demo web shop", created_by=admin)
-        self.stdout.write(self.style.SUCCESS("Demo program seeded."))
-        self.stdout.write(f"  Admin login: admin / {password}   (a clerk: clerk / {password})")
-        self.stdout.write(f"  API key for channel 'webshop' (shown once): {raw_key}")
-        self.stdout.write(f"  Try: curl -H 'Authorization: Api-Key {raw_key}' "
-                          "http://127.0.0.1:8000/api/v1/members/C-1001/balance")
+        self.stdout.write(self.style.SUCCESS("Demo program seeded (shown once, keep it):"))
+        self.stdout.write(f"  Staff logins at {url}/admin/:")
+        for username, password, does in logins:
+            self.stdout.write(f"    {username:8} {password}   ({does})")
+        self.stdout.write(f"  API key for channel 'webshop': {raw_key}")
+        self.stdout.write(f"  Try: curl -H 'Authorization: Api-Key {raw_key}' {url}/api/v1/members/C-1001/balance")
