@@ -140,14 +140,15 @@ def per_lot_loop(now: datetime) -> int:
     from django.db import transaction
     from django.db.models import F
 
-    from loyalty.models import Account, Lot, LotMovement, Transaction
+    from loyalty.locks import members_locked
+    from loyalty.models import Lot, LotMovement, Transaction
     from loyalty.services.ledger import channel_id, system_key
 
     system = channel_id("system")
     done = 0
     for lot in Lot.objects.filter(remaining__gt=0, expires_at__lte=now).order_by("member_id", "id").iterator(2000):
-        with transaction.atomic():
-            account = Account.objects.select_for_update().get(member_id=lot.member_id)
+        with transaction.atomic(), members_locked([lot.member_id]) as accounts:
+            account = accounts[lot.member_id]
             account.available -= lot.remaining
             account.lifetime_expired += lot.remaining
             account.save(update_fields=["available", "lifetime_expired", "updated_at"])

@@ -53,7 +53,7 @@ class MemberRegisterApi(APIView):
         data = parse(RegistrationSerializer, request)
 
         def perform():
-            member, own_code, referral = flows.member_register(
+            member, own_code, referral = flows.member_sign_up(
                 external_id=data["external_id"], name=data["name"], email=data["email"], phone=data["phone"],
                 birth_date=data["birth_date"], timezone_name=data["timezone"],
                 marketing_consent=data["marketing_consent"], card_number=data["card_number"], language=data["language"],

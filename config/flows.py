@@ -12,7 +12,7 @@ locks are held instead of taking them. The lock plan of every cross-app use case
 | hold_confirm       | the hold's member                                | the hold                                 |
 | hold_release       | the hold's member                                | the hold, refunds its points are owed to |
 | redemption_cancel  | the redemption's member                          | the redemption, its vouchers, the reward |
-| member_register    | (no points move: none)                           | referral graph (advisory lock)           |
+| member_sign_up     | (no points move: none)                           | referral graph (advisory lock)           |
 
 Flows run inside the request's transaction (core.idempotency.idempotent_write) or their own.
 """
@@ -96,12 +96,12 @@ def redemption_cancel(*, redemption_id: int, channel_id: int, idempotency_key: s
                       actor=None) -> Redemption:
     """Give a redemption's points back (first to any refund they are owed to), void its vouchers, restock."""
     with locks.members_locked(_member_of(redemption_id, channel_id)):
-        return rewards.redemption_cancel(redemption_id=redemption_id, channel_id=channel_id,
+        return rewards.redemption_reverse(redemption_id=redemption_id, channel_id=channel_id,
                                          idempotency_key=idempotency_key, reason=reason, actor=actor)
 
 
 @transaction.atomic(savepoint=False)
-def member_register(*, referral_code: str = "", device_id: str = "", ip: str | None = None,
+def member_sign_up(*, referral_code: str = "", device_id: str = "", ip: str | None = None,
                     **member_fields) -> tuple[Member, str, Referral | None]:
     """Register a member with their own referral code, and attach the code they came with, if any."""
     member = members.member_register(**member_fields)

@@ -143,6 +143,7 @@ CODES: dict[str, CodeDoc] = {
     F.REFERRAL_SELF: CodeDoc(422, "A member cannot use their own referral code.",
                              fields={"referral_code": ["Your own code."]}),
     F.REFERRAL_EXISTS: CodeDoc(409, "This member already has a referral code attached."),
+    F.REFERRAL_CHANGED: CodeDoc(409, "The member's referral changed while this request ran; send it again."),
     F.REFERRAL_ATTACH_WINDOW_OVER: CodeDoc(422, "A referral code can only be attached within 14 days of joining."),
     F.REFERRAL_LOOP: CodeDoc(422, "A member cannot be referred by someone they referred.",
                              fields={"referral_code": ["Would make a referral loop."]}),
@@ -232,7 +233,7 @@ OPERATIONS: dict[str, Op] = {
         "rules give, pending for the return window if the program has one. A member's first qualifying order "
         "after a referral also pays the referral (`referral`).",
         (M.MEMBER_NOT_FOUND, M.MEMBER_INACTIVE, E.CURRENCY_NOT_SUPPORTED, L.DUPLICATE_ORDER,
-         L.BALANCE_LIMIT_EXCEEDED),
+         L.BALANCE_LIMIT_EXCEEDED, F.REFERRAL_CHANGED),
         request={"member": "c-1042", "order_id": "A-1001", "amount": "129.90", "currency": "EUR", "store": "web",
                  "occurred_at": _T, "lines": [{"sku": "SKU-1", "category": "shoes", "amount": "99.90", "quantity": 1},
                                               {"sku": "SKU-2", "category": "", "amount": "30.00", "quantity": 2}]},
@@ -247,7 +248,7 @@ OPERATIONS: dict[str, Op] = {
         "earned. Points already spent are recovered by the program's policy and any shortfall is recorded. Points "
         "that paid for the refunded part come back (`points_returned`); a referral the order qualified is "
         "reversed if it no longer qualifies.",
-        (L.ORDER_NOT_FOUND, L.REFUND_EXCEEDS_ORDER, (422, E.INVALID), L.BALANCE_LIMIT_EXCEEDED),
+        (L.ORDER_NOT_FOUND, L.REFUND_EXCEEDS_ORDER, (422, E.INVALID), L.BALANCE_LIMIT_EXCEEDED, F.REFERRAL_CHANGED),
         request={"amount": "30.00", "lines": [{"sku": "SKU-2", "amount": "30.00"}], "reason": "Returned by post"},
         response={"id": 301, "order_id": "A-1001", "amount": "30.00", "points_due": 3, "points_taken": 3,
                   "shortfall": 0, "points_expired": 0, "recovered": 0, "written_off": 0, "substituted": 0,

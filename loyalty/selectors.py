@@ -21,7 +21,7 @@ class Balance:
     expiring: list[dict] = field(default_factory=list)
     pending_release: list[dict] = field(default_factory=list)
     tier: dict | None = None
-    timezone: str = ""  # the member's time zone, in which the dates of `expiring` are given
+    timezone: str = ""  # the member's time zone, in which the dates of `expiring` and `pending_release` are given
 
 
 def balance_get(*, member: Member, expiring_limit: int = 6) -> Balance:
@@ -43,7 +43,7 @@ def balance_get(*, member: Member, expiring_limit: int = 6) -> Balance:
         if not released and available_at <= now:
             available, pending = available + remaining, pending - remaining
         elif not released:
-            releasing[available_at.date()] += remaining
+            releasing[available_at.astimezone(zone).date()] += remaining
         if expires_at is not None:
             expiring[expires_at.astimezone(zone).date()] += remaining
     return Balance(

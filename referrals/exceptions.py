@@ -13,3 +13,4 @@ class ReferralsErrorCode(StrEnum):
     REFERRAL_LOOP = "referral_loop"
     REFERRAL_NOT_FOUND = "referral_not_found"
     REFERRAL_NOT_HELD = "referral_not_held"
+    REFERRAL_CHANGED = "referral_changed"

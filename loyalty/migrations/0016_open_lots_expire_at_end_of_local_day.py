@@ -2,7 +2,8 @@ from django.conf import settings
 from django.db import migrations
 
 # Lots earned before expiry moved to the end of the member's day kept the instant of earning N months later.
-# Move the open ones to the end of that local day (never earlier than before: a member only gains hours).
+# Move every lot not yet expired (empty ones too: points may come back to them) to the end of that local day
+# (never earlier than before: a member only gains hours).
 # Set-based; an unknown or empty time zone counts as the program's.
 FORWARD = """
 UPDATE loyalty_lot l
@@ -14,7 +15,7 @@ FROM (
                 ELSE %s END AS name
     FROM members_member m
 ) z
-WHERE z.member_id = l.member_id AND l.remaining > 0 AND l.expires_at > now()
+WHERE z.member_id = l.member_id AND l.expires_at > now()
 """
 
 

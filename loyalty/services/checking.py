@@ -1,7 +1,8 @@
 """The nightly proof of the books (DESIGN, invariant 4), set-based, for every member at once.
 
-For each member: available + pending == the sum of their transactions (by part: available and pending);
-available == what remains in their released lots, pending == what remains in the others. For each lot: what
+For each member: available + pending == the sum of their transactions (by part: available and pending), and
+== the balances their last transaction recorded; available == what remains in their released lots, pending ==
+what remains in the others. For each lot: what
 remains == the sum of its movements. Globally: the sum of all transactions == the sum of all balances.
 A run is recorded (LedgerCheck), logged, and a drift is an error staff see in the admin.
 """
@@ -24,17 +25,23 @@ WITH t AS (
     SELECT member_id, SUM(remaining) FILTER (WHERE released) AS available,
            SUM(remaining) FILTER (WHERE NOT released) AS pending
     FROM {lot} GROUP BY member_id
+), last AS (
+    SELECT DISTINCT ON (member_id) member_id, balance_after, pending_after FROM {transaction}
+    ORDER BY member_id, id DESC
 ), m AS (
     SELECT COALESCE(a.member_id, t.member_id, l.member_id) AS member_id,
            COALESCE(a.available, 0) AS account_available, COALESCE(a.pending, 0) AS account_pending,
            COALESCE(t.available, 0) AS entries_available, COALESCE(t.pending, 0) AS entries_pending,
-           COALESCE(l.available, 0) AS lots_available, COALESCE(l.pending, 0) AS lots_pending
+           COALESCE(l.available, 0) AS lots_available, COALESCE(l.pending, 0) AS lots_pending,
+           COALESCE(last.balance_after, 0) AS last_available, COALESCE(last.pending_after, 0) AS last_pending
     FROM {account} a FULL JOIN t ON t.member_id = a.member_id FULL JOIN l ON l.member_id = COALESCE(a.member_id, t.member_id)
+    LEFT JOIN last ON last.member_id = COALESCE(a.member_id, t.member_id, l.member_id)
 )
 SELECT (SELECT COUNT(*) FROM m), COUNT(*), COALESCE(json_agg(row_to_json(d)) FILTER (WHERE d.rn <= %(sample)s), '[]')
 FROM (SELECT m.*, row_number() OVER (ORDER BY member_id) AS rn FROM m
       WHERE account_available <> entries_available OR account_pending <> entries_pending
-         OR account_available <> lots_available OR account_pending <> lots_pending) d
+         OR account_available <> lots_available OR account_pending <> lots_pending
+         OR account_available <> last_available OR account_pending <> last_pending) d
 """
 
 _LOT_DRIFT_SQL = """

@@ -220,17 +220,16 @@ def points_bonus_revoke(*, transaction_id: int, channel_id: int, idempotency_key
     )
 
 
-def _owed(lots: list[Lot]) -> dict[int, list[Refund]]:
-    """The take-backs still owed by each of these lots (open shortfall or points to restore), oldest first."""
-    order_ids = {lot.order_id for lot in lots if lot.order_id}
-    source_ids = {lot.source_id for lot in lots}
-    if not lots:
-        return {}
-    refunds = list(Refund.objects.select_for_update()
-                   .filter(Q(order_id__in=order_ids) | Q(bonus_id__in=source_ids))
-                   .filter(Q(shortfall__gt=F("recovered") + F("written_off")) | Q(substituted__gt=F("restored"))).order_by("id"))
-    return {lot.pk: [r for r in refunds if (lot.order_id and r.order_id == lot.order_id) or r.bonus_id == lot.source_id]
-            for lot in lots}
+def _owed(lot: Lot, seen: dict[int, Refund]) -> list[Refund]:
+    """The take-backs still owed by this lot (open shortfall or points to restore), oldest first. `seen` keeps one
+    object per take-back across the lots of one return, so each sees what the others already settled."""
+    own = Q(order_id=lot.order_id) if lot.order_id else Q(bonus_id=lot.source_id)
+    owed = []
+    for refund in (Refund.objects.select_for_update().filter(own)
+                   .filter(Q(shortfall__gt=F("recovered") + F("written_off")) | Q(substituted__gt=F("restored")))
+                   .order_by("id")):
+        owed.append(seen.setdefault(refund.pk, refund))
+    return owed
 
 
 def _restore_to(refund: Refund, points: int) -> list[tuple[Lot, int]]:
@@ -255,14 +254,21 @@ def _restore_to(refund: Refund, points: int) -> list[tuple[Lot, int]]:
 def points_returned_land(*, back: list[tuple[Lot, int]], now) -> tuple[list[tuple[Lot, int]], dict[str, int]]:
     """Where points coming back to `back`'s lots land (see the module): returns the lot movements to post (the
     lots are updated) and how many points covered shortfalls (`recovered`), were written off because their lot
-    had expired (`written_off`) or went back to the lots a take-back used (`restored`)."""
-    owed = _owed([lot for lot, _ in back])
-    landing: list[tuple[Lot, int]] = []
+    had expired (`written_off`) or went back to the lots a take-back used (`restored`).
+
+    Points restored to another lot come back to that lot in turn, so a debt it owes (the refund of its own
+    order) is settled before they land: a chain of refunds is followed to its end."""
+    seen: dict[int, Refund] = {}
+    touched: set[int] = set()
+    landing: dict[int, tuple[Lot, int]] = {}
     summary = {"recovered": 0, "written_off": 0, "restored": 0}
-    for lot, give in back:
+    queue = list(back)
+    while queue:
+        lot, give = queue.pop(0)
         left = give
         expired = lot.expires_at is not None and lot.expires_at <= now
-        for refund in owed.get(lot.pk, []):
+        owed = _owed(lot, seen)
+        for refund in owed:
             part = min(left, refund.shortfall - refund.recovered - refund.written_off)
             if part <= 0:
                 continue
@@ -272,21 +278,23 @@ def points_returned_land(*, back: list[tuple[Lot, int]], now) -> tuple[list[tupl
             else:
                 refund.recovered += part
                 summary["recovered"] += part
+            touched.add(refund.pk)
             left -= part
-        for refund in owed.get(lot.pk, []):
+        for refund in owed:
             part = min(left, refund.substituted - refund.restored)
             if part <= 0:
                 continue
-            landing += _restore_to(refund, part)
+            queue += _restore_to(refund, part)  # each restore lowers what is left to restore: the chain ends
             refund.restored += part
             summary["restored"] += part
+            touched.add(refund.pk)
             left -= part
-        if left < give:
-            for refund in owed[lot.pk]:
-                refund.save(update_fields=["recovered", "written_off", "restored"])
         if left:
-            landing.append((lot, left))
-    for lot, points in landing:
+            landed = landing.get(lot.pk, (lot, 0))[1]
+            landing[lot.pk] = (lot, landed + left)
+    for pk in sorted(touched):
+        seen[pk].save(update_fields=["recovered", "written_off", "restored"])
+    for lot, points in landing.values():
         lot.remaining += points
         Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") + points)
-    return landing, summary
+    return list(landing.values()), summary

@@ -109,10 +109,13 @@ def referral_parties(*, member_id: int) -> list[int]:
 
 
 def _assert_parties_locked(referral: Referral) -> None:
+    """The caller locked `referral_parties` before it took its locks; a referral attached (or a referrer's own
+    referrer found) in between names members it did not lock. Locking them now could break the lock order, so
+    the request is refused as a conflict and rolls back whole: sent again, it locks the right members."""
     missing = set(_parties(referral)) - locks.locked_ids()
     if missing:
-        raise locks.LockNotHeld(f"Referral #{referral.pk}: the ledger locks of members {sorted(missing)} are not "
-                                "held (referral_parties names whom to lock).")
+        raise Conflict("The member's referral changed while this request ran; send it again.",
+                       code=ReferralsErrorCode.REFERRAL_CHANGED)
 
 
 def _available_at(order: Order) -> datetime:

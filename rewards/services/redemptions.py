@@ -90,7 +90,7 @@ def reward_redeem(*, member: Member, reward_code: str, channel_id: int, idempote
         return redemption
 
 
-def redemption_cancel(*, redemption_id: int, channel_id: int, idempotency_key: str, reason: str = "",
+def redemption_reverse(*, redemption_id: int, channel_id: int, idempotency_key: str, reason: str = "",
                       actor=None) -> Redemption:
     """Give the points back to their lots; void the vouchers (refused if one was used), restock, and take the
     donation back off its cause's total."""

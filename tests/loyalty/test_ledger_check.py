@@ -63,6 +63,6 @@ def test_ledger_check_finds_a_balance_that_drifted_from_its_entries(earned):
     check = LedgerCheck.objects.latest("started_at")
     assert check.drifted == 3  # the member, the lot, and the global totals
     row = check.details["members"][0]
-    assert (row["member_id"], row["account_available"], row["entries_available"], row["lots_available"]) == (
-        member_id, 45, 50, 44)
+    assert (row["member_id"], row["account_available"], row["entries_available"], row["lots_available"],
+            row["last_available"]) == (member_id, 45, 50, 44, 50)
     assert check.details["lots"][0]["lot"] == Lot.objects.get(source=earned).pk

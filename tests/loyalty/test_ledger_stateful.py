@@ -237,7 +237,9 @@ class LedgerMachine(RuleBasedStateMachine):
         assert call().status == "cancelled"
         redemption.cancelled = True
         model.settle(self.now)  # what is due is settled before any point comes back
-        for lot, points in redemption.taken:
+        queue = list(redemption.taken)
+        while queue:
+            lot, points = queue.pop(0)
             left = points
             order = next((o for o in self.orders if o.order_id == lot.order_id), None)
             if order is not None:
@@ -251,7 +253,8 @@ class LedgerMachine(RuleBasedStateMachine):
                     else:
                         order.recovered += part
                     left -= part
-                # ... then goes back to the other lots its refunds took from, in the order they took them.
+                # ... then goes back to the other lots its refunds took from, in the order they took them, each of
+                # which settles what its own order's refunds are owed in turn.
                 part = min(left, sum(p for _, p in order.substituted) - order.restored)
                 if part > 0:
                     event("cancel: restored to the lots a refund used")
@@ -260,10 +263,10 @@ class LedgerMachine(RuleBasedStateMachine):
                         already = min(skip, took)
                         skip -= already
                         back = min(took - already, give)
-                        other.remaining += back
+                        if back > 0:
+                            queue.append((other, back))
                         give -= back
                     order.restored += part
-                    model.totals["redeem_cancel"] += part
                     left -= part
             lot.remaining += left
             model.totals["redeem_cancel"] += left

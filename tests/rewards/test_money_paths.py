@@ -134,3 +134,21 @@ def test_a_long_idempotency_key_on_a_points_paid_refund_fits(api, member, give):
     r = api.post("/api/v1/orders/K/refunds", {"amount": "100.00"}, idempotency_key="k" * 255)
     assert r.status_code == 201, r.json()
     assert r.json()["points_returned"] == 12
+
+
+def test_points_restored_to_a_lot_whose_own_order_was_refunded_settle_that_refund_too(api, member, program):
+    start = datetime(2030, 1, 10, 12, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        earn(api, member, "A", "1000.00")  # 100 points, the first to expire
+    with time_machine.travel(start + timedelta(days=1), tick=False):
+        earn(api, member, "B", "1000.00")  # 100 points
+        redemption = redeem(api, member, 100)  # A's points
+        assert api.post("/api/v1/orders/A/refunds", {}).json()["substituted"] == 100  # taken from B's points
+        assert api.post("/api/v1/orders/B/refunds", {}).json()["shortfall"] == 100  # B's were gone
+        assert api.post(f"/api/v1/redemptions/{redemption}/cancel", {}).status_code == 200
+
+    # Both orders were refunded: without the redemption the member would hold nothing, and owe nothing.
+    assert available(member) == 0
+    a, b = Refund.objects.order_by("id")
+    assert (a.restored, b.recovered) == (100, 100)
+    assert_ledger_balanced(member.pk)
