@@ -16,7 +16,7 @@ def test_a_member_sees_their_own_page_through_the_link(api, client, member_facto
     r = client.get(f"/account/?token={token}")
     assert r.status_code == 302 and r.url == "/account/"  # the token leaves the address bar
     page = client.get("/account/").content.decode()
-    assert "Hello Ada" in page
+    assert "Hello, Ada" in page
     assert '<div class="big" id="available">12</div>' in page
     assert "A1" in page and "B1" not in page and "Bob" not in page
     assert f'id="referral-code">{code.code}<' in page

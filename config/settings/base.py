@@ -77,6 +77,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The languages of the members' page (config/templates/account/), translated in locale/.
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -124,6 +127,8 @@ SPECTACULAR_SETTINGS = {
 
 # How long a member-scoped token lives.
 MEMBER_TOKEN_TTL = timedelta(minutes=env.int("MEMBER_TOKEN_TTL_MINUTES", default=15))
+# How long a signed link to the member's page works (e-mails carry it); revocable per member.
+MEMBER_PAGE_LINK_TTL = timedelta(days=env.int("MEMBER_PAGE_LINK_TTL_DAYS", default=30))
 # How long an API key lookup may be served from this process's memory (revocation takes effect within it).
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
 # How long a process keeps program settings, tiers and category multipliers before reading them again.
