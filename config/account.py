@@ -132,7 +132,7 @@ def voucher_value_text(voucher: Voucher, currency: str) -> str:
 
 def qr_svg(text: str, label: str) -> str:
     """An inline SVG QR code for the till's scanner, black on white (scanners need the contrast)."""
-    svg = segno.make(text, error="m", micro=False).svg_inline(scale=4, border=2, dark="#000", light="#fff",
+    svg = segno.make(text, error="m", micro=False).svg_inline(scale=4, border=2, dark="#000", light="#fff", omitsize=True,
                                                                title=label, svgclass="qr")
     return mark_safe(svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1))  # noqa: S308
 
@@ -177,13 +177,13 @@ def account_page_get(*, member: Member, now: datetime | None = None) -> AccountP
         by_points = progress["basis"] == MembershipSettings.Basis.POINTS
         progress_view = {"next": nxt["name"], "by_points": by_points, "needed": int(needed) if by_points else needed,
                          "qualifying": Decimal(progress["qualifying"]), "threshold": Decimal(nxt["threshold"]),
-                         "by": progress.get("by")}
+                         "by": progress.get("by"), "perks": [perk_label(p) for p in nxt.get("perks") or []]}
         progress_view["percent"] = int(100 * progress_view["qualifying"] / progress_view["threshold"]) if \
             progress_view["threshold"] else 100
     multiplier = multiplier_text(benefits.get("earn_multiplier", "1"))
     referral = referral_overview(member=member)
     code = referral.get("code")
-    template = getattr(settings, "REFERRAL_LINK_URL", "")
+    template = settings.REFERRAL_LINK_URL
     history = list(statement(member=member).exclude(kind=Transaction.Kind.RELEASE)[:20])
     reward_codes = {t.reference.removeprefix("reward:") for t in history if t.reference.startswith("reward:")}
     reward_names = dict(Reward.objects.filter(code__in=reward_codes).values_list("code", "name"))

@@ -129,6 +129,9 @@ SPECTACULAR_SETTINGS = {
 MEMBER_TOKEN_TTL = timedelta(minutes=env.int("MEMBER_TOKEN_TTL_MINUTES", default=15))
 # How long a signed link to the member's page works (e-mails carry it); revocable per member.
 MEMBER_PAGE_LINK_TTL = timedelta(days=env.int("MEMBER_PAGE_LINK_TTL_DAYS", default=30))
+# The shop's sign-up page with a member's referral code, shown on the member's page to share, e.g.
+# "https://shop.example/join?ref={code}"; empty: the page shows the code only.
+REFERRAL_LINK_URL = env("REFERRAL_LINK_URL", default="")
 # How long an API key lookup may be served from this process's memory (revocation takes effect within it).
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
 # How long a process keeps program settings, tiers and category multipliers before reading them again.
