@@ -1,5 +1,10 @@
-"""The members' own page as a member sees it, on a phone and on a desktop, in Simplified Chinese and English."""
+"""The members' own page as a member sees it, on a phone and on a desktop, in Simplified Chinese and English.
 
+With UPDATE_SCREENSHOTS=1 the tests also save the page as docs/screenshots/account-<language>-<width>.png, the
+pictures the README shows.
+"""
+
+import os
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -94,8 +99,7 @@ def test_a_chinese_member_reads_their_page_in_chinese(live_server, page_at, shop
     assert not [raw for raw in RAW if raw in text]
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", text)  # dates in the Chinese way
     check_vouchers_and_layout(page, width)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / f"account-zh-hans-{width}.png"), full_page=True)
+    save_screenshot(page, f"account-zh-hans-{width}.png")
 
 
 @pytest.mark.parametrize("width", [PHONE, DESKTOP], ids=["phone", "desktop"])
@@ -113,8 +117,13 @@ def test_an_english_member_reads_their_page_in_english(live_server, page_at, sho
     assert not [raw for raw in RAW if raw in text]
     assert page.get_by_label("Your invitation link to share:").input_value().startswith("https://shop.example/join?ref=")
     check_vouchers_and_layout(page, width)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / f"account-en-{width}.png"), full_page=True)
+    save_screenshot(page, f"account-en-{width}.png")
+
+
+def save_screenshot(page, name: str) -> None:
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS / name), full_page=True)
 
 
 def check_vouchers_and_layout(page, width):
