@@ -1,6 +1,6 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -83,3 +83,28 @@ def ledger_totals() -> dict[str, int]:
         "balances_total": (balances["available"] or 0) + (balances["pending"] or 0),
         "members_with_negative": Account.objects.filter(Q(available__lt=0) | Q(pending__lt=0)).count(),
     }
+
+
+def points_expiring_soon(*, member: Member, within_days: int, now=None) -> list[dict]:
+    """What will expire within the next `within_days` days, by day in the member's time zone: spendable points
+    only (released or past their return window, not yet expired), as the member would lose them."""
+    now = now or timezone.now()
+    zone = member_zone(member.timezone)
+    due: dict[date, int] = defaultdict(int)
+    for remaining, expires_at in (Lot.objects.filter(member_id=member.pk, remaining__gt=0)
+                                  .filter(Q(released=True) | Q(available_at__lte=now))
+                                  .filter(expires_at__gt=now, expires_at__lte=now + timedelta(days=within_days))
+                                  .values_list("remaining", "expires_at")):
+        due[expires_at.astimezone(zone).date()] += remaining
+    return [{"date": d, "points": p} for d, p in sorted(due.items())]
+
+
+# What "earned in all" counts on the member's page: points from purchases (after refunds), bonuses, gifts and
+# staff adjustments (either sign). Redemptions and expiry are not earning.
+EARNED_KINDS = (Transaction.Kind.EARN, Transaction.Kind.REFUND, Transaction.Kind.BONUS, Transaction.Kind.GIFT,
+                Transaction.Kind.ADJUST)
+
+
+def points_earned_total(*, member: Member) -> int:
+    total = Transaction.objects.filter(member_id=member.pk, kind__in=EARNED_KINDS).aggregate(t=Sum("points"))["t"]
+    return max(total or 0, 0)

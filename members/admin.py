@@ -39,6 +39,7 @@ class MemberAdmin(admin.ModelAdmin):
     list_filter = ["status", "marketing_consent", "tier_status__tier"]
     search_fields = ["external_id", "email", "phone", "card_number", "name"]
     readonly_fields = ["joined_at", "updated_at", "tier"]
+    actions = ["revoke_page_links"]
     fieldsets = [
         (None, {"fields": ["external_id", "name", "status"]}),
         ("Contact", {"fields": ["email", "phone", "card_number", "timezone", "language", "marketing_consent"]}),
@@ -69,6 +70,13 @@ class MemberAdmin(admin.ModelAdmin):
             o["benefits"]["earn_multiplier"], ", ".join(o["benefits"]["perks"]),
             reverse("admin:members_member_pin", args=[obj.pk]),
         )
+
+    @admin.action(description="Revoke the links to their own page (e-mailed links stop working)",
+                  permissions=["change"])
+    def revoke_page_links(self, request, queryset):
+        for member in queryset.order_by("pk"):
+            services.page_links_revoke(member=member, actor=request.user)
+        self.message_user(request, f"Page links revoked for {queryset.count()} member(s).", messages.SUCCESS)
 
     def get_urls(self):
         return [path("<int:member_id>/pin-tier/", self.admin_site.admin_view(self.pin_view),

@@ -6,7 +6,8 @@ from core.db import one_or_none
 from core.errors import NotFound
 
 from .exceptions import MembersErrorCode
-from .models import Member, MembershipSettings, TierStatus
+from .models import Member, MembershipSettings, Subscription, TierStatus
+from .models.plans import LIVE
 from .services.tiers import active_tiers, member_benefits, qualifying_value, window_end, window_start
 
 
@@ -56,3 +57,8 @@ def tier_overview(*, member: Member, now=None) -> dict:
         },
         "downgrade": downgrade,
     }
+
+
+def subscription_current(*, member: Member) -> Subscription | None:
+    """The member's live paid membership (trial or active), with its plan; None without one."""
+    return one_or_none(Subscription.objects.filter(member_id=member.pk, status__in=LIVE).select_related("plan"))

@@ -5,6 +5,7 @@ from .api import memberships, views
 urlpatterns = [
     path("members/<key:external_id>", views.MemberDetailApi.as_view(), name="member-detail"),
     path("members/<key:external_id>/tokens", views.MemberTokenApi.as_view(), name="member-tokens"),
+    path("members/<key:external_id>/page-links", views.PageLinkApi.as_view(), name="member-page-links"),
     path("members/<key:external_id>/tier", memberships.MemberTierApi.as_view(), name="member-tier"),
     path("members/<key:external_id>/subscriptions", memberships.SubscriptionCollectionApi.as_view(),
          name="member-subscriptions"),

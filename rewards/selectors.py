@@ -7,7 +7,7 @@ from loyalty.models import ProgramSettings
 from loyalty.selectors import points_spendable
 from members.models import Member, Tier
 
-from .models import RedemptionRules, Reward
+from .models import Redemption, RedemptionRules, Reward, Voucher
 from .services import max_points_for_order, points_value, rules_check
 
 
@@ -63,3 +63,37 @@ def reward_rate_effective() -> dict:
         "percent": base,
         "tiers": [(tier.name, base * tier.earn_multiplier) for tier in Tier.objects.order_by("rank")],
     }
+
+
+def vouchers_of(*, member: Member, statuses: list[str] | None = None):
+    """A member's vouchers, newest first (the API pages them by id)."""
+    qs = Voucher.objects.filter(member_id=member.pk).select_related("reward", "member")
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    return qs.order_by("-id")
+
+
+def redemptions_of(*, member: Member, statuses: list[str] | None = None):
+    """A member's redemptions with their vouchers, newest first."""
+    qs = (Redemption.objects.filter(member_id=member.pk)
+          .select_related("member", "reward", "transaction", "cancel_transaction")
+          .prefetch_related("vouchers__reward", "vouchers__member"))
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    return qs.order_by("-id")
+
+
+def rewards_within_reach(*, member: Member, now=None) -> list[dict]:
+    """The active catalog as this member stands now: which rewards they can get, how many points they still need
+    for the others, and the first other rule that stands in the way (a tier, a limit, stock ...). Reads only."""
+    now = now or timezone.now()
+    available = points_spendable(member_id=member.pk, now=now)
+    rewards = (Reward.objects.filter(active=True).exclude(valid_until__lte=now)
+               .prefetch_related("tiers", "plans").select_related("cause"))
+    out = []
+    for reward in rewards:
+        refusals = rules_check(member=member, available=available, points=reward.points_cost, now=now, reward=reward)
+        other = [r for r in refusals if r.code != "insufficient_points"]
+        out.append({"reward": reward, "eligible": not refusals, "points_short": max(reward.points_cost - available, 0),
+                    "blocked_by": other[0].code if other else None})
+    return out

@@ -13,4 +13,8 @@ urlpatterns = [
     path("checkout/holds/<int:hold_id>", views.HoldDetailApi.as_view(), name="hold-detail"),
     path("vouchers/<key:code>", views.VoucherDetailApi.as_view(), name="voucher-detail"),
     path("vouchers/<key:code>/redeem", views.VoucherRedeemApi.as_view(), name="voucher-redeem"),
+    path("members/<key:external_id>/vouchers", views.MemberVoucherListApi.as_view(), name="member-vouchers"),
+    path("members/<key:external_id>/redemptions", views.MemberRedemptionListApi.as_view(), name="member-redemptions"),
+    path("me/vouchers", views.MyVoucherListApi.as_view(), name="me-vouchers"),
+    path("me/redemptions", views.MyRedemptionListApi.as_view(), name="me-redemptions"),
 ]

@@ -81,6 +81,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# The languages of the members' page (config/templates/account/), translated in locale/.
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -138,6 +141,11 @@ MEMBER_TOKEN_TTL = timedelta(minutes=env.int("MEMBER_TOKEN_TTL_MINUTES", default
 MEMBER_TOKENS_MAX_LIVE = env.int("MEMBER_TOKENS_MAX_LIVE", default=5)
 MEMBER_TOKEN_RATE_PER_MEMBER = env("MEMBER_TOKEN_RATE_PER_MEMBER", default="30/hour")
 MEMBER_TOKEN_RATE_PER_KEY = env("MEMBER_TOKEN_RATE_PER_KEY", default="6000/hour")
+# How long a signed link to the member's page works (e-mails carry it); revocable per member.
+MEMBER_PAGE_LINK_TTL = timedelta(days=env.int("MEMBER_PAGE_LINK_TTL_DAYS", default=30))
+# The shop's sign-up page with a member's referral code, shown on the member's page to share, e.g.
+# "https://shop.example/join?ref={code}"; empty: the page shows the code only.
+REFERRAL_LINK_URL = env("REFERRAL_LINK_URL", default="")
 # How long an API key lookup may be served from this process's memory (revocation takes effect within it).
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
 # The largest request body the API reads (JSON); larger ones are refused with 413 before they are read whole.

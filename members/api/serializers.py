@@ -40,6 +40,11 @@ class MemberUpdateSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Member.Status.choices, required=False)
 
 
+class PageLinkSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="The member's own page, read-only, for e-mails and messages.")
+    expires_at = serializers.DateTimeField(help_text="When the link stops working (unless revoked before).")
+
+
 class MemberTokenSerializer(serializers.Serializer):
     token = serializers.CharField()
     expires_at = serializers.DateTimeField()

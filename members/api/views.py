@@ -1,3 +1,6 @@
+from urllib.parse import urlencode
+
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +19,7 @@ from .serializers import (
     MemberTokenSerializer,
     MemberTokensRevokedSerializer,
     MemberUpdateSerializer,
+    PageLinkSerializer,
 )
 from .throttling import MemberTokenPerKeyThrottle, MemberTokenPerMemberThrottle
 
@@ -58,6 +62,27 @@ class MemberTokenApi(APIView):
         """End every live token of this member at once (idempotent: a second call revokes nothing more)."""
         member = member_get(external_id=external_id)
         return Response(MemberTokensRevokedSerializer({"revoked": services.member_tokens_revoke(member=member)}).data)
+
+
+class PageLinkApi(APIView):
+    """A signed link to the member's own page that works for days (for e-mails); DELETE revokes every link
+    issued to the member so far. Reads only what the page shows; not an API credential."""
+
+    permission_classes = [requires_scope(Scope.MEMBERS_TOKENS)]
+
+    @extend_schema(operation_id="members_page_link_issue", request=None,
+                   responses={201: PageLinkSerializer, **ERRORS})
+    def post(self, request, external_id: str):
+        member = member_get(external_id=external_id)
+        token, expires_at = services.page_link_issue(member=member)
+        url = request.build_absolute_uri(f"{reverse('member-account')}?{urlencode({'link': token})}")
+        return Response(PageLinkSerializer({"url": url, "expires_at": expires_at}).data, status=201)
+
+    @extend_schema(operation_id="members_page_links_revoke", request=None, responses={204: None, **ERRORS})
+    def delete(self, request, external_id: str):
+        member = member_get(external_id=external_id)
+        services.page_links_revoke(member=member, actor=None, channel_id=request.user.channel_id)
+        return Response(status=204)
 
 
 class MeApi(APIView):

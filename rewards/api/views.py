@@ -1,18 +1,21 @@
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.idempotency import idempotent_write, request_key
 from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
+from core.pagination import NewestFirstCursorPagination
 from core.permissions import requires_scope
 from core.serializers import parse
+from members.authentication import IsMember
 from members.selectors import member_get
 
 from .. import services
-from ..models import Cause, Reward
-from ..selectors import quote_get
+from ..models import Cause, Redemption, Reward, Voucher
+from ..selectors import quote_get, redemptions_of, vouchers_of
 from .serializers import (
     CauseSerializer,
     HoldCreateSerializer,
@@ -153,3 +156,83 @@ class VoucherRedeemApi(APIView):
         return idempotent_write(request, channel_id=channel, perform=lambda: (200, VoucherSerializer(
             services.voucher_redeem(code=code, channel_id=channel, store=data["store"],
                                     order_id=data["order_id"])).data))
+
+
+# --- A member's vouchers and redemptions: for the shop (by external_id) and for the member's app (/me) ---------
+
+def _listing_filters(statuses: list[str]) -> list[OpenApiParameter]:
+    return [OpenApiParameter("status", str, many=True, enum=statuses, description="Only these statuses."),
+            OpenApiParameter("limit", int, description="Page size, at most 200.")]
+
+
+class _MemberListBase(ListAPIView):
+    """Cursor-paginated like the statement (`results`, `next`, `previous`), newest first."""
+
+    pagination_class = NewestFirstCursorPagination
+    statuses: list[str] = []
+
+    def member(self):
+        raise NotImplementedError
+
+    def wanted_statuses(self) -> list[str] | None:
+        return [s for s in self.request.query_params.getlist("status") if s in self.statuses] or None
+
+
+class _VouchersBase(_MemberListBase):
+    serializer_class = VoucherSerializer
+    statuses = Voucher.Status.values
+
+    def get_queryset(self):
+        return vouchers_of(member=self.member(), statuses=self.wanted_statuses())
+
+
+class _RedemptionsBase(_MemberListBase):
+    serializer_class = RedemptionSerializer
+    statuses = Redemption.Status.values
+
+    def get_queryset(self):
+        return redemptions_of(member=self.member(), statuses=self.wanted_statuses())
+
+
+class MemberVoucherListApi(_VouchersBase):
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    def member(self):
+        return member_get(external_id=self.kwargs["external_id"])
+
+    @extend_schema(operation_id="members_vouchers", parameters=_listing_filters(Voucher.Status.values))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class MemberRedemptionListApi(_RedemptionsBase):
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    def member(self):
+        return member_get(external_id=self.kwargs["external_id"])
+
+    @extend_schema(operation_id="members_redemptions", parameters=_listing_filters(Redemption.Status.values))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class MyVoucherListApi(_VouchersBase):
+    permission_classes = [IsMember]
+
+    def member(self):
+        return self.request.user.member
+
+    @extend_schema(operation_id="me_vouchers", parameters=_listing_filters(Voucher.Status.values))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class MyRedemptionListApi(_RedemptionsBase):
+    permission_classes = [IsMember]
+
+    def member(self):
+        return self.request.user.member
+
+    @extend_schema(operation_id="me_redemptions", parameters=_listing_filters(Redemption.Status.values))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0003_fewer_indexes'),
-        ('members', '0008_payment_reference_once_per_channel'),
+        ('members', '0009_member_page_link_version'),
     ]
 
     operations = [
