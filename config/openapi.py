@@ -319,6 +319,26 @@ OPERATIONS: dict[str, Op] = {
         "checkout", "Release a hold",
         "The order was not placed: the held points come back. Releasing a released or lapsed hold is a no-op.",
         (R.REDEMPTION_NOT_FOUND, R.NOT_A_HOLD, R.HOLD_NOT_ACTIVE)),
+    "members_vouchers": Op(
+        "vouchers", "List a member's vouchers",
+        "The member's vouchers, newest first, cursor-paginated like the statement; `status` filters (repeatable).",
+        (M.MEMBER_NOT_FOUND, E.NOT_FOUND)),
+    "members_redemptions": Op(
+        "redemption", "List a member's redemptions",
+        "The member's redemptions with their vouchers, newest first, cursor-paginated; `status` filters.",
+        (M.MEMBER_NOT_FOUND, E.NOT_FOUND)),
+    "me_vouchers": Op("member self-service", "List my vouchers", "As the shop's listing, for the member's own account.",
+                      (E.NOT_FOUND,)),
+    "me_redemptions": Op("member self-service", "List my redemptions",
+                         "As the shop's listing, for the member's own account.", (E.NOT_FOUND,)),
+    "members_page_link_issue": Op(
+        "members", "Issue a link to the member's own page",
+        "A signed, read-only link to the member's page (balance, vouchers, history) that works for days, for "
+        "e-mails; not an API credential. Not idempotent: each call signs a new link.",
+        (M.MEMBER_NOT_FOUND,)),
+    "members_page_links_revoke": Op(
+        "members", "Revoke the links to a member's page",
+        "Every link issued to the member so far stops working (a page already open too).", (M.MEMBER_NOT_FOUND,)),
     # vouchers
     "vouchers_validate": Op(
         "vouchers", "Validate a voucher",
