@@ -13,9 +13,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.errors import Conflict, ErrorCode
+from core.errors import Conflict
 from core.services import audit_record
 
+from ..exceptions import MembersErrorCode
 from ..models import Member
 
 SALT = "members.page-link"
@@ -24,7 +25,7 @@ SALT = "members.page-link"
 def page_link_issue(*, member: Member) -> tuple[str, datetime]:
     """A new signed token for the member's page and when it stops working."""
     if member.status == Member.Status.CLOSED:
-        raise Conflict("This membership is closed.", code=ErrorCode.MEMBER_INACTIVE, status_code=422)
+        raise Conflict("This membership is closed.", code=MembersErrorCode.MEMBER_INACTIVE, status_code=422)
     token = signing.dumps({"m": member.pk, "v": member.page_link_version}, salt=SALT, compress=True)
     return token, timezone.now() + settings.MEMBER_PAGE_LINK_TTL
 
