@@ -335,7 +335,7 @@ OPERATIONS: dict[str, Op] = {
         "members", "Issue a link to the member's own page",
         "A signed, read-only link to the member's page (balance, vouchers, history) that works for days, for "
         "e-mails; not an API credential. Not idempotent: each call signs a new link.",
-        (M.MEMBER_NOT_FOUND,)),
+        (M.MEMBER_NOT_FOUND, M.MEMBER_INACTIVE)),
     "members_page_links_revoke": Op(
         "members", "Revoke the links to a member's page",
         "Every link issued to the member so far stops working (a page already open too).", (M.MEMBER_NOT_FOUND,)),
