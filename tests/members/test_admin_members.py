@@ -8,9 +8,10 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import AuditLog
 from members.models import Member, Tier, TierStatus, WebhookEndpoint
-from tests.office import clerk, give, manager  # noqa: F401
+from tests import office
 
 pytestmark = pytest.mark.django_db
+clerk, give, manager = office.clerk, office.give, office.manager  # fixtures
 
 
 def form_data(member: Member, **changes) -> dict:
