@@ -163,3 +163,16 @@ class ChoiceListFormField(forms.TypedMultipleChoiceField):
 
     def prepare_value(self, value):
         return value if isinstance(value, list | tuple) else []
+
+
+class LabelsMixin:
+    """Form labels in the staff's language for a ModelAdmin: `labels` maps a field's name to a lazily translated
+    label (the models' verbose names are not marked for translation)."""
+
+    labels: dict = {}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in self.labels:
+            field.label = self.labels[db_field.name]
+        return field

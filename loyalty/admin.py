@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin_mixins import (
     BoundedNumbersAdminMixin,
+    LabelsMixin,
     ListFormField,
     ReadOnlyMixin,
     SingletonAdminMixin,
@@ -145,18 +146,24 @@ class ProgramSettingsForm(forms.ModelForm):
 
 
 @admin.register(ProgramSettings)
-class ProgramSettingsAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+class ProgramSettingsAdmin(LabelsMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
     form = ProgramSettingsForm
+    labels = {"name": _("Program name"), "earn_points": _("Points earned"), "earn_amount": _("... per amount spent"),
+              "rounding": _("Rounding"), "pending_days": _("Pending days (return window)"),
+              "expiry_policy": _("Expiry policy"), "expiry_months": _("Months until expiry"),
+              "expiry_month": _("Expiry month"), "expiry_day": _("Expiry day"), "refund_policy": _("Refund policy"),
+              "clerk_adjust_limit": _("Clerk's adjustment limit"),
+              "birthday_catch_up_days": _("Birthday catch-up days")}
     number_bounds = {  # the earning rates the program supports
         "earn_points": {"min_value": 1, "max_value": 1000},
         "earn_amount": {"min_value": Decimal("0.01"), "max_value": Decimal("10000.00")},
     }
     fieldsets = [
         (None, {"fields": ["name", "currency"]}),
-        ("Earning", {"fields": ["earn_points", "earn_amount", "rounding", "pending_days"]}),
-        ("Expiry", {"fields": ["expiry_policy", "expiry_months", "expiry_month", "expiry_day"]}),
-        ("Refunds and staff", {"fields": ["refund_policy", "clerk_adjust_limit"]}),
-        ("Automated care", {"fields": ["expiry_reminder_days", "birthday_catch_up_days"]}),
+        (_("Earning"), {"fields": ["earn_points", "earn_amount", "rounding", "pending_days"]}),
+        (_("Expiry"), {"fields": ["expiry_policy", "expiry_months", "expiry_month", "expiry_day"]}),
+        (_("Refunds and staff"), {"fields": ["refund_policy", "clerk_adjust_limit"]}),
+        (_("Automated care"), {"fields": ["expiry_reminder_days", "birthday_catch_up_days"]}),
     ]
 
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin_mixins import (
     BoundedNumbersAdminMixin,
     ChoiceListFormField,
+    LabelsMixin,
     ListFormField,
     ReadOnlyMixin,
     SingletonAdminMixin,
@@ -76,10 +77,13 @@ class PinForm(forms.Form):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(LabelsMixin, admin.ModelAdmin):
     """Members as staff look them up. The loyalty app extends this with balance, statement and adjustments."""
 
     change_form_template = "admin/members/member/change_form.html"
+    labels = {"external_id": _("Customer id"), "name": _("Name"), "email": _("E-mail"), "phone": _("Phone"),
+              "card_number": _("Card number"), "timezone": _("Time zone"), "language": _("Language"),
+              "marketing_consent": _("Agrees to marketing messages"), "birth_date": _("Birth date")}
 
     form = MemberForm
     list_display = ["external_id", "name", "email", "phone", "status", "joined_at"]

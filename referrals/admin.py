@@ -66,10 +66,10 @@ class ProgramAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
     actions = ["make_active"]
     fieldsets = [
         (None, {"fields": ["name", "active", "kind", "referrer_points", "welcome_points"]}),
-        ("Success", {"fields": ["min_order_amount", "qualify_days", "attach_days"]}),
-        ("Caps", {"fields": ["monthly_cap", "total_cap"]}),
-        ("Second level", {"fields": ["second_level", "second_level_percent"]}),
-        ("Fraud checks", {"fields": ["device_threshold", "device_window_hours"]}),
+        (_("Success"), {"fields": ["min_order_amount", "qualify_days", "attach_days"]}),
+        (_("Caps"), {"fields": ["monthly_cap", "total_cap"]}),
+        (_("Second level"), {"fields": ["second_level", "second_level_percent"]}),
+        (_("Fraud checks"), {"fields": ["device_threshold", "device_window_hours"]}),
     ]
 
     def has_delete_permission(self, request, obj=None) -> bool:
