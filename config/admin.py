@@ -61,7 +61,8 @@ class ReasonForm(forms.Form):
 
 
 def _table(heads: list, rows: list[tuple]) -> str:
-    return format_html("<table><tr>{}</tr>{}</table>", format_html_join("", "<th>{}</th>", ((h,) for h in heads)),
+    return format_html("<div style='overflow-x:auto'><table><tr>{}</tr>{}</table></div>",
+                       format_html_join("", "<th>{}</th>", ((h,) for h in heads)),
                        format_html_join("", "<tr>" + "<td>{}</td>" * len(heads) + "</tr>", rows))
 
 

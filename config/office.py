@@ -20,6 +20,11 @@ from django.utils.translation import gettext_lazy as _
 DASHBOARD_PERMISSION = "loyalty.change_programsettings"
 """Who sees the dashboard: the managers (who run the program's settings)."""
 
+FUNNEL = {  # the referral funnel's steps, in the staff's language
+    "pending": _("Attached, waiting for the first order"), "qualified": _("Qualified, not rewarded (a cap)"),
+    "rewarded": _("Rewarded"), "held_for_review": _("Held for review"), "rejected": _("Rejected"),
+    "reversed": _("Reversed (order refunded)"),
+}
 ISSUED = ["earn", "bonus", "gift", "adjust"]  # positive points of these kinds are points issued
 REDEEMED = ["redeem", "redeem_cancel", "redeem_return"]  # net points spent on rewards and at checkout
 
@@ -131,7 +136,7 @@ def dashboard_data() -> dict:
         "liability": _liability(), "currency": ProgramSettings.current().currency,
         "members": members,
         "tiers": [*tiers, {"tier__name": gettext("No tier"), "n": members["all"] - in_tiers}],
-        "funnel": [(label, funnel.get(value, 0)) for value, label in Referral.Status.choices],
+        "funnel": [(FUNNEL.get(value, label), funnel.get(value, 0)) for value, label in Referral.Status.choices],
         "attached": sum(funnel.values()),
         "notifications": {"failed": notifications.get("failed", 0), "dead": notifications.get("dead", 0)},
         "jobs": list(PeriodicTask.objects.order_by("name").values("name", "enabled", "last_run_at", "total_run_count")),

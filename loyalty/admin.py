@@ -79,7 +79,8 @@ class LoyaltyMemberAdmin(MemberAdmin):
         heads = [gettext("When"), gettext("Kind"), gettext("Points"), gettext("Available after"),
                  gettext("Pending after"), gettext("Reference"), gettext("Why"), gettext("Staff")]
         return format_html(
-            "<table><tr>{}</tr>{}</table>", format_html_join("", "<th>{}</th>", ((h,) for h in heads)),
+            "<div style='overflow-x:auto'><table><tr>{}</tr>{}</table></div>",
+            format_html_join("", "<th>{}</th>", ((h,) for h in heads)),
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                              "<td>{}</td><td>{}</td></tr>",
                              ((f"{t.created_at:%Y-%m-%d %H:%M}", t.get_kind_display(), f"{t.points:+d}", t.balance_after,

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_mixins import (
@@ -81,7 +81,7 @@ class MemberAdmin(LabelsMixin, admin.ModelAdmin):
     """Members as staff look them up. The loyalty app extends this with balance, statement and adjustments."""
 
     change_form_template = "admin/members/member/change_form.html"
-    labels = {"external_id": _("Customer id"), "name": _("Name"), "email": _("E-mail"), "phone": _("Phone"),
+    labels = {"external_id": _("Customer id"), "name": pgettext_lazy("person", "Name"), "email": _("E-mail"), "phone": _("Phone"),
               "card_number": _("Card number"), "timezone": _("Time zone"), "language": _("Language"),
               "marketing_consent": _("Agrees to marketing messages"), "birth_date": _("Birth date")}
 

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin
@@ -164,7 +164,7 @@ class ReferralAdmin(ReadOnlyMixin, admin.ModelAdmin):
                     return redirect("admin:referrals_referral_changelist")
         parties = [(gettext("Referrer"), referral.referrer), (gettext("New member"), referral.referred)]
         rows = [
-            (gettext("Name"), [m.name for _, m in parties]),
+            (pgettext("person", "Name"), [m.name for _, m in parties]),
             (gettext("Customer id"), [m.external_id for _, m in parties]),
             (gettext("E-mail"), [m.email for _, m in parties]),
             (gettext("Phone"), [m.phone for _, m in parties]),
