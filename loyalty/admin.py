@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_mixins import (
+    AuditedAdminMixin,
     BoundedNumbersAdminMixin,
     LabelsMixin,
     ListFormField,
@@ -147,7 +148,7 @@ class ProgramSettingsForm(forms.ModelForm):
 
 
 @admin.register(ProgramSettings)
-class ProgramSettingsAdmin(LabelsMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+class ProgramSettingsAdmin(AuditedAdminMixin, LabelsMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
     form = ProgramSettingsForm
     labels = {"name": _("Program name"), "earn_points": _("Points earned"), "earn_amount": _("... per amount spent"),
               "rounding": _("Rounding"), "pending_days": _("Pending days (return window)"),
@@ -170,7 +171,7 @@ class ProgramSettingsAdmin(LabelsMixin, BoundedNumbersAdminMixin, SingletonAdmin
 
 
 @admin.register(CategoryMultiplier)
-class CategoryMultiplierAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+class CategoryMultiplierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
     number_bounds = {"multiplier": {"min_value": Decimal("0"), "max_value": Decimal("100")}}
     list_display = ["category", "multiplier", "active"]
     list_editable = ["multiplier", "active"]

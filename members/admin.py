@@ -9,6 +9,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_mixins import (
+    AuditedAdminMixin,
     BoundedNumbersAdminMixin,
     ChoiceListFormField,
     LabelsMixin,
@@ -77,7 +78,7 @@ class PinForm(forms.Form):
 
 
 @admin.register(Member)
-class MemberAdmin(LabelsMixin, admin.ModelAdmin):
+class MemberAdmin(AuditedAdminMixin, LabelsMixin, admin.ModelAdmin):
     """Members as staff look them up. The loyalty app extends this with balance, statement and adjustments."""
 
     change_form_template = "admin/members/member/change_form.html"
@@ -201,7 +202,7 @@ class MemberAdmin(LabelsMixin, admin.ModelAdmin):
 
 
 @admin.register(MembershipSettings)
-class MembershipSettingsAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+class MembershipSettingsAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
     pass
 
 
@@ -211,7 +212,7 @@ class TierForm(forms.ModelForm):
 
 
 @admin.register(Tier)
-class TierAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+class TierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
     form = TierForm
     list_display = ["rank", "name", "code", "threshold", "earn_multiplier", "birthday_gift_points", "perks", "active"]
     ordering = ["rank"]
@@ -242,7 +243,7 @@ class PlanForm(forms.ModelForm):
 
 
 @admin.register(Plan)
-class PlanAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+class PlanAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
     form = PlanForm
     list_display = ["code", "name", "kind", "period", "duration_days", "price", "currency", "trial_days",
                     "earn_multiplier", "tier_floor", "active"]
@@ -304,7 +305,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Where the shop receives members' messages (JSON, signed with the endpoint's secret)."""
 
     form = WebhookEndpointForm

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin
+from core.admin_mixins import AuditedAdminMixin, BoundedNumbersAdminMixin, ReadOnlyMixin
 from core.errors import ApplicationError
 from core.services import audit_record
 from loyalty.admin import LoyaltyMemberAdmin
@@ -53,7 +53,7 @@ class ProgramForm(forms.ModelForm):
 
 
 @admin.register(Program)
-class ProgramAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+class ProgramAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
     """Referral programs. One is active at a time: "make active" switches to another in one transaction (the
     active flag is not typed, so two programs can never both be active nor a switch fail half-way)."""
 

@@ -4,13 +4,13 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin, currency_field
+from core.admin_mixins import AuditedAdminMixin, BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin, currency_field
 
 from .models import Cause, Redemption, RedemptionRules, Reward, Voucher
 
 
 @admin.register(RedemptionRules)
-class RedemptionRulesAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+class RedemptionRulesAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
     pass
 
 
@@ -42,7 +42,7 @@ class RewardForm(forms.ModelForm):
 
 
 @admin.register(Reward)
-class RewardAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+class RewardAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
     form = RewardForm
     list_display = ["code", "name", "kind", "points_cost", "stock", "valid_from", "valid_until", "active"]
     list_filter = ["kind", "active", "tiers"]
@@ -51,7 +51,7 @@ class RewardAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Cause)
-class CauseAdmin(admin.ModelAdmin):
+class CauseAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "donated_points"]
     readonly_fields = ["donated_points"]
 

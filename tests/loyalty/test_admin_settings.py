@@ -52,3 +52,14 @@ def test_the_header_shows_the_programs_name_in_the_staff_language(client, manage
     assert "Tea House Rewards" in page and "Django administration" not in page
     page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "Tea House Rewards" in page and "最近动作" in page and "后台" in page  # Django's strings and ours
+
+
+def test_a_settings_change_is_audited_with_its_old_and_new_values(client, manager):
+    from core.models import AuditLog
+
+    client.force_login(manager)
+    assert client.post(URL, settings_form(currency="CNY", earn_amount="12.50")).status_code == 302
+    log = AuditLog.objects.get(action="programsettings.change")
+    assert log.actor == manager
+    assert log.details["changes"] == {"currency": {"old": "EUR", "new": "CNY"},
+                                      "earn_amount": {"old": "10.00", "new": "12.50"}}

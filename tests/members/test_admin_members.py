@@ -98,3 +98,15 @@ def test_tier_perks_are_a_list_of_names(client, manager):
     assert r.status_code == 200 and "is not a valid name" in r.content.decode()
     client.post("/admin/members/tier/add/", {**data, "perks": "free_shipping, lounge"})
     assert Tier.objects.get(code="gold").perks == ["free_shipping", "lounge"]
+
+
+def test_webhook_changes_are_audited_without_the_secret(client, manager):
+    from core.models import AuditLog
+
+    client.force_login(manager)
+    client.post("/admin/members/webhookendpoint/add/", {"name": "shop", "url": "https://shop.example.com/hook",
+                                                         "secret": "s" * 40, "active": "on",
+                                                         "kinds": ["points_expiring"]})
+    changes = AuditLog.objects.get(action="webhookendpoint.add").details["changes"]
+    assert changes["kinds"]["new"] == ["points_expiring"]
+    assert changes["secret"]["new"] == "***" and "s" * 40 not in str(changes)
