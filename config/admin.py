@@ -68,9 +68,17 @@ def _table(heads: list, rows: list[tuple]) -> str:
 
 class CounterMemberAdmin(ReferralsMemberAdmin):
     readonly_fields = [*ReferralsMemberAdmin.readonly_fields, "vouchers", "redemptions"]
-    fieldsets = [*ReferralsMemberAdmin.fieldsets[:-1],
-                 (_("Vouchers and redemptions"), {"fields": ["vouchers", "redemptions"]}),
-                 ReferralsMemberAdmin.fieldsets[-1]]
+    # What the clerk needs at the till first: identity, tier, points, vouchers; contact details and dates below.
+    _identity, _contact, _dates, _tier, _points, _referrals = ReferralsMemberAdmin.fieldsets
+    fieldsets = [_identity, _tier, _points, (_("Vouchers and redemptions"), {"fields": ["vouchers", "redemptions"]}),
+                 _referrals, _contact, _dates]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:  # a new member has no points, vouchers or referrals to show yet
+            panels = {"tier", "balance", "statement", "vouchers", "redemptions", "referral_code", "referrals"}
+            fieldsets = [f for f in fieldsets if not set(f[1]["fields"]) <= panels]
+        return fieldsets
 
     def get_object(self, request, object_id, from_field=None):
         member = super().get_object(request, object_id, from_field)

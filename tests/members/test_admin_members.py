@@ -110,3 +110,24 @@ def test_webhook_changes_are_audited_without_the_secret(client, manager):
     changes = AuditLog.objects.get(action="webhookendpoint.add").details["changes"]
     assert changes["kinds"]["new"] == ["points_expiring"]
     assert changes["secret"]["new"] == "***" and "s" * 40 not in str(changes)
+
+
+@pytest.mark.parametrize("typed", ["+86 138 0013 8000", "0086 138-0013-8000", "138 0013 8000", "13800138000"])
+def test_a_clerk_finds_a_member_by_phone_typed_any_common_way(client, clerk, member_factory, typed):
+    member_factory(phone="+8613800138000", name="Li Wei")
+    member_factory(phone="+8613900139000", name="Someone Else")
+    client.force_login(clerk)
+    page = client.get("/admin/members/member/", {"q": typed}).content.decode()
+    assert "Li Wei" in page and "Someone Else" not in page
+
+
+def test_a_manager_adds_a_member_with_the_shops_id(client, manager):
+    client.force_login(manager)
+    page = client.get("/admin/members/member/add/").content.decode()
+    assert 'name="external_id"' in page and 'name="status"' not in page
+    r = client.post("/admin/members/member/add/", {"external_id": "C-77", "name": "Zhang San", "phone": "138 0013 8000",
+                                                   "timezone": "Asia/Shanghai", "language": "zh-hans"})
+    assert r.status_code == 302
+    member = Member.objects.get(external_id="C-77")
+    assert (member.status, member.phone) == ("active", "13800138000")
+    assert member.referral_code.code
