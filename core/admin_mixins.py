@@ -121,6 +121,9 @@ class ListFormField(forms.CharField):
     def to_python(self, value) -> list:
         if isinstance(value, list):
             return value
+        value = (value or "").strip()
+        if value.startswith("[") and value.endswith("]"):  # a list pasted as JSON: ["a", "b"] reads as a, b
+            value = value[1:-1].replace('"', "").replace("'", "")
         words = [w.strip() for w in (value or "").replace("，", ",").split(",") if w.strip()]
         if len(words) > self.max_items:
             raise ValidationError(_("At most %(n)d items.") % {"n": self.max_items})
