@@ -7,7 +7,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_production_settings_pass_the_deploy_check():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    # Without the browser tests' permission for sync ORM calls in Playwright's event loop (set in their conftest).
+    env = {**{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+           "DJANGO_SETTINGS_MODULE": "config.settings.production",
            "SECRET_KEY": "x7!kq#2vR9@pL4$wZ8^nB1&cF6*hJ3(mT5)yD0_sG-aE+uI=oK[lP]",
            "ALLOWED_HOSTS": "loyalty.example.com", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
