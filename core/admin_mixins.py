@@ -199,15 +199,27 @@ class AuditedAdminMixin:
 
     audit_masked = {"secret"}
 
-    def save_model(self, request, obj, form, change) -> None:
-        from core.services import audit_record
-
+    def _changes(self, form) -> dict:
         changes = {}
         for name in form.changed_data:
             old, new = _plain_value(form.initial.get(name)), _plain_value(form.cleaned_data.get(name))
             if name in self.audit_masked:
                 old, new = "***" if old else old, "***"
             changes[name] = {"old": old, "new": new}
+        return changes
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The object's History page says what changed from what to what, not only "Changed currency".
+        changes = {} if add else self._changes(form)
+        if not changes or formsets and any(f.has_changed() for f in formsets):
+            return super().construct_change_message(request, form, formsets, add)
+        return "; ".join(f"{form.fields[name].label or name}: {c['old']} → {c['new']}" if name in form.fields
+                         else f"{name}: {c['old']} → {c['new']}" for name, c in changes.items())
+
+    def save_model(self, request, obj, form, change) -> None:
+        from core.services import audit_record
+
+        changes = self._changes(form)
         super().save_model(request, obj, form, change)
         opts = self.model._meta
         audit_record(action=f"{opts.model_name}.{'change' if change else 'add'}", target_type=opts.model_name,

@@ -50,6 +50,10 @@ NOTIFICATION_KINDS = [
 
 CHANGE_STATUS_PERMISSION = "members.change_member_status"
 
+BASIS = {"points": _("points earned"), "spend": _("spend")}
+WINDOW = {"lifetime": _("lifetime"), "rolling_12_months": _("last 12 months"), "calendar_year": _("this calendar year")}
+"""How the member's tier progress is counted, in the staff's language."""
+
 
 class MemberForm(forms.ModelForm):
     def clean_phone(self) -> str:
@@ -149,7 +153,8 @@ class MemberAdmin(AuditedAdminMixin, LabelsMixin, admin.ModelAdmin):
         return format_html(
             "<strong>{}</strong>{}; {} {} ({}, {}){}. {} x{} {}.",
             o["tier"]["name"] if o["tier"] else gettext("no tier"), pinned, gettext("qualifying"),
-            progress["qualifying"], progress["basis"], progress["window"],
+            progress["qualifying"], BASIS.get(progress["basis"], progress["basis"]),
+            WINDOW.get(progress["window"], progress["window"]),
             f"; {progress['needed']} more for {nxt['name']}" if nxt else "", gettext("Benefits:"),
             o["benefits"]["earn_multiplier"], ", ".join(o["benefits"]["perks"]),
         )

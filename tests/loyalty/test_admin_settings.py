@@ -63,3 +63,10 @@ def test_a_settings_change_is_audited_with_its_old_and_new_values(client, manage
     assert log.actor == manager
     assert log.details["changes"] == {"currency": {"old": "EUR", "new": "CNY"},
                                       "earn_amount": {"old": "10.00", "new": "12.50"}}
+
+
+def test_the_history_page_says_what_changed_from_what_to_what(client, manager):
+    client.force_login(manager)
+    client.post(URL, settings_form(currency="CNY"))
+    page = client.get("/admin/loyalty/programsettings/1/history/").content.decode()
+    assert "Currency: EUR → CNY" in page
