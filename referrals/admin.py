@@ -171,6 +171,9 @@ class ReferralAdmin(ReadOnlyMixin, admin.ModelAdmin):
             (gettext("Status"), [m.get_status_display() for _, m in parties]),
             (gettext("Joined"), [f"{m.joined_at:%Y-%m-%d %H:%M}" for _, m in parties]),
         ]
+        evidence = {gettext("E-mail"), gettext("Phone")}  # what both sharing is a reason to look closer
+        rows = [(label, values, label in evidence and bool(values[0]) and values[0].lower() == values[1].lower())
+                for label, values in rows]
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "referral": referral, "form": form,
             "title": gettext("Review referral #%(id)s") % {"id": referral.pk}, "parties": parties, "rows": rows,

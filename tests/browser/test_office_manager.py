@@ -50,3 +50,31 @@ def test_a_manager_watches_the_dashboard_and_changes_a_setting(live_server, page
     page.locator("input[name=_save]").click()
     page.locator(".errorlist").first.wait_for()
     assert ProgramSettings.objects.get().expiry_reminder_days == [30, 7, 1]
+
+
+@pytest.mark.parametrize("language, width", [("zh-hans", DESKTOP)])
+def test_a_manager_reviews_a_flagged_referral(live_server, page_at, program, language, width):
+    from django.utils import timezone
+
+    from referrals.models import Program, Referral
+
+    office.staff("boss", "Manager")
+    referral_program = Program.objects.create(name="Refer a friend", active=True)
+    referrer = MemberFactory(name="Wang Fang", email="family@example.com")
+    referred = MemberFactory(name="Wang Lei", email="family@example.com")
+    referral = Referral.objects.create(referrer=referrer, referred=referred, program=referral_program,
+                                       code="ABCD2345", status=Referral.Status.HELD, reasons=["same_email"],
+                                       device_id="ios-7f3a", ip="203.0.113.9", created_at=timezone.now())
+    page = page_at(width, language)
+    base = live_server.url
+    sign_in(page, base, "boss")
+    page.goto(f"{base}/admin/referrals/referral/?status__exact=held_for_review")
+    page.get_by_role("link", name="审核").click()
+    assert "新会员的电子邮件与推荐人相同" in page.locator(".office-reasons").inner_text()
+    assert "Wang Fang" in page.locator(".office-parties").inner_text()
+    page.locator("#id_reason").fill("同一家庭，同一邮箱")
+    shoot(page, f"review-{language}-{width}")
+    page.get_by_role("button", name="拒绝").click()
+    assert "已拒绝" in page.locator(".messagelist").inner_text()
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.REJECTED
