@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class ProjectConfig(AppConfig):
@@ -6,3 +7,9 @@ class ProjectConfig(AppConfig):
 
     name = "config"
     label = "project"
+
+
+class OfficeAdminConfig(AdminConfig):
+    """Django's admin with our site (the program's name in the header, the managers' dashboard)."""
+
+    default_site = "config.office.OfficeAdminSite"

@@ -2,11 +2,12 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from . import services
+from .admin_mixins import AuditedAdminMixin
 from .models import ApiKey, AuditLog, Channel
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "description", "created_at"]
     search_fields = ["name"]
 

@@ -15,8 +15,19 @@ from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
+from core.admin_mixins import (
+    AuditedAdminMixin,
+    BoundedNumbersAdminMixin,
+    LabelsMixin,
+    ListFormField,
+    ReadOnlyMixin,
+    SingletonAdminMixin,
+    currency_field,
+    days_item,
+)
 from core.errors import ApplicationError
 from core.fields import PointsFormField
 from core.idempotency import derived_key
@@ -39,32 +50,53 @@ class AdjustForm(forms.Form):
 
 class LoyaltyMemberAdmin(MemberAdmin):
     readonly_fields = [*MemberAdmin.readonly_fields, "balance", "statement"]
-    fieldsets = [*MemberAdmin.fieldsets, ("Points", {"fields": ["balance", "statement"]})]
+    fieldsets = [*MemberAdmin.fieldsets, (_("Points"), {"fields": ["balance", "statement"]})]
+    list_display = ["external_id", "name", "email", "phone", "status", "points", "tier_name", "joined_at"]
 
-    @admin.display(description="Statement (latest 50)")
+    def get_queryset(self, request):
+        # Balance and tier for the whole page in the list's one query (no query per row).
+        return super().get_queryset(request).annotate(
+            points_available=F("account__available"), tier_label=F("tier_status__tier__name"))
+
+    @admin.display(description=_("Points"), ordering="points_available")
+    def points(self, obj: Member) -> int:
+        return obj.points_available or 0
+
+    @admin.display(description=_("Tier"), ordering="tier_label")
+    def tier_name(self, obj: Member) -> str:
+        return obj.tier_label or "-"
+
+    def member_actions(self, request, member: Member) -> list[tuple[str, str]]:
+        actions = super().member_actions(request, member)
+        if request.user.has_perm("loyalty.adjust_points"):
+            actions.insert(0, (gettext("Adjust points"), reverse("admin:members_member_adjust", args=[member.pk])))
+        return actions
+
+    @admin.display(description=_("Statement (latest 50)"))
     def statement(self, obj: Member) -> str:
         if not obj.pk:
             return "-"
         rows = selectors.statement(member=obj).select_related("actor")[:50]
+        heads = [gettext("When"), gettext("Kind"), gettext("Points"), gettext("Available after"),
+                 gettext("Pending after"), gettext("Reference"), gettext("Why"), gettext("Staff")]
         return format_html(
-            "<table><tr><th>When</th><th>Kind</th><th>Points</th><th>Available after</th><th>Pending after</th>"
-            "<th>Reference</th><th>Why</th><th>Staff</th></tr>{}</table>",
+            "<div style='overflow-x:auto'><table><tr>{}</tr>{}</table></div>",
+            format_html_join("", "<th>{}</th>", ((h,) for h in heads)),
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                              "<td>{}</td><td>{}</td></tr>",
                              ((f"{t.created_at:%Y-%m-%d %H:%M}", t.get_kind_display(), f"{t.points:+d}", t.balance_after,
                                t.pending_after, t.reference, t.reason, t.actor or "") for t in rows)),
         )
 
-    @admin.display(description="Balance")
+    @admin.display(description=_("Balance"))
     def balance(self, obj: Member) -> str:
         if not obj.pk:
             return "-"
         b = selectors.balance_get(member=obj)
-        expiring = ", ".join(f"{e['points']} on {e['date']}" for e in b.expiring) or "nothing"
-        link = reverse("admin:members_member_adjust", args=[obj.pk])
+        expiring = ", ".join(f"{e['points']} ({e['date']})" for e in b.expiring) or "-"
         return format_html(
-            "<strong>{}</strong> available, {} pending, {} earned in all; expiring: {}. <a class='button' href='{}'>"
-            "Adjust points</a>", b.available, b.pending, b.lifetime_earned, expiring, link,
+            "<strong>{}</strong> {}, {} {}, {} {}; {}: {}.", b.available, gettext("available"),
+            b.pending, gettext("pending"), b.lifetime_earned, gettext("earned in all"), gettext("expiring"), expiring,
         )
 
     def get_urls(self):
@@ -106,24 +138,40 @@ admin.site.unregister(Member)
 admin.site.register(Member, LoyaltyMemberAdmin)
 
 
+class ProgramSettingsForm(forms.ModelForm):
+    currency = currency_field(label=_("Currency"),
+                              help_text=_("Orders in another currency are refused: choose the shop's."))
+    expiry_reminder_days = ListFormField(
+        label=_("Expiry reminder days"), item=days_item,
+        help_text=_("Days before points expire on which members are reminded, separated by commas, e.g. 30, 7; "
+                    "empty for no reminders."))
+
+
 @admin.register(ProgramSettings)
-class ProgramSettingsAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+class ProgramSettingsAdmin(AuditedAdminMixin, LabelsMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+    form = ProgramSettingsForm
+    labels = {"name": _("Program name"), "earn_points": _("Points earned"), "earn_amount": _("... per amount spent"),
+              "rounding": _("Rounding"), "pending_days": _("Pending days (return window)"),
+              "expiry_policy": _("Expiry policy"), "expiry_months": _("Months until expiry"),
+              "expiry_month": _("Expiry month"), "expiry_day": _("Expiry day"), "refund_policy": _("Refund policy"),
+              "clerk_adjust_limit": _("Clerk's adjustment limit"),
+              "birthday_catch_up_days": _("Birthday catch-up days")}
     number_bounds = {  # the earning rates the program supports
         "earn_points": {"min_value": 1, "max_value": 1000},
         "earn_amount": {"min_value": Decimal("0.01"), "max_value": Decimal("10000.00")},
     }
     fieldsets = [
         (None, {"fields": ["name", "currency"]}),
-        ("Earning", {"fields": ["earn_points", "earn_amount", "rounding", "pending_days"]}),
-        ("Expiry", {"fields": ["expiry_policy", "expiry_months", "expiry_month", "expiry_day"]}),
-        ("Refunds and staff", {"fields": ["refund_policy", "clerk_adjust_limit"]}),
-        ("Automated care", {"fields": ["expiry_reminder_days", "birthday_catch_up_days"]}),
+        (_("Earning"), {"fields": ["earn_points", "earn_amount", "rounding", "pending_days"]}),
+        (_("Expiry"), {"fields": ["expiry_policy", "expiry_months", "expiry_month", "expiry_day"]}),
+        (_("Refunds and staff"), {"fields": ["refund_policy", "clerk_adjust_limit"]}),
+        (_("Automated care"), {"fields": ["expiry_reminder_days", "birthday_catch_up_days"]}),
     ]
 
 
 
 @admin.register(CategoryMultiplier)
-class CategoryMultiplierAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+class CategoryMultiplierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
     number_bounds = {"multiplier": {"min_value": Decimal("0"), "max_value": Decimal("100")}}
     list_display = ["category", "multiplier", "active"]
     list_editable = ["multiplier", "active"]

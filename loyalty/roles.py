@@ -1,8 +1,15 @@
 """Staff roles as groups, kept in step with the code after every migrate.
 
-Clerk: look members up, read the ledger, adjust within the program's clerk limit.
-Manager: everything a clerk does, unlimited adjustments, the program's settings, API keys, the audit log.
+Clerk: look members up, read the ledger, adjust within the program's clerk limit; at the counter, record a
+walk-in purchase, use and void vouchers, cancel redemptions.
+Manager: everything a clerk does, unlimited adjustments, members' status, the program's settings, referral
+programs with their steps, the job schedules, API keys, the audit log.
 """
+
+EXTRA_PERMISSIONS = {
+    # Staff permissions that hold no data of their own, created with the roles: (app_label, model) -> codenames.
+    ("members", "member"): {"change_member_status": "Can change a member's status (with a reason)"},
+}
 
 CLERK = [
     "members.view_member", "members.change_member",
@@ -12,6 +19,8 @@ CLERK = [
     "referrals.view_referral", "referrals.view_referralcode", "referrals.view_program",
     "members.view_tier", "members.view_plan", "members.view_subscription", "members.view_tierchange",
     "members.view_notification", "loyalty.view_birthdaygift",
+    "loyalty.add_order", "rewards.change_voucher", "rewards.void_voucher", "rewards.change_redemption",
+    "referrals.view_programstep",
 ]
 MANAGER = CLERK + [
     "members.add_member",
@@ -26,13 +35,22 @@ MANAGER = CLERK + [
     "referrals.review_referral", "referrals.add_program", "referrals.change_program",
     "members.change_notification", "members.view_webhookendpoint", "members.add_webhookendpoint",
     "members.change_webhookendpoint",
+    "members.change_member_status",
+    "referrals.add_programstep", "referrals.change_programstep", "referrals.delete_programstep",
+    *[f"django_celery_beat.{action}_{model}" for action in ("view", "add", "change", "delete")
+      for model in ("periodictask", "crontabschedule", "intervalschedule", "clockedschedule", "solarschedule")],
 ]
 ROLES = {"Clerk": CLERK, "Manager": MANAGER}
 
 
 def sync_roles(**kwargs) -> None:
     from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
 
+    for (app_label, model), codenames in EXTRA_PERMISSIONS.items():
+        content_type = ContentType.objects.filter(app_label=app_label, model=model).first()
+        for codename, name in (codenames.items() if content_type else ()):
+            Permission.objects.get_or_create(content_type=content_type, codename=codename, defaults={"name": name})
     for name, codenames in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         perms = []

@@ -5,9 +5,22 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
-from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
+from core.admin_mixins import (
+    AuditedAdminMixin,
+    BoundedNumbersAdminMixin,
+    ChoiceListFormField,
+    LabelsMixin,
+    ListFormField,
+    ReadOnlyMixin,
+    SingletonAdminMixin,
+    currency_field,
+    slug_item,
+)
 from core.errors import ApplicationError
+from core.services import audit_record
 
 from . import services
 from .models import (
@@ -23,6 +36,43 @@ from .models import (
 )
 from .selectors import tier_overview
 
+NOTIFICATION_KINDS = [
+    ("points_expiring", _("Points about to expire")),
+    ("birthday_gift", _("Birthday gift (points)")),
+    ("birthday_voucher", _("Birthday gift (voucher)")),
+    ("voucher_expiry_reminder", _("Voucher about to expire")),
+    ("tier_downgrade_warning", _("Tier downgrade warning")),
+    ("membership_renewal_reminder", _("Paid membership renews soon")),
+    ("membership_expiry_reminder", _("Paid membership ends soon")),
+    ("membership_ended", _("Paid membership ended")),
+]
+"""The kinds of message the outbox sends (a webhook endpoint may subscribe to some)."""
+
+CHANGE_STATUS_PERMISSION = "members.change_member_status"
+
+BASIS = {"points": _("points earned"), "spend": _("spend")}
+WINDOW = {"lifetime": _("lifetime"), "rolling_12_months": _("last 12 months"), "calendar_year": _("this calendar year")}
+"""How the member's tier progress is counted, in the staff's language."""
+
+
+class MemberForm(forms.ModelForm):
+    def clean_phone(self) -> str:
+        try:
+            return services.phone_normalise(self.cleaned_data.get("phone") or "")
+        except ApplicationError as exc:
+            raise forms.ValidationError(_("Not a phone number.")) from exc
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("New status"), choices=Member.Status.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why."))
+        return reason
+
 
 class PinForm(forms.Form):
     tier = forms.ModelChoiceField(Tier.objects.filter(active=True).order_by("rank"), required=False,
@@ -32,20 +82,58 @@ class PinForm(forms.Form):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(AuditedAdminMixin, LabelsMixin, admin.ModelAdmin):
     """Members as staff look them up. The loyalty app extends this with balance, statement and adjustments."""
 
+    change_form_template = "admin/members/member/change_form.html"
+    labels = {"external_id": _("Customer id"), "name": pgettext_lazy("person", "Name"), "email": _("E-mail"), "phone": _("Phone"),
+              "card_number": _("Card number"), "timezone": _("Time zone"), "language": _("Language"),
+              "marketing_consent": _("Agrees to marketing messages"), "birth_date": _("Birth date")}
+
+    form = MemberForm
     list_display = ["external_id", "name", "email", "phone", "status", "joined_at"]
     list_filter = ["status", "marketing_consent", "tier_status__tier"]
     search_fields = ["external_id", "email", "phone", "card_number", "name"]
-    readonly_fields = ["joined_at", "updated_at", "tier"]
+    readonly_fields = ["joined_at", "updated_at", "tier", "status_display"]
     actions = ["revoke_page_links"]
     fieldsets = [
-        (None, {"fields": ["external_id", "name", "status"]}),
-        ("Contact", {"fields": ["email", "phone", "card_number", "timezone", "language", "marketing_consent"]}),
-        ("Dates", {"fields": ["birth_date", "joined_at", "updated_at"]}),
-        ("Tier", {"fields": ["tier"]}),
+        (None, {"fields": ["external_id", "name", "status_display"]}),
+        (_("Contact"), {"fields": ["email", "phone", "card_number", "timezone", "language", "marketing_consent"]}),
+        (_("Dates"), {"fields": ["birth_date", "joined_at", "updated_at"]}),
+        (_("Tier"), {"fields": ["tier"]}),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The shop owns external_id: its lookups by the old id would answer 404 after a rename. Status changes go
+        # through the manager's "change status" page, with a reason, into the audit log.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "external_id"] if obj is not None else fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:  # a new member: the shop's id is typed once; the status starts active
+            first = [f if f != "status_display" else "external_id" for f in fieldsets[0][1]["fields"]]
+            first = list(dict.fromkeys(["external_id", *first]))
+            fieldsets = [(None, {"fields": first}), *fieldsets[1:]]
+        return fieldsets
+
+    @admin.display(description=_("Status"))
+    def status_display(self, obj: Member) -> str:
+        return format_html("<strong>{}</strong>", obj.get_status_display())
+
+    def member_actions(self, request, member: Member) -> list[tuple[str, str]]:
+        """The buttons above the member's page, (label, url): only those this user may use. Apps above extend it."""
+        actions = []
+        if request.user.has_perm(CHANGE_STATUS_PERMISSION):
+            actions.append((gettext("Change status"), reverse("admin:members_member_status", args=[member.pk])))
+        if request.user.has_perm("members.change_tierstatus"):
+            actions.append((gettext("Pin tier"), reverse("admin:members_member_pin", args=[member.pk])))
+        return actions
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        member = self.get_object(request, object_id)
+        extra = {"member_actions": self.member_actions(request, member)} if member is not None else {}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def get_search_results(self, request, queryset, search_term):
         # Staff type phone numbers as they are printed; match the normalised form too.
@@ -55,7 +143,7 @@ class MemberAdmin(admin.ModelAdmin):
             queryset |= self.model.objects.filter(phone__endswith=digits)
         return queryset, may_have_duplicates
 
-    @admin.display(description="Tier")
+    @admin.display(description=_("Tier"))
     def tier(self, obj: Member) -> str:
         if not obj.pk:
             return "-"
@@ -64,11 +152,12 @@ class MemberAdmin(admin.ModelAdmin):
         nxt = progress["next_tier"]
         pinned = f", pinned to {o['pinned']['tier']} until {o['pinned']['until']:%Y-%m-%d}" if o["pinned"] else ""
         return format_html(
-            "<strong>{}</strong>{}; qualifying {} ({}, {}){}. Benefits: x{} {}. <a class='button' href='{}'>Pin tier</a>",
-            o["tier"]["name"] if o["tier"] else "no tier", pinned, progress["qualifying"], progress["basis"],
-            progress["window"], f"; {progress['needed']} more for {nxt['name']}" if nxt else "",
+            "<strong>{}</strong>{}; {} {} ({}, {}){}. {} x{} {}.",
+            o["tier"]["name"] if o["tier"] else gettext("no tier"), pinned, gettext("qualifying"),
+            progress["qualifying"], BASIS.get(progress["basis"], progress["basis"]),
+            WINDOW.get(progress["window"], progress["window"]),
+            f"; {progress['needed']} more for {nxt['name']}" if nxt else "", gettext("Benefits:"),
             o["benefits"]["earn_multiplier"], ", ".join(o["benefits"]["perks"]),
-            reverse("admin:members_member_pin", args=[obj.pk]),
         )
 
     @admin.action(description="Revoke the links to their own page (e-mailed links stop working)",
@@ -80,7 +169,30 @@ class MemberAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [path("<int:member_id>/pin-tier/", self.admin_site.admin_view(self.pin_view),
-                     name="members_member_pin")] + super().get_urls()
+                     name="members_member_pin"),
+                path("<int:member_id>/status/", self.admin_site.admin_view(self.status_view),
+                     name="members_member_status")] + super().get_urls()
+
+    def status_view(self, request, member_id: int):
+        if not request.user.has_perm(CHANGE_STATUS_PERMISSION):
+            raise PermissionDenied
+        member = get_object_or_404(Member, pk=member_id)
+        form = StatusForm(request.POST or None, initial={"status": member.status})
+        if request.method == "POST" and form.is_valid():
+            old, new = member.status, form.cleaned_data["status"]
+            if old != new:
+                with transaction.atomic():
+                    services.member_update(member=member, status=new)
+                    audit_record(action="member.status", target_type="member", target_id=member.external_id,
+                                 actor=request.user,
+                                 details={"old": old, "new": new, "reason": form.cleaned_data["reason"]})
+            messages.success(request, gettext("Status: %(status)s.") % {"status": Member.Status(new).label})
+            return redirect("admin:members_member_change", member.pk)
+        context = {**self.admin_site.each_context(request), "title": gettext("Change status: %(member)s") % {
+            "member": member}, "form": form, "member": member, "opts": self.model._meta,
+            "intro": gettext("Closing or suspending a member stops their earning and redeeming. The change and its "
+                             "reason are written to the audit log.")}
+        return render(request, "admin/members/member_form_page.html", context)
 
     def pin_view(self, request, member_id: int):
         if not request.user.has_perm("members.change_tierstatus"):
@@ -103,12 +215,18 @@ class MemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(MembershipSettings)
-class MembershipSettingsAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+class MembershipSettingsAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
     pass
 
 
+class TierForm(forms.ModelForm):
+    perks = ListFormField(label=_("Perks"), item=slug_item,
+                          help_text=_("Names separated by commas, e.g. free_shipping, lounge."))
+
+
 @admin.register(Tier)
-class TierAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+class TierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
+    form = TierForm
     list_display = ["rank", "name", "code", "threshold", "earn_multiplier", "birthday_gift_points", "perks", "active"]
     ordering = ["rank"]
 
@@ -122,8 +240,24 @@ class TierAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
                                    "warning and grace period.")
 
 
+class PlanForm(forms.ModelForm):
+    currency = currency_field(label=_("Currency"))
+    perks = ListFormField(label=_("Perks"), item=slug_item,
+                          help_text=_("Names separated by commas, e.g. free_shipping, lounge."))
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == Plan.Kind.SUBSCRIPTION and not data.get("period"):
+            self.add_error("period", _("A subscription renews monthly or yearly: choose one."))
+        if kind == Plan.Kind.ONE_TIME and not data.get("duration_days"):
+            self.add_error("duration_days", _("A one-time plan lasts a number of days: give it."))
+        return data
+
+
 @admin.register(Plan)
-class PlanAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+class PlanAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
+    form = PlanForm
     list_display = ["code", "name", "kind", "period", "duration_days", "price", "currency", "trial_days",
                     "earn_multiplier", "tier_floor", "active"]
     list_filter = ["kind", "active"]
@@ -178,9 +312,16 @@ class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
         messages.success(request, f"{count} message(s) queued again.")
 
 
+class WebhookEndpointForm(forms.ModelForm):
+    kinds = ChoiceListFormField(label=_("Message kinds"), choices=NOTIFICATION_KINDS,
+                                help_text=_("None ticked: every kind."))
+
+
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Where the shop receives members' messages (JSON, signed with the endpoint's secret)."""
+
+    form = WebhookEndpointForm
 
     list_display = ["name", "url", "active", "kinds", "created_at"]
     list_filter = ["active"]

@@ -1,18 +1,19 @@
 from decimal import Decimal
 
-from django.contrib import admin, messages
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
-from core.errors import ApplicationError
+from core.admin_mixins import AuditedAdminMixin, BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin, currency_field
 from loyalty.admin import ProgramSettingsAdmin
 from loyalty.models import ProgramSettings
 
-from . import selectors, services
+from . import selectors
 from .models import Cause, Redemption, RedemptionRules, Reward, Voucher
 
 
 @admin.register(RedemptionRules)
-class RedemptionRulesAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+class RedemptionRulesAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
     pass
 
 
@@ -46,8 +47,36 @@ admin.site.unregister(ProgramSettings)
 admin.site.register(ProgramSettings, ProgramSettingsRateAdmin)
 
 
+class RewardForm(forms.ModelForm):
+    """A reward's fields required by its kind, with errors on the field to fix (never a raw constraint message)."""
+
+    currency = currency_field(required=False, label=_("Currency"))
+
+    def clean(self):
+        data = super().clean()
+        kind, value = data.get("kind"), data.get("value")
+        if kind == Reward.Kind.PERCENT_DISCOUNT:
+            if value is None:
+                self.add_error("value", _("A percentage discount needs its percentage."))
+            elif not Decimal("0") < value <= Decimal("100"):
+                self.add_error("value", _("A percentage is more than 0 and at most 100."))
+        elif kind == Reward.Kind.FIXED_DISCOUNT:
+            if value is None:
+                self.add_error("value", _("A fixed discount needs its amount."))
+            elif value <= 0:
+                self.add_error("value", _("The discount must be more than 0."))
+        if kind == Reward.Kind.DONATION and not data.get("cause"):
+            self.add_error("cause", _("A donation needs the cause it goes to."))
+        if data.get("limit_period") and not data.get("per_period_limit"):
+            self.add_error("per_period_limit", _("Give the limit for the period, or clear the period."))
+        if data.get("valid_from") and data.get("valid_until") and data["valid_until"] <= data["valid_from"]:
+            self.add_error("valid_until", _("The end comes after the start."))
+        return data
+
+
 @admin.register(Reward)
-class RewardAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+class RewardAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
+    form = RewardForm
     list_display = ["code", "name", "kind", "points_cost", "stock", "valid_from", "valid_until", "active"]
     list_filter = ["kind", "active", "tiers"]
     search_fields = ["code", "name"]
@@ -55,7 +84,7 @@ class RewardAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Cause)
-class CauseAdmin(admin.ModelAdmin):
+class CauseAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "donated_points"]
     readonly_fields = ["donated_points"]
 
@@ -75,18 +104,5 @@ class VoucherAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["status", "reward"]
     search_fields = ["code", "member__external_id"]
     list_select_related = ["reward", "member"]
-    actions = ["void"]
-
-    def has_void_permission(self, request) -> bool:
-        return request.user.has_perm("rewards.void_voucher")
-
-    @admin.action(description="Void the selected vouchers", permissions=["void"])
-    def void(self, request, queryset) -> None:
-        done = 0
-        for voucher in queryset:
-            try:
-                services.voucher_void(voucher=voucher, reason="Voided by staff", actor=request.user)
-                done += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{voucher.code}: {exc.message}", messages.WARNING)
-        self.message_user(request, f"Voided {done} voucher(s).")
+    # Vouchers are used and voided from the member's page (with a reason, giving the points back when the whole
+    # redemption is voided); this list is read-only.

@@ -197,8 +197,8 @@ def test_admin_lists_filters_and_reviews(client, referral_program, register, cod
     assert client.get("/admin/referrals/referral/?status__exact=held_for_review").status_code == 200
     assert client.get("/admin/referrals/program/add/").status_code == 200
     assert client.get(f"/admin/referrals/referralcode/?q={code_of(referrer)}").status_code == 200
-    r = client.post("/admin/referrals/referral/", {"action": "reject",
-                                                   "_selected_action": [Referral.objects.get().pk]})
+    r = client.post(f"/admin/referrals/referral/{Referral.objects.get().pk}/review/",
+                    {"decision": "reject", "reason": "Same e-mail address"})
     assert r.status_code == 302
     assert Referral.objects.get().status == "rejected"
     assert AuditLog.objects.get(action="referral.reject").actor == admin_user

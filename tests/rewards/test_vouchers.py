@@ -43,11 +43,12 @@ def test_voided_by_staff_in_the_admin(client, api, voucher, db):
     manager = User.objects.create_user("m", is_staff=True)
     manager.groups.add(Group.objects.get(name="Manager"))
     client.force_login(manager)
-    pk = Voucher.objects.get().pk
-    r = client.post("/admin/rewards/voucher/", {"action": "void", "_selected_action": [pk]}, follow=True)
+    v = Voucher.objects.get()
+    r = client.post(f"/admin/members/member/{v.member_id}/vouchers/{v.pk}/void/",
+                    {"reason": "Printed by mistake", "key": "k"}, follow=True)
     assert r.status_code == 200
     assert Voucher.objects.get().status == "void"
-    assert AuditLog.objects.filter(action="voucher.void", actor=manager).exists()
+    assert AuditLog.objects.filter(action="voucher.void_and_refund", actor=manager).exists()
     r = api.post(f"/api/v1/vouchers/{voucher['code']}/redeem", {})
     assert r.status_code == 422 and r.json()["error"]["code"] == "voucher_void"
 

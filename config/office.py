@@ -1,0 +1,143 @@
+"""The back office's admin site: the program's name in the header, and the managers' dashboard.
+
+The dashboard reads the ledger and the apps' tables with set-based queries only (aggregates grouped in the
+database; no loop over members), so its cost does not grow with a Python loop over the program's size.
+"""
+
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, TruncWeek
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+DASHBOARD_PERMISSION = "loyalty.change_programsettings"
+"""Who sees the dashboard: the managers (who run the program's settings)."""
+
+FUNNEL = {  # the referral funnel's steps, in the staff's language
+    "pending": _("Attached, waiting for the first order"), "qualified": _("Qualified, not rewarded (a cap)"),
+    "rewarded": _("Rewarded"), "held_for_review": _("Held for review"), "rejected": _("Rejected"),
+    "reversed": _("Reversed (order refunded)"),
+}
+ISSUED = ["earn", "bonus", "gift", "adjust"]  # positive points of these kinds are points issued
+REDEEMED = ["redeem", "redeem_cancel", "redeem_return"]  # net points spent on rewards and at checkout
+
+
+class OfficeAdminSite(admin.AdminSite):
+    site_header = _("Loyalty back office")
+    site_title = _("Loyalty back office")
+    index_title = _("Back office")
+    index_template = "admin/office/index.html"
+
+    def each_context(self, request):
+        from loyalty.models import ProgramSettings
+
+        context = super().each_context(request)
+        name = ProgramSettings.current().name
+        context.update(site_header=name, site_title=name,
+                       may_see_dashboard=bool(getattr(request, "user", None)
+                                              and request.user.has_perm(DASHBOARD_PERMISSION)))
+        return context
+
+    def get_urls(self):
+        return [path("dashboard/", self.admin_view(self.dashboard_view), name="dashboard")] + super().get_urls()
+
+    def index(self, request, extra_context=None):
+        extra = {"dashboard": dashboard_summary()} if request.user.has_perm(DASHBOARD_PERMISSION) else {}
+        return super().index(request, {**extra, **(extra_context or {})})
+
+    def dashboard_view(self, request):
+        if not request.user.has_perm(DASHBOARD_PERMISSION):
+            raise PermissionDenied
+        context = {**self.each_context(request), "title": gettext("Program dashboard"), **dashboard_data()}
+        return render(request, "admin/office/dashboard.html", context)
+
+
+def _liability() -> dict:
+    from loyalty.models import Account
+    from rewards.models import RedemptionRules
+
+    totals = Account.objects.aggregate(available=Coalesce(Sum("available"), 0), pending=Coalesce(Sum("pending"), 0))
+    points = totals["available"] + totals["pending"]
+    per_unit = RedemptionRules.current().points_per_unit or 1
+    money = (Decimal(points) / Decimal(per_unit)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return {**totals, "points": points, "money": money, "points_per_unit": per_unit}
+
+
+def dashboard_summary() -> dict:
+    """The few numbers shown on the admin's home page."""
+    from loyalty.models import ProgramSettings
+    from members.models import Member, Notification
+    from referrals.models import Referral
+
+    return {
+        "liability": _liability(),
+        "currency": ProgramSettings.current().currency,
+        "active_members": Member.objects.filter(status=Member.Status.ACTIVE).count(),
+        "held_referrals": Referral.objects.filter(status=Referral.Status.HELD).count(),
+        "failed_notifications": Notification.objects.filter(
+            status__in=[Notification.Status.FAILED, Notification.Status.DEAD]).count(),
+    }
+
+
+def weekly_points(*, weeks: int = 12, now=None) -> list[dict]:
+    """Points issued, redeemed and expired per week, the last `weeks` weeks (oldest first), in one grouped query."""
+    from loyalty.models import Transaction
+
+    now = now or timezone.now()
+    this_week = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = this_week - timedelta(weeks=weeks - 1)
+    rows = (Transaction.objects.filter(created_at__gte=start)
+            .annotate(week=TruncWeek("created_at")).values("week")
+            .annotate(issued=Coalesce(Sum("points", filter=Q(kind__in=ISSUED, points__gt=0)), 0),
+                      redeemed=Coalesce(Sum("points", filter=Q(kind__in=REDEEMED)), 0),
+                      expired=Coalesce(Sum("points", filter=Q(kind="expire")), 0)))
+    by_week = {r["week"].date(): r for r in rows}
+    out = []
+    for n in range(weeks):
+        day = (start + timedelta(weeks=n)).date()
+        r = by_week.get(day, {})
+        out.append({"week": day, "issued": r.get("issued", 0), "redeemed": -r.get("redeemed", 0),
+                    "expired": -r.get("expired", 0)})
+    top = max([1, *(max(w["issued"], w["redeemed"], w["expired"]) for w in out)])
+    for w in out:  # bar heights in percent of the tallest bar
+        w.update({f"{k}_pct": round(100 * w[k] / top) for k in ("issued", "redeemed", "expired")})
+    return out
+
+
+def dashboard_data() -> dict:
+    from django_celery_beat.models import PeriodicTask
+
+    from loyalty.models import ProgramSettings
+    from members.models import Member, Notification, TierStatus
+    from referrals.models import Referral
+
+    weeks = weekly_points()
+    issued = sum(w["issued"] for w in weeks)
+    redeemed = sum(w["redeemed"] for w in weeks)
+    expired = sum(w["expired"] for w in weeks)
+    members = Member.objects.aggregate(all=Count("pk"), active=Count("pk", filter=Q(status=Member.Status.ACTIVE)))
+    tiers = list(TierStatus.objects.filter(tier__isnull=False).values("tier__name", "tier__rank")
+                 .annotate(n=Count("pk")).order_by("tier__rank"))
+    in_tiers = sum(t["n"] for t in tiers)
+    funnel = dict(Referral.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    notifications = dict(Notification.objects.filter(status__in=[Notification.Status.FAILED, Notification.Status.DEAD])
+                         .values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    return {
+        "weeks": weeks, "issued": issued, "redeemed": redeemed, "expired": expired,
+        "redemption_rate": round(100 * redeemed / issued, 1) if issued else None,
+        "breakage_rate": round(100 * expired / issued, 1) if issued else None,
+        "liability": _liability(), "currency": ProgramSettings.current().currency,
+        "members": members,
+        "tiers": [*tiers, {"tier__name": gettext("No tier"), "n": members["all"] - in_tiers}],
+        "funnel": [(FUNNEL.get(value, label), funnel.get(value, 0)) for value, label in Referral.Status.choices],
+        "attached": sum(funnel.values()),
+        "notifications": {"failed": notifications.get("failed", 0), "dead": notifications.get("dead", 0)},
+        "jobs": list(PeriodicTask.objects.order_by("name").values("name", "enabled", "last_run_at", "total_run_count")),
+    }
