@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "loyalty",
     "rewards",
     "referrals",
+    "insight",
     "config.apps.ProjectConfig",
 ]
 

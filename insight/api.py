@@ -1,0 +1,90 @@
+"""Insight's API: survey answers (the shop's key or the member's token), a member's insight, segments and their
+counts, and the program's metrics. Views parse, call one service or selector, and render."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.idempotency import derived_key, idempotent_write, request_key
+from core.models import Channel, Scope
+from core.openapi import ERRORS, IDEMPOTENCY_HEADER
+from core.permissions import requires_scope
+from core.serializers import StrictSerializer, parse
+from members.authentication import IsMember
+from members.selectors import member_get
+
+from . import services
+from .models import SurveyAnswer
+
+MEMBER_APP_CHANNEL = "member_app"
+
+
+class SurveyAnswerCreateSerializer(StrictSerializer):
+    survey = serializers.SlugField(max_length=64, help_text="The survey's code.")
+    score = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0, max_value=10,
+                                     help_text="NPS 0-10 or CSAT 1-5.")
+    recommend = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=6,
+                                         help_text="CLI: how likely to recommend us (1-6).")
+    buy_again = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=6,
+                                         help_text="CLI: how likely to buy from us again (1-6).")
+    try_other = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=6,
+                                         help_text="CLI: how likely to try our other products (1-6).")
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class SurveyAnswerSerializer(serializers.ModelSerializer):
+    survey = serializers.CharField(source="survey.code")
+    kind = serializers.CharField(source="survey.kind")
+    member = serializers.CharField(source="member.external_id")
+    points = serializers.SerializerMethodField()
+    recorded = serializers.BooleanField(help_text="False when the member had already answered in this period: "
+                                                  "the first answer is returned and nothing changed.")
+
+    class Meta:
+        model = SurveyAnswer
+        fields = ["id", "survey", "kind", "member", "period", "score", "recommend", "buy_again", "try_other",
+                  "comment", "points", "answered_at", "recorded"]
+        read_only_fields = fields
+
+    def get_points(self, answer) -> int:
+        return answer.reward.points if answer.reward_id else 0
+
+
+def _record(request, *, member, channel_id: int, key: str) -> Response:
+    data = parse(SurveyAnswerCreateSerializer, request)
+    answer_input = services.AnswerInput(score=data["score"], recommend=data["recommend"], buy_again=data["buy_again"],
+                                        try_other=data["try_other"], comment=data["comment"])
+
+    def perform():
+        answer, recorded = services.survey_answer_record(member=member, survey_code=data["survey"],
+                                                         answer=answer_input, channel_id=channel_id)
+        answer.recorded = recorded
+        return (201 if recorded else 200), SurveyAnswerSerializer(answer).data
+
+    return idempotent_write(request, channel_id=channel_id, perform=perform, key=key)
+
+
+class SurveyAnswerApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_WRITE)]
+
+    @extend_schema(operation_id="survey_answers_record", request=SurveyAnswerCreateSerializer,
+                   responses={201: SurveyAnswerSerializer, 200: SurveyAnswerSerializer, **ERRORS},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request, external_id: str):
+        key = request_key(request)
+        member = member_get(external_id=external_id)
+        return _record(request, member=member, channel_id=request.user.channel_id, key=key)
+
+
+class MySurveyAnswerApi(APIView):
+    permission_classes = [IsMember]
+
+    @extend_schema(operation_id="me_survey_answers_record", request=SurveyAnswerCreateSerializer,
+                   responses={201: SurveyAnswerSerializer, 200: SurveyAnswerSerializer, **ERRORS},
+                   parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        member = request.user.member
+        # Members' keys share one channel: each member's keys are their own.
+        key = derived_key("me", member.pk, request_key(request))
+        return _record(request, member=member, channel_id=Channel.named(MEMBER_APP_CHANNEL).pk, key=key)
