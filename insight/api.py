@@ -1,6 +1,7 @@
 """Insight's API: survey answers (the shop's key or the member's token), a member's insight, segments and their
 counts, and the program's metrics. Views parse, call one service or selector, and render."""
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -14,8 +15,8 @@ from core.serializers import StrictSerializer, parse
 from members.authentication import IsMember
 from members.selectors import member_get
 
-from . import services
-from .models import SurveyAnswer
+from . import selectors, services
+from .models import MetricSnapshot, SurveyAnswer
 
 MEMBER_APP_CHANNEL = "member_app"
 
@@ -88,3 +89,64 @@ class MySurveyAnswerApi(APIView):
         # Members' keys share one channel: each member's keys are their own.
         key = derived_key("me", member.pk, request_key(request))
         return _record(request, member=member, channel_id=Channel.named(MEMBER_APP_CHANNEL).pk, key=key)
+
+
+def _query(serializer_class, request) -> dict:
+    """Validate the query string (unknown parameters refused); a bad one is the 400 of the API's error shape."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class MemberInsightApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    @extend_schema(operation_id="member_insight", responses={200: dict, **ERRORS})
+    def get(self, request, external_id: str):
+        return Response(selectors.member_insight(member=member_get(external_id=external_id)))
+
+
+class SegmentListApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    @extend_schema(operation_id="segments_list", responses={200: dict, **ERRORS})
+    def get(self, request):
+        return Response(selectors.segment_counts())
+
+
+class SegmentQuerySerializer(StrictSerializer):
+    after = serializers.IntegerField(required=False, default=0, min_value=0, help_text="The `next` of a page.")
+    limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=500)
+
+
+class SegmentMembersApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    @extend_schema(operation_id="segment_members", parameters=[SegmentQuerySerializer],
+                   responses={200: dict, **ERRORS})
+    def get(self, request, segment: str):
+        query = _query(SegmentQuerySerializer, request)
+        results, after = selectors.segment_members(segment=segment, after=query["after"], limit=query["limit"])
+        return Response({"segment": segment, "results": results, "next": after})
+
+
+class MetricsQuerySerializer(StrictSerializer):
+    period = serializers.ChoiceField(choices=MetricSnapshot.Period.choices)
+    date = serializers.DateField(required=False, allow_null=True, default=None,
+                                 help_text="A day of the period; today when omitted (a period still running).")
+    store = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    segment = serializers.CharField(max_length=40, required=False, allow_blank=True, default="",
+                                    help_text="e.g. stage:active, value:high, loyalty:advocate.")
+
+
+class MetricsApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_READ)]
+
+    @extend_schema(operation_id="metrics_read", parameters=[MetricsQuerySerializer], responses={200: dict, **ERRORS})
+    def get(self, request):
+        query = _query(MetricsQuerySerializer, request)
+        snapshot = services.metrics_snapshot_for(period=query["period"], day=query["date"] or timezone.now().date(),
+                                                 store=query["store"], segment=query["segment"])
+        return Response({"period": snapshot.period, "start": snapshot.start, "end": snapshot.end,
+                         "store": snapshot.store, "segment": snapshot.segment, "computed_at": snapshot.computed_at,
+                         "values": snapshot.values})

@@ -1,6 +1,10 @@
 """Insight's services: every write to insight's tables goes through one of these."""
 
+from .clv import clv_model_fit
 from .facts import member_facts_record_order, member_facts_record_refund
+from .metrics import metrics_snapshot_for, metrics_snapshot_take
+from .segments import segments_compute
 from .surveys import AnswerInput, survey_answer_record
 
-__all__ = ["AnswerInput", "member_facts_record_order", "member_facts_record_refund", "survey_answer_record"]
+__all__ = ["AnswerInput", "clv_model_fit", "member_facts_record_order", "member_facts_record_refund",
+           "metrics_snapshot_for", "metrics_snapshot_take", "segments_compute", "survey_answer_record"]
