@@ -1,6 +1,6 @@
 """A member's insight, the segments and their members through the shop's API."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import time_machine
@@ -9,7 +9,7 @@ from insight import clv
 from insight.models import ClvModel, MemberFacts
 from insight.services import clv_model_fit, segments_compute
 
-NOW = datetime(2026, 6, 30, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 
 
 def facts(member, *, first, last, orders, spend):
