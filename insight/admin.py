@@ -11,12 +11,14 @@ from .models import (
     InsightSettings,
     MemberFacts,
     MemberSegment,
+    MemberTag,
     MetricSnapshot,
     StageChange,
     Survey,
     SurveyAnswer,
+    Tag,
 )
-from .services import segments
+from .services import member_tag_attach, member_tag_detach, segments
 
 RULES = segments.__doc__.split("Rules (", 1)[1].split("\n", 1)[1]
 
@@ -103,3 +105,30 @@ class MetricSnapshotAdmin(ReadOnlyMixin, admin.ModelAdmin):
 @admin.register(ClvModel)
 class ClvModelAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["fitted_at", "customers", "r", "alpha", "a", "b", "p", "q", "gamma"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "rule_field", "rule_op", "rule_value"]
+
+
+@admin.register(MemberTag)
+class MemberTagAdmin(admin.ModelAdmin):
+    """Staff attach manual tags here (and detach any); rule tags come and go with the nightly run."""
+
+    list_display = ["member", "tag", "source", "added_at"]
+    list_filter = ["tag", "source"]
+    list_select_related = ["member", "tag"]
+    search_fields = ["member__external_id"]
+    raw_id_fields = ["member"]
+    fields = ["member", "tag"]
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.pk = member_tag_attach(member=obj.member, tag=obj.tag).pk
+
+    def delete_model(self, request, obj) -> None:
+        member_tag_detach(member=obj.member, tag=obj.tag)

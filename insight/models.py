@@ -217,3 +217,75 @@ class ClvModel(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["-fitted_at"], name="clv_model_latest")]
+
+
+class Tag(models.Model):
+    """A label on members: manual (staff attach it) or rule-based (a condition on the facts or segments, evaluated
+    nightly after the segments: members matching it get the tag, members no longer matching lose it)."""
+
+    class Field(models.TextChoices):
+        NET_ORDERS = "net_orders", "Orders (net of fully refunded ones)"
+        SPEND = "spend", "Spend (net of refunds)"
+        AVERAGE_ORDER_VALUE = "average_order_value", "Average order value"
+        CATEGORIES_COUNT = "categories_count", "Distinct categories bought"
+        DAYS_SINCE_LAST_ORDER = "days_since_last_order", "Days since the last order"
+        LAST_NPS = "last_nps", "Last NPS answer"
+        LAST_CLI = "last_cli", "Last CLI index"
+        STAGE = "stage", "Lifecycle stage"
+        VALUE_TIER = "value_tier", "Value tier"
+        LOYALTY_TYPE = "loyalty_type", "Loyalty type"
+
+    class Op(models.TextChoices):
+        GTE = "gte", ">="
+        LTE = "lte", "<="
+        EQ = "eq", "="
+
+    TEXT_FIELDS = {"stage", "value_tier", "loyalty_type"}
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    rule_field = models.CharField(max_length=24, choices=Field.choices, blank=True,
+                                  help_text="Empty for a manual tag.")
+    rule_op = models.CharField(max_length=3, choices=Op.choices, blank=True)
+    rule_value = models.CharField(max_length=40, blank=True, help_text="A number, or a stage / tier / type code.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def is_rule(self) -> bool:
+        return bool(self.rule_field)
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not self.rule_field:
+            if self.rule_op or self.rule_value:
+                raise ValidationError("A manual tag has no rule: leave the operator and value empty.")
+            return
+        if not self.rule_op or not self.rule_value:
+            raise ValidationError("A rule needs a field, an operator and a value.")
+        if self.rule_field in self.TEXT_FIELDS:
+            choices = {"stage": Stage, "value_tier": ValueTier, "loyalty_type": LoyaltyType}[self.rule_field]
+            if self.rule_op != self.Op.EQ or self.rule_value not in choices.values:
+                raise ValidationError({"rule_value": f"Use = and one of {', '.join(choices.values)}."})
+        else:
+            try:
+                Decimal(self.rule_value)
+            except ArithmeticError:
+                raise ValidationError({"rule_value": "A number."}) from None
+
+
+class MemberTag(models.Model):
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Attached by staff"
+        RULE = "rule", "By the tag's rule"
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="tags", db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="members")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    added_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "tag"], name="member_tag_once")]

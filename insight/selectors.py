@@ -9,7 +9,7 @@ from django.utils import timezone
 from members.models import Member
 
 from . import clv
-from .models import ClvModel, InsightSettings, MemberFacts, MemberSegment, StageChange
+from .models import ClvModel, InsightSettings, MemberFacts, MemberSegment, StageChange, Tag
 from .rules import weeks_between
 from .services.metrics import SEGMENT_CHOICES, SEGMENT_COLUMNS, segment_parse
 
@@ -60,6 +60,7 @@ def member_insight(*, member: Member, now: datetime | None = None) -> dict:
         "rfm": {"recency": segment.recency, "frequency": segment.frequency, "monetary": segment.monetary}
         if segment else None,
         "computed_on": segment.computed_on if segment else None,
+        "tags": list(member.tags.order_by("tag__code").values_list("tag__code", flat=True)),
         "facts": {
             "first_order_at": facts.first_order_at, "last_order_at": facts.last_order_at,
             "orders_count": facts.orders_count, "refunded_orders": facts.refunded_orders,
@@ -75,19 +76,23 @@ def member_insight(*, member: Member, now: datetime | None = None) -> dict:
 
 
 def segment_counts() -> dict:
-    """How many members are in each segment of each kind, as of the last nightly run."""
+    """How many members are in each segment of each kind (tags included), as of the last nightly run."""
     counts = {}
     for kind, column in SEGMENT_COLUMNS.items():
         found = dict(MemberSegment.objects.values_list(column).annotate(n=Count("pk")).order_by())
         counts[kind] = [{"segment": f"{kind}:{value}", "label": str(label), "members": found.get(value, 0)}
                         for value, label in SEGMENT_CHOICES[kind]]
+    counts["tag"] = [{"segment": f"tag:{code}", "label": name, "members": n} for code, name, n in
+                     Tag.objects.annotate(n=Count("members")).order_by("code").values_list("code", "name", "n")]
     return {"computed_on": MemberSegment.objects.aggregate(at=Max("computed_on"))["at"], "segments": counts}
 
 
 def segment_members(*, segment: str, after: int = 0, limit: int = 100) -> tuple[list[dict], int | None]:
     """A page of a segment's members in member-id order (keyset: pass the returned cursor as `after`)."""
-    column, value = segment_parse(segment)
-    rows = list(MemberSegment.objects.filter(**{column: value}, member_id__gt=after).order_by("member_id")
+    kind, value, _ = segment_parse(segment)
+    members = (MemberSegment.objects.filter(member__tags__tag__code=value) if kind == "tag"
+               else MemberSegment.objects.filter(**{SEGMENT_COLUMNS[kind]: value}))
+    rows = list(members.filter(member_id__gt=after).order_by("member_id")
                 .values("member_id", "member__external_id", "stage", "value_tier", "loyalty_type")[:limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]

@@ -26,7 +26,7 @@ from django.utils import timezone
 from core.errors import BadRequest
 from loyalty.models import Account, Order, OrderLine, Transaction
 
-from ..models import InsightSettings, MemberFacts, MemberSegment, MetricSnapshot, Survey, SurveyAnswer
+from ..models import InsightSettings, MemberFacts, MemberSegment, MemberTag, MetricSnapshot, Survey, SurveyAnswer, Tag
 from ..rules import nps, ratio
 
 SEGMENT_COLUMNS = {"stage": "stage", "value": "value_tier", "loyalty": "loyalty_type"}
@@ -36,17 +36,22 @@ SEGMENT_CHOICES = {"stage": MemberSegment._meta.get_field("stage").choices,
 ORDERS, LINES, TXNS = Order._meta.db_table, OrderLine._meta.db_table, Transaction._meta.db_table
 ANSWERS, SURVEYS, FACTS = SurveyAnswer._meta.db_table, Survey._meta.db_table, MemberFacts._meta.db_table
 SEGMENTS, ACCOUNTS = MemberSegment._meta.db_table, Account._meta.db_table
+MEMBER_TAGS, TAGS = MemberTag._meta.db_table, Tag._meta.db_table
 
 
-def segment_parse(segment: str) -> tuple[str, str] | None:
-    """`stage:active` -> (column, value); "" -> None; anything else a 400 naming the known segments."""
+def segment_parse(segment: str) -> tuple[str, str, str] | None:
+    """`stage:active`, `value:high`, `loyalty:advocate`, `tag:vip` -> (kind, value, SQL selecting the segment's
+    member ids, with the value as %(seg_value)s); "" -> None; anything else a 400 naming the known segments."""
     if not segment:
         return None
     kind, _, value = segment.partition(":")
+    if kind == "tag" and Tag.objects.filter(code=value).exists():
+        return kind, value, (f"SELECT mt.member_id FROM {MEMBER_TAGS} mt JOIN {TAGS} t ON t.id = mt.tag_id "
+                             "WHERE t.code = %(seg_value)s")
     if kind not in SEGMENT_COLUMNS or value not in {v for v, _ in SEGMENT_CHOICES[kind]}:
         known = ", ".join(f"{k}:{v}" for k, choices in SEGMENT_CHOICES.items() for v, _ in choices)
-        raise BadRequest(f"Unknown segment {segment!r}.", fields={"segment": [f"One of {known}."]})
-    return SEGMENT_COLUMNS[kind], value
+        raise BadRequest(f"Unknown segment {segment!r}.", fields={"segment": [f"One of {known}, or tag:<code>."]})
+    return kind, value, f"SELECT member_id FROM {SEGMENTS} WHERE {SEGMENT_COLUMNS[kind]} = %(seg_value)s"
 
 
 def period_bounds(period: str, day: date) -> tuple[date, date]:
@@ -81,8 +86,7 @@ def metrics_compute(*, start: date, end: date, store: str = "", segment: str = "
     seg = segment_parse(segment)
     p = {"start": _instant(start), "end": _instant(end), "store": store,
          "window": timedelta(days=settings.active_days), "seg_value": seg[1] if seg else None}
-    in_segment = (f"AND {{alias}}.member_id IN (SELECT member_id FROM {SEGMENTS} WHERE {seg[0]} = %(seg_value)s)"
-                  if seg else "")
+    in_segment = "AND {alias}.member_id IN (" + seg[2] + ")" if seg else ""
     orders_where = ("o.store = %(store)s " if store else "TRUE ") + in_segment.format(alias="o")
 
     promoters, detractors, nps_answers, csat_ok, csat_answers, csat_mean, cli_mean, cli_answers = _one(f"""
