@@ -47,8 +47,22 @@ def _grouped(*columns):
     return [unique[:, i] for i in range(unique.shape[1])], counts
 
 
+BOUNDS = (-10.0, 10.0)  # of the log-parameters, in scaled units: data without heterogeneity or dropout (a boundary
+# optimum) gives large but finite parameters instead of a search that runs off to infinity.
+
+
+def _maximise(objective, size: int):
+    """L-BFGS-B within BOUNDS from all-ones; Nelder-Mead from there if it did not converge. The better one wins."""
+    best = minimize(objective, np.zeros(size), method="L-BFGS-B", bounds=[BOUNDS] * size)
+    if not best.success:
+        other = minimize(objective, best.x, method="Nelder-Mead", bounds=[BOUNDS] * size,
+                         options={"maxiter": 2000, "xatol": 1e-8, "fatol": 1e-10})
+        best = other if other.fun < best.fun else best
+    return np.exp(best.x)
+
+
 def bgnbd_fit(x, t_x, T) -> BgNbd:
-    """Maximum likelihood over the log-parameters (so they stay positive), Nelder-Mead then L-BFGS-B polish."""
+    """Maximum likelihood over the log-parameters (so they stay positive), time scaled to about 10 units."""
     (gx, gt, gT), weights = _grouped(x, t_x, T)
     scale = max(float(np.max(gT)), 1.0) / 10  # fit in scaled time, so alpha starts near its size; rescale after
 
@@ -57,10 +71,7 @@ def bgnbd_fit(x, t_x, T) -> BgNbd:
         value = -bgnbd_log_likelihood((r, alpha, a, b), gx, gt / scale, gT / scale, weights)
         return value if np.isfinite(value) else 1e300
 
-    start = np.zeros(4)
-    first = minimize(objective, start, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10})
-    best = minimize(objective, first.x, method="L-BFGS-B")
-    r, alpha, a, b = np.exp(best.x if best.fun <= first.fun else first.x)
+    r, alpha, a, b = _maximise(objective, 4)
     return BgNbd(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b))
 
 
@@ -98,16 +109,14 @@ def gamma_gamma_fit(x, zbar) -> GammaGamma:
     x, zbar = np.asarray(x, dtype=float), np.asarray(zbar, dtype=float)
     keep = (x > 0) & (zbar > 0)
     x, zbar = x[keep], zbar[keep]
+    money = float(np.mean(zbar))  # fit in units of the mean spend (gamma scales with the money unit); rescale after
 
     def objective(log_params):
-        value = -gamma_gamma_log_likelihood(np.exp(log_params), x, zbar)
+        value = -gamma_gamma_log_likelihood(np.exp(log_params), x, zbar / money)
         return value if np.isfinite(value) else 1e300
 
-    first = minimize(objective, np.zeros(3), method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-8,
-                                                                            "fatol": 1e-10})
-    best = minimize(objective, first.x, method="L-BFGS-B")
-    p, q, gamma = np.exp(best.x if best.fun <= first.fun else first.x)
-    return GammaGamma(p=float(p), q=float(q), gamma=float(gamma))
+    p, q, gamma = _maximise(objective, 3)
+    return GammaGamma(p=float(p), q=float(q), gamma=float(gamma * money))
 
 
 def expected_spend(model: GammaGamma, x, zbar):
