@@ -156,7 +156,7 @@ def main() -> int:
     seed(args.members, orders, now, Channel.named("bench-seed").pk)
     facts_from_orders()
     sql("VACUUM ANALYZE")
-    Tag.objects.create(code="big-spender", name="Big spender", rule_field="spend", rule_op="gte", rule_value="600")
+    Tag.objects.create(code="big-spender", name="Big spender", rule_field="spend", rule_op="gte", rule_value="500")
     Tag.objects.create(code="lost", name="Lost", rule_field="stage", rule_op="eq", rule_value="churned")
     rss_before = rss_mb()
     yesterday = (now - timedelta(days=1)).date()

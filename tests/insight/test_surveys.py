@@ -86,3 +86,11 @@ def test_a_member_answers_through_their_own_token(api, member, csat_survey):
     other = app.post(f"/api/v1/members/{member.external_id}/survey-answers", {"survey": "csat", "score": 4},
                      format="json", headers={"Idempotency-Key": "b"})
     assert other.status_code == 403
+
+
+def test_a_suspended_member_cannot_answer(api, member, nps_survey):
+    member.status = member.Status.SUSPENDED
+    member.save()
+    r = answer(api, member, {"survey": "nps-q", "score": 9})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "member_inactive"
+    assert SurveyAnswer.objects.count() == 0 and balance(api, member) == 0
