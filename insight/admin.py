@@ -8,6 +8,7 @@ from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, Singleton
 
 from .models import (
     ClvModel,
+    HistoricalOrder,
     InsightSettings,
     MemberFacts,
     MemberSegment,
@@ -132,3 +133,11 @@ class MemberTagAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj) -> None:
         member_tag_detach(member=obj.member, tag=obj.tag)
+
+
+@admin.register(HistoricalOrder)
+class HistoricalOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["order_id", "member", "amount", "occurred_at", "imported_at"]
+    list_select_related = ["member"]
+    search_fields = ["order_id", "member__external_id"]
+    show_full_result_count = False

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.fields import MoneyField
 from core.idempotency import derived_key, idempotent_write, request_key
 from core.models import Channel, Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
@@ -150,3 +151,39 @@ class MetricsApi(APIView):
         return Response({"period": snapshot.period, "start": snapshot.start, "end": snapshot.end,
                          "store": snapshot.store, "segment": snapshot.segment, "computed_at": snapshot.computed_at,
                          "values": snapshot.values})
+
+
+class HistoryOrderSerializer(StrictSerializer):
+    member = serializers.CharField(max_length=64, help_text="The member's external_id.")
+    order_id = serializers.CharField(max_length=100)
+    amount = MoneyField()
+    occurred_at = serializers.DateTimeField()
+    categories = serializers.ListField(child=serializers.CharField(max_length=64), max_length=50, required=False,
+                                       default=list)
+
+
+class HistoryImportSerializer(StrictSerializer):
+    orders = serializers.ListField(child=HistoryOrderSerializer(), min_length=1, max_length=1000)
+
+
+class HistoryImportResultSerializer(serializers.Serializer):
+    imported = serializers.IntegerField()
+    skipped = serializers.IntegerField(help_text="Already imported, or already recorded as orders of the program.")
+
+
+class OrderHistoryApi(APIView):
+    """Past orders, for the facts, segments and lifetime value; they earn no points."""
+
+    permission_classes = [requires_scope(Scope.POINTS_EARN)]
+
+    @extend_schema(operation_id="order_history_import", request=HistoryImportSerializer,
+                   responses={201: HistoryImportResultSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        key = request_key(request)
+        data = parse(HistoryImportSerializer, request)
+        rows = [services.HistoryRow(member=o["member"], order_id=o["order_id"], amount=o["amount"],
+                                    occurred_at=o["occurred_at"], categories=tuple(o["categories"]))
+                for o in data["orders"]]
+        channel = request.user.channel_id
+        return idempotent_write(request, channel_id=channel, key=key, perform=lambda: (
+            201, services.order_history_import(channel_id=channel, rows=rows)))

@@ -289,3 +289,20 @@ class MemberTag(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "tag"], name="member_tag_once")]
+
+
+class HistoricalOrder(models.Model):
+    """An order from before the program (the shop's history), imported for the facts, segments and lifetime value:
+    it never earns points and is not a ledger order. Unique per channel and order id, so an import can be re-run."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
+    order_id = models.CharField(max_length=100)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="historical_orders", db_index=False)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    occurred_at = models.DateTimeField()
+    categories = models.JSONField(default=list, blank=True)
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "order_id"], name="historical_order_once")]
+        indexes = [models.Index(fields=["member", "occurred_at"], name="historical_order_by_member")]

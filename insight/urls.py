@@ -9,4 +9,5 @@ urlpatterns = [
     path("segments", api.SegmentListApi.as_view(), name="segments"),
     path("segments/<str:segment>/members", api.SegmentMembersApi.as_view(), name="segment-members"),
     path("metrics", api.MetricsApi.as_view(), name="metrics"),
+    path("order-history", api.OrderHistoryApi.as_view(), name="order-history"),
 ]

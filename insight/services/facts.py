@@ -22,7 +22,7 @@ from loyalty.locks import account_locked
 from loyalty.models import Order, Refund
 from rewards.models import Redemption
 
-from ..models import MemberFacts
+from ..models import HistoricalOrder, MemberFacts
 
 FACTS = MemberFacts._meta.db_table
 REDEMPTIONS = Redemption._meta.db_table
@@ -50,8 +50,8 @@ _UPSERT = f"""
 """
 
 
-def member_facts_record_order(*, order: Order, categories: list[str]) -> None:
-    """Count a new order (with the categories of its lines) in its member's facts."""
+def member_facts_record_order(*, order: Order | HistoricalOrder, categories: list[str]) -> None:
+    """Count a new order (with the categories of its lines), or an imported past one, in its member's facts."""
     account_locked(order.member_id)  # asserts the caller (a flow) holds the member's lock
     categories = sorted({c for c in categories if c})
     if connection.vendor == "postgresql":  # one statement on the hot path

@@ -17,7 +17,7 @@ def staff_client(client, db):
 def test_segments_and_facts_are_listed_and_filtered_but_not_editable(staff_client, member):
     MemberFacts.objects.create(member=member, orders_count=0)
     segments_compute()
-    for name in ("membersegment", "memberfacts", "stagechange", "surveyanswer", "metricsnapshot", "clvmodel"):
+    for name in ("historicalorder", "membersegment", "memberfacts", "stagechange", "surveyanswer", "metricsnapshot", "clvmodel"):
         r = staff_client.get(f"/admin/insight/{name}/")
         assert r.status_code == 200, name
         assert staff_client.get(f"/admin/insight/{name}/add/").status_code == 403, name
