@@ -1,6 +1,6 @@
 """A shop's past orders, imported for the facts and segments without a single point."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from insight.models import HistoricalOrder, MemberFacts
@@ -13,7 +13,7 @@ def history(api, orders, **kwargs):
 
 
 def test_past_orders_fill_the_facts_once_and_earn_nothing(api, member_factory):
-    old = member_factory(joined_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    old = member_factory(joined_at=datetime(2026, 1, 1, tzinfo=UTC))
     rows = [
         {"member": old.external_id, "order_id": "H1", "amount": "80.00", "occurred_at": "2024-03-01T10:00:00Z",
          "categories": ["tea"]},
