@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from insight import services as insight
 from loyalty import locks
 from loyalty import services as loyalty
 from loyalty.models import Order, Refund
@@ -45,6 +46,7 @@ def order_place(*, member: Member, channel_id: int, order_id: str, amount: Decim
                                    occurred_at=occurred_at, lines=lines)
         referral = referrals.referral_qualify(order=order, channel_id=channel_id,
                                               payment_fingerprint=payment_fingerprint)
+        insight.member_facts_record_order(order=order, categories=[line.category for line in lines])
     return order, referral
 
 
@@ -70,6 +72,7 @@ def order_refund(*, channel_id: int, order_id: str, amount: Decimal | None, idem
         refund = loyalty.order_points_take_back(order=order, amount=amount, channel_id=channel_id,
                                                 idempotency_key=idempotency_key, lines=lines, reason=reason)
         referral = referrals.referral_reverse_if_unqualified(order=order, channel_id=channel_id)
+        insight.member_facts_record_refund(order=order, refund=refund)
     return RefundOutcome(refund=refund, points_returned=returned, referral=referral)
 
 

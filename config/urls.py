@@ -24,6 +24,7 @@ api_v1 = [
     path("", include("loyalty.urls")),
     path("", include("rewards.urls")),
     path("", include("referrals.urls")),
+    path("", include("insight.urls")),
 ]
 
 urlpatterns = [

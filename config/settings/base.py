@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "loyalty",
     "rewards",
     "referrals",
+    "insight",
     "config.apps.ProjectConfig",
 ]
 

@@ -1,0 +1,308 @@
+"""Insight keeps its own tables, fed from the apps below it: survey answers, each member's facts (kept up to date
+by the order flows), the nightly segments and their stage changes, the metric snapshots and the fitted CLV model."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+from core.models import Channel, SettingsRow
+from loyalty.models import Transaction
+from members.models import Member
+
+
+class Stage(models.TextChoices):
+    PROSPECT = "prospect", "潜在客户 Prospect (registered, never ordered)"
+    NEW = "new", "新客户 New"
+    ACTIVE = "active", "活跃客户 Active"
+    DORMANT = "dormant", "沉睡客户 Dormant"
+    CHURNED = "churned", "流失客户 Churned"
+    WON_BACK = "won_back", "回流客户 Won back"
+
+
+class ValueTier(models.TextChoices):
+    HIGH = "high", "高价值 High value"
+    GENERAL = "general", "一般价值 General value"
+    LOW = "low", "低价值 Low value"
+    NONE = "none", "无购买 No orders"
+
+
+class LoyaltyType(models.TextChoices):
+    NONE = "none", "不忠诚 Not loyal (无忠诚)"
+    INERTIA = "inertia", "惯性型忠诚 Inertia"
+    MERCENARY = "mercenary", "雇佣型忠诚 Mercenary (唯利忠诚)"
+    LATENT = "latent", "潜在忠诚 Latent"
+    COMMITTED = "committed", "坚定型忠诚 Committed (持续忠诚)"
+    ADVOCATE = "advocate", "狂热型忠诚 Advocate (倡导者)"
+
+
+class InsightSettings(SettingsRow):
+    """The thresholds staff set for stages, loyalty types and lifetime value."""
+
+    new_days = models.PositiveIntegerField(default=30, help_text="新客户: ordered, and joined within this many days.")
+    active_days = models.PositiveIntegerField(default=90, help_text="活跃客户: last order within this many days.")
+    churned_days = models.PositiveIntegerField(
+        default=180, help_text="沉睡客户 between active_days and this; 流失客户 beyond it.")
+    repeat_orders = models.PositiveIntegerField(
+        default=3, help_text="Behavioural loyalty: at least this many orders (net of fully refunded ones) ...")
+    repeat_per_year = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal("4"),
+        help_text="... and at least this many orders a year since the first one, and not dormant or churned.")
+    mercenary_share = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("0.5"),
+        help_text="雇佣型忠诚: of a behaviourally loyal member's orders, at least this share paid with points.")
+    promoter_nps = models.PositiveSmallIntegerField(default=9, help_text="Attitudinal loyalty: last NPS at least this ...")
+    loyal_cli = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("5"),
+                                    help_text="... or last CLI index at least this ...")
+    advocate_referrals = models.PositiveIntegerField(
+        default=1, help_text="... or at least this many successful referrals made, which also makes an advocate (倡导者).")
+    expected_lifetime_years = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("3"),
+                                                  help_text="Simple CLV: the expected lifetime of a customer.")
+    clv_horizon_weeks = models.PositiveIntegerField(default=52, help_text="Model CLV: weeks ahead.")
+    clv_sample_size = models.PositiveIntegerField(default=50_000, help_text="Members the nightly fit samples.")
+
+    class Meta:
+        verbose_name = "insight settings"
+        verbose_name_plural = "insight settings"
+
+
+class Survey(models.Model):
+    class Kind(models.TextChoices):
+        NPS = "nps", "净推荐值 NPS (0-10)"
+        CSAT = "csat", "客户满意度 CSAT (1-5)"
+        CLI = "cli", "客户忠诚度指数 CLI (three questions, 1-6 each)"
+
+    class Period(models.TextChoices):
+        ONCE = "once", "Once"
+        MONTH = "month", "Once a month"
+        QUARTER = "quarter", "Once a quarter"
+        YEAR = "year", "Once a year"
+
+    code = models.SlugField(max_length=64, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    title = models.CharField(max_length=200, blank=True)
+    period = models.CharField(max_length=8, choices=Period.choices, default=Period.QUARTER,
+                              help_text="A member answers once per period; a later answer in it is not recorded.")
+    reward_points = models.PositiveIntegerField(default=0, help_text="Points for the member's first answer per period.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.kind})"
+
+
+class SurveyAnswer(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="answers")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="survey_answers", db_index=False)
+    period = models.CharField(max_length=10, help_text="The survey period answered: 2026-11, 2026-Q4, 2026 or once.")
+    score = models.DecimalField(max_digits=5, decimal_places=3,
+                                help_text="NPS 0-10, CSAT 1-5, or the CLI index (the mean of its three answers).")
+    recommend = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would recommend us (1-6).")
+    buy_again = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would buy again (1-6).")
+    try_other = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would try other products (1-6).")
+    comment = models.TextField(blank=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
+    reward = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "survey", "period"], name="survey_answer_once_per_period"),
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=10), name="survey_score_in_range"),
+        ]
+        indexes = [models.Index(fields=["survey", "answered_at"], name="survey_answer_by_time")]
+
+
+class MemberFacts(models.Model):
+    """A member's purchase facts, updated by every order and refund (never by rescanning history)."""
+
+    member = models.OneToOneField(Member, on_delete=models.PROTECT, primary_key=True, related_name="facts")
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    orders_count = models.PositiveIntegerField(default=0, help_text="Orders placed.")
+    refunded_orders = models.PositiveIntegerField(default=0, help_text="Of those, refunded in full.")
+    redeemed_orders = models.PositiveIntegerField(default=0, help_text="Orders paid (partly) with points.")
+    spend = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), help_text="Net of refunds.")
+    categories = models.JSONField(default=list, blank=True, help_text="The distinct categories bought.")
+    categories_count = models.PositiveIntegerField(default=0)
+    last_nps = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_cli = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "member facts"
+        indexes = [models.Index(fields=["last_order_at"], name="facts_by_last_order")]
+
+    @property
+    def net_orders(self) -> int:
+        return self.orders_count - self.refunded_orders
+
+    @property
+    def average_order_value(self) -> Decimal | None:
+        return (self.spend / self.net_orders).quantize(Decimal("0.01")) if self.net_orders > 0 else None
+
+    @property
+    def mean_days_between_orders(self) -> float | None:
+        """Orders come in any order (late or imported ones), so the mean gap is the span over the gaps."""
+        if self.orders_count < 2 or not self.first_order_at:
+            return None
+        return round((self.last_order_at - self.first_order_at).total_seconds() / 86400 / (self.orders_count - 1), 2)
+
+
+class MemberSegment(models.Model):
+    """A member's segments, as of the nightly run of `computed_on`."""
+
+    member = models.OneToOneField(Member, on_delete=models.PROTECT, primary_key=True, related_name="segment")
+    stage = models.CharField(max_length=10, choices=Stage.choices)
+    stage_since = models.DateTimeField()
+    recency = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the last order (5 = latest).")
+    frequency = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the orders count.")
+    monetary = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the spend.")
+    value_tier = models.CharField(max_length=8, choices=ValueTier.choices)
+    loyalty_type = models.CharField(max_length=10, choices=LoyaltyType.choices)
+    computed_on = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["stage"], name="segment_by_stage"),
+            models.Index(fields=["value_tier"], name="segment_by_value"),
+            models.Index(fields=["loyalty_type"], name="segment_by_loyalty"),
+        ]
+
+
+class StageChange(models.Model):
+    """Every change of lifecycle stage (the first stage comes from ""), for campaigns to act on."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="stage_changes", db_index=False)
+    from_stage = models.CharField(max_length=10, blank=True, choices=Stage.choices)
+    to_stage = models.CharField(max_length=10, choices=Stage.choices)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "-changed_at"], name="stage_change_by_member"),
+                   models.Index(fields=["changed_at"], name="stage_change_by_time")]
+
+
+class MetricSnapshot(models.Model):
+    class Period(models.TextChoices):
+        DAY = "day", "Day"
+        WEEK = "week", "Week"
+        MONTH = "month", "Month"
+
+    period = models.CharField(max_length=8, choices=Period.choices)
+    start = models.DateField()
+    end = models.DateField(help_text="Exclusive.")
+    store = models.CharField(max_length=100, blank=True)
+    segment = models.CharField(max_length=40, blank=True)
+    values = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "start", "store", "segment"],
+                                               name="one_snapshot_per_period")]
+
+
+class ClvModel(models.Model):
+    """The BG/NBD and Gamma-Gamma parameters of a nightly fit (time unit: weeks)."""
+
+    fitted_at = models.DateTimeField()
+    customers = models.PositiveIntegerField()
+    r = models.FloatField()
+    alpha = models.FloatField()
+    a = models.FloatField()
+    b = models.FloatField()
+    p = models.FloatField(null=True, blank=True)
+    q = models.FloatField(null=True, blank=True)
+    gamma = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["-fitted_at"], name="clv_model_latest")]
+
+
+class Tag(models.Model):
+    """A label on members: manual (staff attach it) or rule-based (a condition on the facts or segments, evaluated
+    nightly after the segments: members matching it get the tag, members no longer matching lose it)."""
+
+    class Field(models.TextChoices):
+        NET_ORDERS = "net_orders", "Orders (net of fully refunded ones)"
+        SPEND = "spend", "Spend (net of refunds)"
+        AVERAGE_ORDER_VALUE = "average_order_value", "Average order value"
+        CATEGORIES_COUNT = "categories_count", "Distinct categories bought"
+        DAYS_SINCE_LAST_ORDER = "days_since_last_order", "Days since the last order"
+        LAST_NPS = "last_nps", "Last NPS answer"
+        LAST_CLI = "last_cli", "Last CLI index"
+        STAGE = "stage", "Lifecycle stage"
+        VALUE_TIER = "value_tier", "Value tier"
+        LOYALTY_TYPE = "loyalty_type", "Loyalty type"
+
+    class Op(models.TextChoices):
+        GTE = "gte", ">="
+        LTE = "lte", "<="
+        EQ = "eq", "="
+
+    TEXT_FIELDS = {"stage", "value_tier", "loyalty_type"}
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    rule_field = models.CharField(max_length=24, choices=Field.choices, blank=True,
+                                  help_text="Empty for a manual tag.")
+    rule_op = models.CharField(max_length=3, choices=Op.choices, blank=True)
+    rule_value = models.CharField(max_length=40, blank=True, help_text="A number, or a stage / tier / type code.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def is_rule(self) -> bool:
+        return bool(self.rule_field)
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not self.rule_field:
+            if self.rule_op or self.rule_value:
+                raise ValidationError("A manual tag has no rule: leave the operator and value empty.")
+            return
+        if not self.rule_op or not self.rule_value:
+            raise ValidationError("A rule needs a field, an operator and a value.")
+        if self.rule_field in self.TEXT_FIELDS:
+            choices = {"stage": Stage, "value_tier": ValueTier, "loyalty_type": LoyaltyType}[self.rule_field]
+            if self.rule_op != self.Op.EQ or self.rule_value not in choices.values:
+                raise ValidationError({"rule_value": f"Use = and one of {', '.join(choices.values)}."})
+        else:
+            try:
+                Decimal(self.rule_value)
+            except ArithmeticError:
+                raise ValidationError({"rule_value": "A number."}) from None
+
+
+class MemberTag(models.Model):
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Attached by staff"
+        RULE = "rule", "By the tag's rule"
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="tags", db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="members")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    added_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "tag"], name="member_tag_once")]
+
+
+class HistoricalOrder(models.Model):
+    """An order from before the program (the shop's history), imported for the facts, segments and lifetime value:
+    it never earns points and is not a ledger order. Unique per channel and order id, so an import can be re-run."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
+    order_id = models.CharField(max_length=100)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="historical_orders", db_index=False)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    occurred_at = models.DateTimeField()
+    categories = models.JSONField(default=list, blank=True)
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "order_id"], name="historical_order_once")]
+        indexes = [models.Index(fields=["member", "occurred_at"], name="historical_order_by_member")]
