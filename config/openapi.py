@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.errors import ErrorCode
+from insight.exceptions import InsightErrorCode
 from loyalty.exceptions import LoyaltyErrorCode
 from members.exceptions import MembersErrorCode
 from referrals.exceptions import ReferralsErrorCode
 from rewards.exceptions import RewardsErrorCode
 
-E, M, L, R, F = ErrorCode, MembersErrorCode, LoyaltyErrorCode, RewardsErrorCode, ReferralsErrorCode
+E, M, L, R, F, IN = ErrorCode, MembersErrorCode, LoyaltyErrorCode, RewardsErrorCode, ReferralsErrorCode, InsightErrorCode
 
 CODE_ENUMS: tuple[type[StrEnum], ...] = (ErrorCode, MembersErrorCode, LoyaltyErrorCode, RewardsErrorCode,
-                                         ReferralsErrorCode)
+                                         ReferralsErrorCode, InsightErrorCode)
 
 TAGS = [
     {"name": "members", "description": "Register members, read and update them, issue member tokens."},
@@ -34,6 +35,8 @@ TAGS = [
     {"name": "referrals", "description": "Referral codes, attaching them, and what referrals earned."},
     {"name": "memberships", "description": "Tiers, paid plans and a member's subscriptions."},
     {"name": "member self-service", "description": "A member's own data, with a member token (`Bearer`)."},
+    {"name": "insight", "description": "Surveys, what we know of each member (stage, value, loyalty type, lifetime "
+                                       "value), segments, the program's metrics, and past orders imported."},
 ]
 
 # --- Error codes -------------------------------------------------------------------------------------------
@@ -149,6 +152,8 @@ CODES: dict[str, CodeDoc] = {
                              fields={"referral_code": ["Would make a referral loop."]}),
     F.REFERRAL_NOT_FOUND: CodeDoc(404, "No referral #31."),
     F.REFERRAL_NOT_HELD: CodeDoc(409, "Referral #31 is qualified, not held for review."),
+    # insight
+    IN.SURVEY_NOT_FOUND: CodeDoc(404, "No open survey 'nps-2026'."),
 }
 
 # Codes no API operation answers: staff actions in the admin, and what any URL may get (an unknown path, a
@@ -394,6 +399,31 @@ OPERATIONS: dict[str, Op] = {
     "me_tier": Op("member self-service", "Read my tier", "The member's tier, benefits and progress."),
     "me_referrals": Op("member self-service", "Read my referrals",
                        "The member's own code and the people they referred (first names only)."),
+    # insight
+    "survey_answers_record": Op(
+        "insight", "Record a survey answer",
+        "A member's answer to an open survey (NPS 0-10, CSAT 1-5, CLI three 1-6 questions), once per survey and "
+        "period: a later answer in the same period answers the first one (`recorded: false`). The first answer of a "
+        "period may earn points, once.", (M.MEMBER_NOT_FOUND, IN.SURVEY_NOT_FOUND, M.MEMBER_INACTIVE)),
+    "me_survey_answers_record": Op(
+        "member self-service", "Answer a survey", "As the shop's survey answer, for the member's own account.",
+        (IN.SURVEY_NOT_FOUND, M.MEMBER_INACTIVE)),
+    "member_insight": Op(
+        "insight", "Read what we know of a member",
+        "Lifecycle stage, value tier, loyalty type, RFM scores, tags, purchase facts, lifetime value (simple and "
+        "BG/NBD + Gamma-Gamma), P(alive) and churn risk, as of the last nightly run.", (M.MEMBER_NOT_FOUND,)),
+    "segments_list": Op("insight", "List the segments", "Every segment (stage, value, loyalty type, tag) with its "
+                        "count of members, as of the last nightly run."),
+    "segment_members": Op("insight", "List a segment's members",
+                          "The members of one segment (e.g. `stage:active`), keyset-paginated.", ()),
+    "metrics_read": Op("insight", "Read the program's metrics",
+                       "NPS, CSAT, CLI, retention and churn rates, order value, purchase frequency, upsell and "
+                       "redemption rates, breakage and points liability for a day, week or month, optionally per "
+                       "store or segment (formulas in the README).", ()),
+    "order_history_import": Op(
+        "insight", "Import past orders",
+        "Orders from before the program, recorded for the members' facts, segments and lifetime value; no points "
+        "are awarded. Sent again, changes nothing.", (M.MEMBER_NOT_FOUND,)),
 }
 
 # --- The hook -----------------------------------------------------------------------------------------------

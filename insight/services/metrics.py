@@ -23,7 +23,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from core.errors import BadRequest, BusinessRuleError
+from core.errors import BadRequest
 from loyalty.models import Account, Order, OrderLine, Transaction
 
 from ..models import InsightSettings, MemberFacts, MemberSegment, MemberTag, MetricSnapshot, Survey, SurveyAnswer, Tag
@@ -37,12 +37,6 @@ ORDERS, LINES, TXNS = Order._meta.db_table, OrderLine._meta.db_table, Transactio
 ANSWERS, SURVEYS, FACTS = SurveyAnswer._meta.db_table, Survey._meta.db_table, MemberFacts._meta.db_table
 SEGMENTS, ACCOUNTS = MemberSegment._meta.db_table, Account._meta.db_table
 MEMBER_TAGS, TAGS = MemberTag._meta.db_table, Tag._meta.db_table
-
-
-def postgresql_required(what: str) -> None:
-    """The set-based jobs and metrics are PostgreSQL SQL; elsewhere (a local SQLite run) they say so."""
-    if connection.vendor != "postgresql":
-        raise BusinessRuleError(f"{what} need PostgreSQL (set DATABASE_URL).", code="postgresql_required")
 
 
 def segment_parse(segment: str) -> tuple[str, str, str] | None:
@@ -88,7 +82,6 @@ def _num(value) -> str | None:
 
 def metrics_compute(*, start: date, end: date, store: str = "", segment: str = "") -> dict:
     """The metrics of [start, end) as a JSON-ready dict (decimals as strings; None where undefined)."""
-    postgresql_required("The metrics")
     settings = InsightSettings.current()
     seg = segment_parse(segment)
     p = {"start": _instant(start), "end": _instant(end), "store": store,
@@ -167,10 +160,13 @@ def metrics_snapshot_take(*, period: str, day: date, store: str = "", segment: s
 
 def metrics_snapshot_for(*, period: str, day: date, store: str = "", segment: str = "",
                          now: datetime | None = None) -> MetricSnapshot:
-    """The stored snapshot of a period if it was taken after the period ended; else a fresh one, stored."""
+    """The stored snapshot of a period if it was taken after the period ended; else the metrics computed now and
+    not stored (a read never writes: the nightly job stores the snapshots)."""
     segment_parse(segment)
     start, end = period_bounds(period, day)
     stored = MetricSnapshot.objects.filter(period=period, start=start, store=store, segment=segment).first()
     if stored is not None and stored.computed_at >= _instant(end):
         return stored
-    return metrics_snapshot_take(period=period, day=day, store=store, segment=segment, now=now)
+    return MetricSnapshot(period=period, start=start, end=end, store=store, segment=segment,
+                          values=metrics_compute(start=start, end=end, store=store, segment=segment),
+                          computed_at=now or timezone.now())

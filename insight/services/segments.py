@@ -29,7 +29,6 @@ from members.models import Member
 from referrals.models import Referral
 
 from ..models import InsightSettings, MemberFacts, MemberSegment, StageChange
-from .metrics import postgresql_required
 
 MEMBERS, FACTS = Member._meta.db_table, MemberFacts._meta.db_table
 SEGMENTS, CHANGES, REFERRALS = MemberSegment._meta.db_table, StageChange._meta.db_table, Referral._meta.db_table
@@ -121,7 +120,6 @@ SELECT (SELECT COUNT(*) FROM upserted), (SELECT COUNT(*) FROM changes)
 
 def segments_compute(*, now: datetime | None = None, batch_size: int = 5000) -> dict[str, int]:
     """Recompute every member's segments as of `now`; returns counts of members, stage changes and batches."""
-    postgresql_required("The segments")
     now = now or timezone.now()
     settings = InsightSettings.current()
     cuts = {"r": quintile_cuts("f.last_order_at"), "f": quintile_cuts(NET_ORDERS), "m": quintile_cuts("f.spend")}

@@ -13,12 +13,14 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import BadRequest, BusinessRuleError, ErrorCode, NotFound
+from core.errors import BadRequest, BusinessRuleError, NotFound
 from core.idempotency import derived_key
 from loyalty import services as loyalty
 from loyalty.locks import members_locked
+from members.exceptions import MembersErrorCode
 from members.models import Member
 
+from ..exceptions import InsightErrorCode
 from ..models import MemberFacts, Survey, SurveyAnswer
 from ..rules import cli_index, survey_period
 
@@ -67,7 +69,7 @@ def _validate(survey: Survey, given: AnswerInput) -> Decimal:
 def survey_get(*, code: str) -> Survey:
     survey = Survey.objects.filter(code=code, active=True).first()
     if survey is None:
-        raise NotFound(f"No open survey {code!r}.", code="survey_not_found")
+        raise NotFound(f"No open survey {code!r}.", code=InsightErrorCode.SURVEY_NOT_FOUND)
     return survey
 
 
@@ -78,7 +80,7 @@ def survey_answer_record(*, member: Member, survey_code: str, answer: AnswerInpu
     survey = survey_get(code=survey_code)
     score = _validate(survey, answer)
     if member.status != Member.Status.ACTIVE:
-        raise BusinessRuleError("This membership is not active.", code=ErrorCode.MEMBER_INACTIVE)
+        raise BusinessRuleError("This membership is not active.", code=MembersErrorCode.MEMBER_INACTIVE)
     now = now or timezone.now()
     period = survey_period(survey.period, timezone.localtime(now, timezone.get_fixed_timezone(0)).date())
     with members_locked([member.pk]):  # one answer per period even when two arrive at once
