@@ -32,7 +32,8 @@ class Member(models.Model):
                                 help_text="The language of the messages the member receives.")
     joined_at = models.DateTimeField(default=dj_timezone.now)
     page_link_version = models.PositiveIntegerField(
-        default=0, help_text="Signed links to the member's page carry this number; raising it revokes them all.")
+        default=0, db_default=0,
+        help_text="Signed links to the member's page carry this number; raising it revokes them all.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
