@@ -3,6 +3,8 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.api_root import ApiRootApi
+from config.health import ReadinessView, liveness
+from config.metrics import metrics
 from config.views import member_account
 from core.converters import KeyConverter
 from core.views import health
@@ -33,6 +35,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"), name="redoc"),
     path("health", health, name="health"),
+    path("health/live", liveness, name="health-live"),
+    path("health/ready", ReadinessView.as_view(), name="health-ready"),
+    path("metrics", metrics, name="metrics"),
     path("account/", member_account, name="member-account"),
 ]
 
