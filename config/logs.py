@@ -124,7 +124,9 @@ _bound: dict[str, dict] = {}
 def _bind_request_id(task_id=None, task=None, **kwargs):
     before = structlog.contextvars.get_contextvars()
     _bound[task_id] = before
-    request_id = getattr(task.request, "request_id", None) or before.get("request_id")
+    request_id = (getattr(task.request, "request_id", None)  # a worker: the message's headers
+                  or (getattr(task.request, "headers", None) or {}).get("request_id")  # apply(headers=...)
+                  or before.get("request_id"))  # in-process (eager): the request's own context
     structlog.contextvars.bind_contextvars(task_id=task_id, task=task.name,
                                            **({"request_id": request_id} if request_id else {}))
     _task_log.info("task_started")

@@ -394,6 +394,18 @@ OPERATIONS: dict[str, Op] = {
     "me_tier": Op("member self-service", "Read my tier", "The member's tier, benefits and progress."),
     "me_referrals": Op("member self-service", "Read my referrals",
                        "The member's own code and the people they referred (first names only)."),
+    # privacy (GDPR; config/privacy.py)
+    "members_export": Op(
+        "members", "Export a member's personal data",
+        "Everything we hold on the member as one JSON document: identity, consents, tiers, paid plans, the ledger "
+        "statement and lots, orders, redemptions, vouchers, referrals, messages and the audit entries about them. "
+        "Needs the scope `members:export`; every export is audited.", (M.MEMBER_NOT_FOUND,)),
+    "members_erase": Op(
+        "members", "Erase a member's personal data",
+        "Pseudonymises the member (GDPR): name, e-mail, phone, birth date and card number are removed, the "
+        "external_id becomes a pseudonym (answered), messages lose their texts, tokens and page links end, the "
+        "membership is closed. The ledger, its totals and the audit trail stay. Needs the scope `members:erase`; "
+        "audited with the reason.", (M.MEMBER_NOT_FOUND,)),
 }
 
 # --- The hook -----------------------------------------------------------------------------------------------

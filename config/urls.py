@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from config.api_root import ApiRootApi
 from config.health import ReadinessView, liveness
 from config.metrics import metrics
+from config.privacy import MemberEraseApi, MemberExportApi
 from config.views import member_account
 from core.converters import KeyConverter
 from core.views import health
@@ -22,6 +23,8 @@ api_v1 = [
     path("redemptions/<int:redemption_id>/cancel", api.RedemptionCancelApi.as_view(), name="redemption-cancel"),
     path("checkout/holds/<int:hold_id>/confirm", api.HoldConfirmApi.as_view(), name="hold-confirm"),
     path("checkout/holds/<int:hold_id>/release", api.HoldReleaseApi.as_view(), name="hold-release"),
+    path("members/<key:external_id>/export", MemberExportApi.as_view(), name="member-export"),
+    path("members/<key:external_id>/erase", MemberEraseApi.as_view(), name="member-erase"),
     path("", include("members.urls")),
     path("", include("loyalty.urls")),
     path("", include("rewards.urls")),
