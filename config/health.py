@@ -10,7 +10,9 @@
 Messages name the check and a number, never a member or a secret (they are shown to whoever may ask).
 """
 
+import asyncio
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,6 +20,8 @@ from django.db import connection
 from django.db.models import Min, Q
 from django.http import JsonResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.views import View
 from django.views.decorators.cache import never_cache
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
@@ -111,8 +115,17 @@ class ReadinessView(HealthCheckView):
         DueJobs,
     )
 
-    async def get(self, request, *args, **kwargs):
-        response = await super().get(request, *args, **kwargs)
+    # A sync view around the library's async one: its checks run on an event loop of their own thread, so the
+    # view works under any WSGI server whatever the calling thread holds (the sync checks get threads of theirs).
+    def dispatch(self, request, *args, **kwargs):
+        response = View.dispatch(self, request, *args, **kwargs)
+        patch_vary_headers(response, ["Accept"])
+        add_never_cache_headers(response)
+        return response
+
+    def get(self, request, *args, **kwargs):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            response = pool.submit(asyncio.run, HealthCheckView.get(self, request, *args, **kwargs)).result()
         if response.status_code == 500:  # not ready: 503, what load balancers and orchestrators expect
             response.status_code = 503
         return response
