@@ -31,6 +31,7 @@ from rewards import services as rewards
 from rewards.models import Redemption, Voucher
 
 from . import flows
+from .privacy import PrivacyAdminMixin
 
 PURCHASE, USE_VOUCHER = "loyalty.add_order", "rewards.change_voucher"
 CANCEL, VOID = "rewards.change_redemption", "rewards.void_voucher"
@@ -66,7 +67,7 @@ def _table(heads: list, rows: list[tuple]) -> str:
                        format_html_join("", "<tr>" + "<td>{}</td>" * len(heads) + "</tr>", rows))
 
 
-class CounterMemberAdmin(ReferralsMemberAdmin):
+class CounterMemberAdmin(PrivacyAdminMixin, ReferralsMemberAdmin):
     readonly_fields = [*ReferralsMemberAdmin.readonly_fields, "vouchers", "redemptions"]
     # What the clerk needs at the till first: identity, tier, points, vouchers; contact details and dates below.
     _identity, _contact, _dates, _tier, _points, _referrals = ReferralsMemberAdmin.fieldsets

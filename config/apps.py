@@ -8,6 +8,9 @@ class ProjectConfig(AppConfig):
     name = "config"
     label = "project"
 
+    def ready(self) -> None:
+        from . import metrics  # noqa: F401 - registers the outbox gauge and the job counters (Celery signals)
+
 
 class OfficeAdminConfig(AdminConfig):
     """Django's admin with our site (the program's name in the header, the managers' dashboard)."""

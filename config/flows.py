@@ -113,3 +113,13 @@ def member_sign_up(*, referral_code: str = "", device_id: str = "", ip: str | No
     if referral_code:
         referral = referrals.referral_attach(member=member, code=referral_code, device_id=device_id, ip=ip)
     return member, own_code, referral
+
+
+@transaction.atomic(savepoint=False)
+def member_erase_everywhere(*, member: Member, reason: str, actor, channel_id: int | None) -> Member:
+    """Erase a member's personal data in every app (GDPR), the ledger and the audit trail left whole: each app
+    pseudonymises its own through its own service; `members` last, as it closes the membership and audits it.
+    The member's ledger lock keeps an order or redemption from running alongside."""
+    with locks.members_locked([member.pk]):
+        referrals.referrals_personal_erase(member=member)
+        return members.member_erase(member=member, reason=reason, actor=actor, channel_id=channel_id)

@@ -424,6 +424,18 @@ OPERATIONS: dict[str, Op] = {
         "insight", "Import past orders",
         "Orders from before the program, recorded for the members' facts, segments and lifetime value; no points "
         "are awarded. Sent again, changes nothing.", (M.MEMBER_NOT_FOUND,)),
+    # privacy (GDPR; config/privacy.py)
+    "members_export": Op(
+        "members", "Export a member's personal data",
+        "Everything we hold on the member as one JSON document: identity, consents, tiers, paid plans, the ledger "
+        "statement and lots, orders, redemptions, vouchers, referrals, messages and the audit entries about them. "
+        "Needs the scope `members:export`; every export is audited.", (M.MEMBER_NOT_FOUND,)),
+    "members_erase": Op(
+        "members", "Erase a member's personal data",
+        "Pseudonymises the member (GDPR): name, e-mail, phone, birth date and card number are removed, the "
+        "external_id becomes a pseudonym (answered), messages lose their texts, tokens and page links end, the "
+        "membership is closed. The ledger, its totals and the audit trail stay. Needs the scope `members:erase`; "
+        "audited with the reason.", (M.MEMBER_NOT_FOUND,)),
 }
 
 # --- The hook -----------------------------------------------------------------------------------------------

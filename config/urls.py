@@ -3,6 +3,9 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.api_root import ApiRootApi
+from config.health import ReadinessView, liveness
+from config.metrics import metrics
+from config.privacy import MemberEraseApi, MemberExportApi
 from config.views import member_account
 from core.converters import KeyConverter
 from core.views import health
@@ -20,6 +23,8 @@ api_v1 = [
     path("redemptions/<int:redemption_id>/cancel", api.RedemptionCancelApi.as_view(), name="redemption-cancel"),
     path("checkout/holds/<int:hold_id>/confirm", api.HoldConfirmApi.as_view(), name="hold-confirm"),
     path("checkout/holds/<int:hold_id>/release", api.HoldReleaseApi.as_view(), name="hold-release"),
+    path("members/<key:external_id>/export", MemberExportApi.as_view(), name="member-export"),
+    path("members/<key:external_id>/erase", MemberEraseApi.as_view(), name="member-erase"),
     path("", include("members.urls")),
     path("", include("loyalty.urls")),
     path("", include("rewards.urls")),
@@ -34,6 +39,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"), name="redoc"),
     path("health", health, name="health"),
+    path("health/live", liveness, name="health-live"),
+    path("health/ready", ReadinessView.as_view(), name="health-ready"),
+    path("metrics", metrics, name="metrics"),
     path("account/", member_account, name="member-account"),
 ]
 

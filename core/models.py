@@ -36,9 +36,11 @@ class Scope(models.TextChoices):
     POINTS_EARN = "points:earn", "Award points on orders and take them back on refunds"
     POINTS_REDEEM = "points:redeem", "Redeem points and cancel redemptions"
     POINTS_ADJUST = "points:adjust", "Manual credits and debits (not granted unless asked for)"
+    MEMBERS_EXPORT = "members:export", "Export all personal data of a member (GDPR; not granted unless asked for)"
+    MEMBERS_ERASE = "members:erase", "Erase a member's personal data (GDPR; not granted unless asked for)"
 
 
-DEFAULT_SHOP_SCOPES = [s.value for s in Scope if s != Scope.POINTS_ADJUST]
+DEFAULT_SHOP_SCOPES = [s.value for s in Scope if s not in (Scope.POINTS_ADJUST, Scope.MEMBERS_EXPORT, Scope.MEMBERS_ERASE)]
 
 
 def hash_key(raw: str) -> str:

@@ -8,7 +8,9 @@ programs with their steps, the job schedules, API keys, the audit log.
 
 EXTRA_PERMISSIONS = {
     # Staff permissions that hold no data of their own, created with the roles: (app_label, model) -> codenames.
-    ("members", "member"): {"change_member_status": "Can change a member's status (with a reason)"},
+    ("members", "member"): {"change_member_status": "Can change a member's status (with a reason)",
+                            "export_member_data": "Can export all personal data of a member",
+                            "erase_member": "Can erase a member's personal data (with a reason)"},
 }
 
 CLERK = [
@@ -35,7 +37,7 @@ MANAGER = CLERK + [
     "referrals.review_referral", "referrals.add_program", "referrals.change_program",
     "members.change_notification", "members.view_webhookendpoint", "members.add_webhookendpoint",
     "members.change_webhookendpoint",
-    "members.change_member_status",
+    "members.change_member_status", "members.export_member_data", "members.erase_member",
     "referrals.add_programstep", "referrals.change_programstep", "referrals.delete_programstep",
     *[f"django_celery_beat.{action}_{model}" for action in ("view", "add", "change", "delete")
       for model in ("periodictask", "crontabschedule", "intervalschedule", "clockedschedule", "solarschedule")],

@@ -108,3 +108,30 @@ EARNED_KINDS = (Transaction.Kind.EARN, Transaction.Kind.REFUND, Transaction.Kind
 def points_earned_total(*, member: Member) -> int:
     total = Transaction.objects.filter(member_id=member.pk, kind__in=EARNED_KINDS).aggregate(t=Sum("points"))["t"]
     return max(total or 0, 0)
+
+
+def ledger_data_export(*, member: Member) -> dict:
+    """What `loyalty` holds on the member: the account, the statement, lots, orders and refunds. Reads only."""
+    from core.privacy import export_rows
+
+    from .models import BirthdayGift, Order, OrderLine, Refund
+
+    orders = Order.objects.filter(member=member)
+    return {
+        "account": (export_rows(Account.objects.filter(member=member),
+                                ["available", "pending", "lifetime_earned", "lifetime_redeemed", "lifetime_expired"])
+                    or [None])[0],
+        "statement": export_rows(Transaction.objects.filter(member=member),
+                                 ["id", "kind", "points", "balance_after", "pending_after", "reference", "reason",
+                                  "reverses_id", "channel__name", "created_at"]),
+        "lots": export_rows(Lot.objects.filter(member=member),
+                            ["id", "amount", "remaining", "released", "earned_at", "available_at", "expires_at"]),
+        "orders": export_rows(orders, ["order_id", "channel__name", "amount", "currency", "store", "occurred_at",
+                                       "points_earned", "refunded_amount", "points_reversed"]),
+        "order_lines": export_rows(OrderLine.objects.filter(order__in=orders),
+                                   ["order__order_id", "sku", "category", "amount", "points", "refunded_amount"]),
+        "refunds": export_rows(Refund.objects.filter(Q(order__in=orders) | Q(bonus__member=member)),
+                               ["order__order_id", "amount", "points_due", "points_taken", "shortfall", "created_at"]),
+        "birthday_gifts": export_rows(BirthdayGift.objects.filter(member=member),
+                                      ["birthday", "tier_code", "points", "reward_code", "created_at"]),
+    }

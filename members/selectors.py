@@ -62,3 +62,34 @@ def tier_overview(*, member: Member, now=None) -> dict:
 def subscription_current(*, member: Member) -> Subscription | None:
     """The member's live paid membership (trial or active), with its plan; None without one."""
     return one_or_none(Subscription.objects.filter(member_id=member.pk, status__in=LIVE).select_related("plan"))
+
+
+IDENTITY_FIELDS = ["external_id", "name", "email", "phone", "card_number", "birth_date", "timezone", "language",
+                   "status", "joined_at", "updated_at"]
+
+
+def member_data_export(*, member: Member) -> dict:
+    """What `members` holds on the member: identity, consents, tiers, paid plans, tokens, messages. Reads only."""
+    from core.privacy import export_row, export_rows
+
+    from .models import MemberToken, Notification, QualifyingActivity, SubscriptionEvent, TierChange
+
+    return {
+        "identity": export_row(member, IDENTITY_FIELDS),
+        "consents": {"marketing_consent": member.marketing_consent},
+        "tier": export_rows(TierStatus.objects.filter(member=member),
+                            ["tier__code", "since", "pinned_tier__code", "pinned_until", "below_since"]),
+        "tier_changes": export_rows(TierChange.objects.filter(member=member),
+                                    ["from_tier__code", "to_tier__code", "reason", "note", "created_at"]),
+        "qualifying_activity": export_rows(QualifyingActivity.objects.filter(member=member), ["month", "points", "spend"]),
+        "subscriptions": export_rows(Subscription.objects.filter(member=member),
+                                     ["id", "plan__code", "status", "started_at", "current_period_start",
+                                      "current_period_end", "cancelled_at", "ended_at"]),
+        "subscription_events": export_rows(SubscriptionEvent.objects.filter(subscription__member=member),
+                                           ["subscription_id", "kind", "payment_reference", "amount",
+                                            "refund_amount", "period_end", "created_at"]),
+        "tokens": export_rows(MemberToken.objects.filter(member=member), ["created_at", "expires_at", "revoked_at"]),
+        "notifications": export_rows(Notification.objects.filter(member=member),
+                                     ["kind", "channel", "target", "status", "payload", "marketing", "created_at",
+                                      "sent_at"]),
+    }

@@ -39,3 +39,22 @@ def referral_overview(*, member: Member) -> dict:
             for r in referrals
         ],
     }
+
+
+def referrals_data_export(*, member: Member) -> dict:
+    """What `referrals` holds on the member: their code, the referral that brought them (with the device and
+    address recorded then), those they made (without the other people's data), rewards. Reads only."""
+    from core.privacy import export_rows
+
+    from .models import PaymentFingerprint
+
+    return {
+        "code": referral_code_of(member=member),
+        "referred_by": export_rows(Referral.objects.filter(referred=member),
+                                   ["code", "status", "device_id", "ip", "created_at", "qualified_at"]),
+        "referrals_made": export_rows(Referral.objects.filter(referrer=member),
+                                      ["id", "code", "status", "created_at", "qualified_at", "ordinal"]),
+        "rewards": export_rows(ReferralReward.objects.filter(member=member),
+                               ["referral_id", "role", "points", "created_at"]),
+        "payment_fingerprints": export_rows(PaymentFingerprint.objects.filter(member=member), ["fingerprint", "created_at"]),
+    }

@@ -97,3 +97,17 @@ def rewards_within_reach(*, member: Member, now=None) -> list[dict]:
         out.append({"reward": reward, "eligible": not refusals, "points_short": max(reward.points_cost - available, 0),
                     "blocked_by": other[0].code if other else None})
     return out
+
+
+def rewards_data_export(*, member: Member) -> dict:
+    """What `rewards` holds on the member: redemptions and vouchers. Reads only."""
+    from core.privacy import export_rows
+
+    return {
+        "redemptions": export_rows(Redemption.objects.filter(member=member),
+                                   ["id", "kind", "reward__name", "points", "points_returned", "order_id", "order_value",
+                                    "discount", "status", "created_at", "cancelled_at"]),
+        "vouchers": export_rows(Voucher.objects.filter(member=member),
+                                ["code", "reward__name", "status", "expires_at", "redeemed_at", "redeemed_store",
+                                 "redeemed_order_id", "voided_at", "void_reason", "created_at"]),
+    }

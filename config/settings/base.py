@@ -185,9 +185,21 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
 # Ask a worker to deliver right after the commit that recorded a message (the periodic job sends it otherwise).
 NOTIFICATIONS_ENQUEUE_ON_COMMIT = env.bool("NOTIFICATIONS_ENQUEUE_ON_COMMIT", default=True)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# --- Operations: JSON logs with request ids, health endpoints, Prometheus metrics (README: Operations) ---------
+# Self-contained: the apps and middleware it needs are added here, not in the lists above.
+from config.logs import logging_config  # noqa: E402
+
+LOGGING = logging_config(level=env("LOG_LEVEL", default="INFO"), json=env.bool("LOG_JSON", default=True))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # a worker logs through LOGGING too (JSON, with the request id)
+INSTALLED_APPS += ["health_check", "django_prometheus"]
+MIDDLEWARE = ["django_prometheus.middleware.PrometheusBeforeMiddleware", "config.logs.RequestIdMiddleware",
+              *MIDDLEWARE, "django_prometheus.middleware.PrometheusAfterMiddleware"]
+# Readiness (/health/ready) fails when beat ran no periodic task for this long, or a due job waits longer.
+HEALTH_BEAT_MAX_AGE_SECONDS = env.int("HEALTH_BEAT_MAX_AGE_SECONDS", default=5 * 60)
+HEALTH_OUTBOX_MAX_AGE_SECONDS = env.int("HEALTH_OUTBOX_MAX_AGE_SECONDS", default=15 * 60)
+HEALTH_LOTS_MAX_AGE_SECONDS = env.int("HEALTH_LOTS_MAX_AGE_SECONDS", default=60 * 60)
+# /metrics: public (to the network the process listens on), or only to staff and to `Authorization: Bearer
+# <METRICS_TOKEN>` (production's default). A worker serves its own job counters on WORKER_METRICS_PORT if set.
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=True)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)

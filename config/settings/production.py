@@ -39,8 +39,11 @@ if not API_DOCS_PUBLIC:  # the schema and docs for signed-in staff only
                             "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
                             "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"]}
 
+METRICS_PUBLIC = env.bool("METRICS_PUBLIC", default=False)  # staff or METRICS_TOKEN only, unless a setting says so
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^health(/|$)", r"^metrics$"]  # probes and scrapers inside the network speak plain HTTP
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 
 from core.errors import BusinessRuleError
 from core.fields import MAX_BALANCE
+from core.metrics import ledger_write_count
 from core.models import Channel
 
 from ..exceptions import LoyaltyErrorCode
@@ -61,6 +62,7 @@ def post(*, account: Account, kind: str, available_delta: int, pending_delta: in
         reverses=reverses, details=details or {}, created_at=now, multiplier=multiplier,
     )
     LotMovement.objects.bulk_create([LotMovement(transaction=txn, lot=lot, points=p) for lot, p in movements if p])
+    ledger_write_count(kind)
     return txn
 
 

@@ -23,6 +23,7 @@ from .plans import (
     subscription_start,
     subscriptions_expire_due,
 )
+from .privacy import is_erased, member_erase
 from .tiers import (
     Benefits,
     member_benefits,
@@ -42,5 +43,5 @@ __all__ = [
     "page_links_revoke", "phone_normalise", "plan_get", "subscription_cancel", "subscription_for",
     "subscription_renew", "subscription_start", "subscriptions_expire_due", "tier_activity_record", "tier_evaluate",
     "tier_pin", "tier_take_back", "tier_threshold_review_schedule", "tier_upgrade_if_qualified", "tiers_evaluate_due",
-    "timezone_validate",
+    "timezone_validate", "is_erased", "member_erase",
 ]

@@ -1,6 +1,7 @@
 """The referrals app's services. Points move only through loyalty's services."""
 
 from .codes import code_normalise, referral_code_ensure, referral_code_find
+from .privacy import referrals_personal_erase
 from .referrals import (
     program_active,
     referral_attach,
@@ -14,4 +15,5 @@ from .referrals import (
 __all__ = [
     "code_normalise", "program_active", "referral_attach", "referral_code_ensure", "referral_code_find",
     "referral_parties", "referral_qualify", "referral_reverse_if_unqualified", "referral_review", "reward_for",
+    "referrals_personal_erase",
 ]
