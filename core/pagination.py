@@ -6,6 +6,8 @@ the API's error shape, naming the parameter, and so is a filter value the listin
 """
 
 import re
+from base64 import b64decode
+from urllib import parse
 
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
@@ -39,10 +41,20 @@ class NewestFirstCursorPagination(CursorPagination):
     def decode_cursor(self, request):
         if len(request.query_params.getlist(self.cursor_query_param)) > 1:
             raise _refuse(self.cursor_query_param, "Give one cursor.")
+        refusal = _refuse(self.cursor_query_param, "Not a cursor of this listing; follow `next` or `previous`.")
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded:  # DRF reads any text as some cursor (base64 skips what it cannot decode); ours are never empty
+            try:
+                tokens = parse.parse_qs(b64decode(encoded.encode("ascii"), validate=True).decode("ascii"),
+                                        keep_blank_values=True, strict_parsing=True)
+            except ValueError as exc:
+                raise refusal from exc
+            if not tokens or set(tokens) - {"o", "r", "p"}:
+                raise refusal
         try:
             return super().decode_cursor(request)
         except NotFound as exc:
-            raise _refuse(self.cursor_query_param, "Not a cursor of this listing; follow `next` or `previous`.") from exc
+            raise refusal from exc
 
     def get_schema_operation_parameters(self, view):
         return [
