@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
+from core.fields import IPField
 from core.idempotency import idempotent_write, request_key
 from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
@@ -29,7 +30,7 @@ class RegistrationSerializer(MemberCreateSerializer):
                                           help_text="The code of the member who referred this one.")
     device_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="",
                                       help_text="The sign-up's device, for the referral fraud checks.")
-    ip = serializers.IPAddressField(required=False, allow_null=True, default=None,
+    ip = IPField(required=False, allow_null=True, default=None,
                                     help_text="The sign-up's IP address, for the referral fraud checks.")
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.errors import ErrorCode
+from core.openapi import request_bodies_closed
 from insight.exceptions import InsightErrorCode
 from loyalty.exceptions import LoyaltyErrorCode
 from members.exceptions import MembersErrorCode
@@ -71,7 +72,7 @@ CODES: dict[str, CodeDoc] = {
     E.NOT_AUTHENTICATED: CodeDoc(401, "Authentication credentials were not provided."),
     E.AUTHENTICATION_FAILED: CodeDoc(401, "Invalid API key."),
     E.PERMISSION_DENIED: CodeDoc(403, "This key lacks the scope points:redeem."),
-    E.NOT_FOUND: CodeDoc(404, "Invalid cursor"),
+    E.NOT_FOUND: CodeDoc(404, "Not found."),
     E.METHOD_NOT_ALLOWED: CodeDoc(405, 'Method "PUT" not allowed.'),
     E.UNSUPPORTED_MEDIA_TYPE: CodeDoc(415, 'Unsupported media type "text/plain" in request.'),
     E.THROTTLED: CodeDoc(429, "Request was throttled. Expected available in 42 seconds."),
@@ -270,7 +271,7 @@ OPERATIONS: dict[str, Op] = {
     "members_transactions": Op(
         "earning", "Read a member's statement",
         "Every transaction, newest first, cursor-paginated: follow `next`. Filter with `kind` (repeatable).",
-        (M.MEMBER_NOT_FOUND, E.NOT_FOUND),
+        (M.MEMBER_NOT_FOUND,),
         response={"next": "https://loyalty.example.com/api/v1/members/c-1042/transactions?cursor=cD05MDAx",
                   "previous": None, "results": [_REDEEM, _EARN]}),
     "points_adjust": Op(
@@ -327,15 +328,14 @@ OPERATIONS: dict[str, Op] = {
     "members_vouchers": Op(
         "vouchers", "List a member's vouchers",
         "The member's vouchers, newest first, cursor-paginated like the statement; `status` filters (repeatable).",
-        (M.MEMBER_NOT_FOUND, E.NOT_FOUND)),
+        (M.MEMBER_NOT_FOUND,)),
     "members_redemptions": Op(
         "redemption", "List a member's redemptions",
         "The member's redemptions with their vouchers, newest first, cursor-paginated; `status` filters.",
-        (M.MEMBER_NOT_FOUND, E.NOT_FOUND)),
-    "me_vouchers": Op("member self-service", "List my vouchers", "As the shop's listing, for the member's own account.",
-                      (E.NOT_FOUND,)),
+        (M.MEMBER_NOT_FOUND,)),
+    "me_vouchers": Op("member self-service", "List my vouchers", "As the shop's listing, for the member's own account."),
     "me_redemptions": Op("member self-service", "List my redemptions",
-                         "As the shop's listing, for the member's own account.", (E.NOT_FOUND,)),
+                         "As the shop's listing, for the member's own account."),
     "members_page_link_issue": Op(
         "members", "Issue a link to the member's own page",
         "A signed, read-only link to the member's page (balance, vouchers, history) that works for days, for "
@@ -395,7 +395,7 @@ OPERATIONS: dict[str, Op] = {
     "me_read": Op("member self-service", "Read my profile", "The member's own profile."),
     "me_balance": Op("member self-service", "Read my balance", "As the shop's balance, for the member's own account."),
     "me_transactions": Op("member self-service", "Read my statement",
-                          "As the shop's statement, for the member's own account.", (E.NOT_FOUND,)),
+                          "As the shop's statement, for the member's own account."),
     "me_tier": Op("member self-service", "Read my tier", "The member's tier, benefits and progress."),
     "me_referrals": Op("member self-service", "Read my referrals",
                        "The member's own code and the people they referred (first names only)."),
@@ -438,6 +438,11 @@ OPERATIONS: dict[str, Op] = {
         "audited with the reason.", (M.MEMBER_NOT_FOUND,)),
 }
 
+# Rules across the fields of a request body that the serializers check in `validate()`.
+REQUEST_RULES = {
+    "RedemptionCreateRequest": {"oneOf": [{"required": ["points"]}, {"required": ["reward"]}]},
+}
+
 # --- The hook -----------------------------------------------------------------------------------------------
 
 _METHODS = {"get", "put", "post", "patch", "delete"}
@@ -445,6 +450,11 @@ _METHODS = {"get", "put", "post", "patch", "delete"}
 
 def _common(op: dict, op_id: str) -> list[tuple[int, str]]:
     codes = [(401, E.NOT_AUTHENTICATED), (401, E.AUTHENTICATION_FAILED), (403, E.PERMISSION_DENIED)]
+    params = op.get("parameters", [])
+    if any(p.get("in") == "query" for p in params):  # a bad cursor, page size or filter value
+        codes.append((400, E.INVALID))
+    if any(p.get("in") == "path" and p["schema"].get("type") == "integer" for p in params):  # an id not a number
+        codes.append((404, E.NOT_FOUND))
     if "requestBody" in op:
         codes += [(400, E.INVALID), (400, E.MALFORMED), (413, E.REQUEST_TOO_LARGE), (415, E.UNSUPPORTED_MEDIA_TYPE)]
     if any(p.get("in") == "header" and p.get("name") == "Idempotency-Key" for p in op.get("parameters", [])):
@@ -536,6 +546,9 @@ def _all_codes_component() -> dict:
 def postprocess(result: dict, generator, request, public) -> dict:
     """Apply OPERATIONS to the generated schema (a drf-spectacular postprocessing hook)."""
     result["tags"] = TAGS
+    request_bodies_closed(result)
+    for name, rule in REQUEST_RULES.items():
+        result["components"]["schemas"][name].update(rule)
     for path_item in result.get("paths", {}).values():
         for method, op in path_item.items():
             if method not in _METHODS:

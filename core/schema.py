@@ -1,6 +1,6 @@
-"""How the OpenAPI schema describes our authentication (loaded from CoreConfig.ready)."""
+"""How the OpenAPI schema describes our authentication and our own fields (loaded from CoreConfig.ready)."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -19,3 +19,31 @@ class MemberTokenScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer",
                 "description": "A member-scoped token from POST /api/v1/members/{external_id}/tokens."}
+
+
+class MoneyFieldSchema(OpenApiSerializerFieldExtension):
+    """Money is a string of digits whose pattern is exactly what MoneyField accepts (bounds included)."""
+
+    target_class = "core.fields.MoneyField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "format": "decimal", "pattern": self.target.pattern,
+                "example": "12.50" if self.target.min_value else "0.00"}
+
+
+class PastDateTimeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "core.fields.PastDateTimeField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        from .fields import _past_datetime_pattern
+
+        return {"type": "string", "format": "date-time", "pattern": _past_datetime_pattern()}
+
+
+class BirthDateFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "core.fields.BirthDateField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        from .fields import _birth_date_pattern
+
+        return {"type": "string", "format": "date", "pattern": _birth_date_pattern()}

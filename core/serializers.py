@@ -1,12 +1,33 @@
 from rest_framework import serializers
 
+# What a JSON value must be for a field of each kind; DRF would read 42 as "42", and "yes" as True.
+_JSON_TYPES = (
+    (serializers.BooleanField, (bool,), "true or false is required."),
+    (serializers.CharField, (str,), "A string is required."),
+)
+
+
+def _wrong_type(field, value) -> str | None:
+    if value is None:
+        return None  # allow_null decides
+    for kind, types, message in _JSON_TYPES:
+        if isinstance(field, kind):
+            return None if isinstance(value, types) else message
+    return None
+
 
 class StrictSerializer(serializers.Serializer):
-    """A request serializer that refuses fields it does not know, so a typo never passes silently."""
+    """A request serializer that refuses fields it does not know, so a typo never passes silently, and values of
+    the wrong JSON type (a number for a string, a string for a boolean), as the schema says."""
 
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
         errors = {name: ["Unknown field."] for name in unknown}
+        if isinstance(data, dict):
+            for name, field in self.fields.items():
+                message = _wrong_type(field, data[name]) if name in data and not field.read_only else None
+                if message:
+                    errors[name] = [message]
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:

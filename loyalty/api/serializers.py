@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from core.fields import MAX_POINTS, MoneyField, PlainIntegerField, PointsField
+from core.fields import MAX_POINTS, MoneyField, PastDateTimeField, PlainIntegerField, PointsField
 from core.serializers import StrictSerializer
 
 from ..models import Order, Refund, Transaction
@@ -31,7 +31,7 @@ class OrderCreateSerializer(StrictSerializer):
     amount = MoneyField()
     currency = serializers.RegexField(r"^[A-Z]{3}$", error_messages={"invalid": "An ISO 4217 code such as EUR."})
     store = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    occurred_at = PastDateTimeField(required=False, allow_null=True, default=None)
     lines = OrderLineInputSerializer(many=True, required=False, default=list, max_length=1000)
 
 

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 from core.idempotency import idempotent_write, request_key
 from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
-from core.pagination import NewestFirstCursorPagination
+from core.pagination import NewestFirstCursorPagination, allowed_values
 from core.permissions import requires_scope
 from core.serializers import parse
 from members.authentication import IsMember
@@ -67,8 +67,7 @@ class BalanceApi(APIView):
 
 
 STATEMENT_FILTERS = [
-    OpenApiParameter("kind", str, many=True, enum=Transaction.Kind.values, description="Only these kinds."),
-    OpenApiParameter("limit", int, description="Page size, at most 200."),
+    OpenApiParameter("kind", str, many=True, enum=Transaction.Kind.values, description="Only these kinds (repeatable)."),
 ]
 
 
@@ -80,8 +79,8 @@ class _StatementBase(ListAPIView):
         raise NotImplementedError
 
     def get_queryset(self):
-        kinds = [k for k in self.request.query_params.getlist("kind") if k in Transaction.Kind.values]
-        return selectors.statement(member=self.member(), kinds=kinds or None)
+        kinds = allowed_values(self.request, "kind", Transaction.Kind.values)
+        return selectors.statement(member=self.member(), kinds=kinds)
 
 
 class StatementApi(_StatementBase):

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.fields import BirthDateField, PhoneField, TimezoneField
 from core.serializers import StrictSerializer
 
 from ..models import Member
@@ -20,10 +21,10 @@ class MemberCreateSerializer(StrictSerializer):
     external_id = serializers.RegexField(EXTERNAL_ID_PATTERN, max_length=64, error_messages=EXTERNAL_ID_ERRORS)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    phone = PhoneField(required=False, default="")
     card_number = serializers.CharField(max_length=32, required=False, allow_null=True, default=None)
-    birth_date = serializers.DateField(required=False, allow_null=True, default=None)
-    timezone = serializers.CharField(max_length=64, required=False, default="UTC")
+    birth_date = BirthDateField(required=False, allow_null=True, default=None)
+    timezone = TimezoneField(required=False, default="UTC")
     marketing_consent = serializers.BooleanField(required=False, default=False)
     language = serializers.ChoiceField(choices=Member.Language.choices, required=False, default=Member.Language.ENGLISH)
 
@@ -31,10 +32,10 @@ class MemberCreateSerializer(StrictSerializer):
 class MemberUpdateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    phone = PhoneField(required=False)
     card_number = serializers.CharField(max_length=32, required=False, allow_null=True)
-    birth_date = serializers.DateField(required=False, allow_null=True)
-    timezone = serializers.CharField(max_length=64, required=False)
+    birth_date = BirthDateField(required=False, allow_null=True)
+    timezone = TimezoneField(required=False)
     marketing_consent = serializers.BooleanField(required=False)
     language = serializers.ChoiceField(choices=Member.Language.choices, required=False)
     status = serializers.ChoiceField(choices=Member.Status.choices, required=False)

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.fields import IPField
 from core.serializers import StrictSerializer
 
 from ..models import Referral
@@ -10,7 +11,7 @@ STATUS_HELP = "One of: " + ", ".join(Referral.Status.values) + "."
 class ReferralAttachSerializer(StrictSerializer):
     code = serializers.CharField(max_length=32)
     device_id = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
-    ip = serializers.IPAddressField(required=False, allow_null=True, default=None)
+    ip = IPField(required=False, allow_null=True, default=None)
 
 
 class ReferralSerializer(serializers.ModelSerializer):

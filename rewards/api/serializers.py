@@ -59,7 +59,11 @@ class RedemptionSerializer(serializers.ModelSerializer):
 
 
 class RewardSerializer(serializers.ModelSerializer):
-    cause = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    cause = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True,
+                                         help_text="The cause a donation goes to; null for other kinds.")
+    image_url = serializers.CharField(read_only=True, help_text="A URL, or empty when the reward has no image.")
+    limit_period = serializers.ChoiceField(choices=[("", "no period limit"), *Reward.Period.choices], read_only=True,
+                                           help_text="The period of `per_period_limit`; empty when there is none.")
     tiers = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
     plans = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
 

@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 from core.idempotency import idempotent_write, request_key
 from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
-from core.pagination import NewestFirstCursorPagination
+from core.pagination import NewestFirstCursorPagination, allowed_values
 from core.permissions import requires_scope
 from core.serializers import parse
 from members.authentication import IsMember
@@ -161,8 +161,7 @@ class VoucherRedeemApi(APIView):
 # --- A member's vouchers and redemptions: for the shop (by external_id) and for the member's app (/me) ---------
 
 def _listing_filters(statuses: list[str]) -> list[OpenApiParameter]:
-    return [OpenApiParameter("status", str, many=True, enum=statuses, description="Only these statuses."),
-            OpenApiParameter("limit", int, description="Page size, at most 200.")]
+    return [OpenApiParameter("status", str, many=True, enum=statuses, description="Only these statuses (repeatable).")]
 
 
 class _MemberListBase(ListAPIView):
@@ -175,7 +174,7 @@ class _MemberListBase(ListAPIView):
         raise NotImplementedError
 
     def wanted_statuses(self) -> list[str] | None:
-        return [s for s in self.request.query_params.getlist("status") if s in self.statuses] or None
+        return allowed_values(self.request, "status", self.statuses)
 
 
 class _VouchersBase(_MemberListBase):
