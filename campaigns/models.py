@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from core.cache import forget
 from core.models import Channel
 from insight.models import Stage, Tag
 from loyalty.models import Transaction
@@ -133,6 +134,10 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        forget("campaigns.order")  # the order flow's cached list of order campaigns
 
     def clean(self) -> None:
         if self.trigger in (self.Trigger.EVENT, self.Trigger.EVENT_COUNT) and not self.event_type_id:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.cache import cached
 from core.errors import ApplicationError
 from core.idempotency import derived_key
 from core.models import Channel
@@ -33,6 +34,7 @@ from rewards import services as rewards
 from ..models import Campaign, Firing
 
 ONCE = "once"
+ORDER_CAMPAIGNS = "campaigns.order"  # the settings cache's key (see Campaign.save)
 
 
 @dataclass
@@ -49,9 +51,11 @@ class Candidate:
         return ONCE if self.campaign.once_per_member else self.occurrence
 
 
-def live_campaigns(*, trigger: str, now: datetime, event_type_ids=None) -> list[Campaign]:
-    qs = Campaign.objects.filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now),
-                                 Q(ends_at__isnull=True) | Q(ends_at__gt=now), active=True, trigger=trigger)
+def live_campaigns(*, trigger: str, now: datetime | None, event_type_ids=None) -> list[Campaign]:
+    """The active campaigns of a trigger, within their dates at `now` (all dates when None)."""
+    qs = Campaign.objects.filter(active=True, trigger=trigger)
+    if now is not None:
+        qs = qs.filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now), Q(ends_at__isnull=True) | Q(ends_at__gt=now))
     if event_type_ids is not None:
         qs = qs.filter(event_type_id__in=event_type_ids)
     return list(qs.select_related("reward", "tag").order_by("pk"))
@@ -98,7 +102,8 @@ def _fire(c: Candidate, member: Member, now: datetime, system_channel: int) -> t
             idempotency_key=derived_key(*key_parts), reason=f"Campaign: {campaign.name}",
             reference=f"campaign:{campaign.code}", details={"campaign": campaign.code, "occurrence": c.occurrence})
         Campaign.objects.filter(pk=campaign.pk).update(spent_points=F("spent_points") + campaign.bonus_points)
-        campaign.spent_points += campaign.bonus_points
+        if campaign.budget_points is not None:  # the locked row, shared by this batch's firings of the campaign
+            campaign.spent_points += campaign.bonus_points
     if campaign.reward_id:
         try:
             with transaction.atomic():
@@ -156,12 +161,20 @@ def firings_apply(*, candidates: list[Candidate], now: datetime) -> list[Firing]
     return firings
 
 
+def _order_campaigns(now: datetime) -> list[Campaign]:
+    """The active order campaigns, through the per-process settings cache (a campaign saved is forgotten at once in
+    its process, within SETTINGS_CACHE_SECONDS in the others), so an order usually costs no query for them.
+    Read-only: budgeted ones are read again under their row lock before they pay."""
+    active = cached(ORDER_CAMPAIGNS, lambda: live_campaigns(trigger=Campaign.Trigger.ORDER, now=None))
+    return [c for c in active if (c.starts_at is None or c.starts_at <= now) and (c.ends_at is None or c.ends_at > now)]
+
+
 def order_campaigns_apply(*, order: Order, channel_id: int) -> list[Firing]:
     """The live order campaigns the order matches, applied once per order (the order flow calls this under the
     member's lock, in the order's transaction)."""
     now = timezone.now()
     candidates = [Candidate(campaign=c, member_id=order.member_id, occurrence=f"order:{order.pk}",
                             channel_id=channel_id, store=order.store, details={"order_id": order.order_id})
-                  for c in live_campaigns(trigger=Campaign.Trigger.ORDER, now=now)
+                  for c in _order_campaigns(now)
                   if c.order_min_amount is None or order.amount >= c.order_min_amount]
     return firings_apply(candidates=candidates, now=now)
