@@ -15,6 +15,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from core.errors import BadRequest, ErrorCode
+from loyalty import locks
 from members.models import Member
 
 from ..exceptions import CampaignsErrorCode
@@ -122,24 +123,33 @@ def events_record(*, channel_id: int, events: list[EventInput], now: datetime | 
     now = now or timezone.now()
     members, types = _validate(events, now)
     rows = [(e.event_id, members[e.member].pk, types[e.type].pk, e.occurred_at, e.attributes) for e in events]
-    recorded = _insert(rows, channel_id, now)
-    if recorded:
-        _count(recorded)
-    firings = firings_apply(candidates=_candidates(recorded, now), now=now) if recorded else []
+    campaigns = [c for trigger in (Campaign.Trigger.EVENT, Campaign.Trigger.EVENT_COUNT)
+                 for c in live_campaigns(trigger=trigger, now=now, event_type_ids={t.pk for t in types.values()})]
+    acting = {c.event_type_id for c in campaigns}
+    # The members whose events a campaign acts on are locked before their events are written and counted, so two
+    # batches of one member count one after the other: the one that reaches N sees the other's events.
+    with locks.members_locked({member_id for _, member_id, type_id, _, _ in rows if type_id in acting}):
+        recorded = _insert(rows, channel_id, now)
+        if recorded:
+            _count(recorded)
+        firings = firings_apply(candidates=_candidates(recorded, campaigns), now=now) if recorded else []
     return {"recorded": len(recorded), "duplicates": len(events) - len(recorded), "fired": len(firings)}
 
 
-def _candidates(recorded: list[Recorded], now: datetime) -> list[Candidate]:
+def _candidates(recorded: list[Recorded], campaigns: list[Campaign]) -> list[Candidate]:
     by_type = defaultdict(list)
     for r in recorded:
         by_type[r.type_id].append(r)
     candidates = []
-    for campaign in live_campaigns(trigger=Campaign.Trigger.EVENT, now=now, event_type_ids=set(by_type)):
-        candidates += [Candidate(campaign=campaign, member_id=r.member_id, occurrence=f"event:{r.pk}",
-                                 channel_id=r.channel_id, store=str(r.attributes.get("store", "")))
-                       for r in by_type[campaign.event_type_id]]
-    for campaign in live_campaigns(trigger=Campaign.Trigger.EVENT_COUNT, now=now, event_type_ids=set(by_type)):
+    for campaign in campaigns:
         events = by_type[campaign.event_type_id]
+        if not events:
+            continue
+        if campaign.trigger == Campaign.Trigger.EVENT:
+            candidates += [Candidate(campaign=campaign, member_id=r.member_id, occurrence=f"event:{r.pk}",
+                                     channel_id=r.channel_id, store=str(r.attributes.get("store", "")))
+                           for r in events]
+            continue
         if campaign.window == Campaign.Window.AFTER_SIGN_UP:
             candidates += _after_sign_up(campaign, events)
         else:
