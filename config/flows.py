@@ -23,6 +23,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from campaigns import services as campaigns
 from insight import services as insight
 from loyalty import locks
 from loyalty import services as loyalty
@@ -47,6 +48,7 @@ def order_place(*, member: Member, channel_id: int, order_id: str, amount: Decim
         referral = referrals.referral_qualify(order=order, channel_id=channel_id,
                                               payment_fingerprint=payment_fingerprint)
         insight.member_facts_record_order(order=order, categories=[line.category for line in lines])
+        campaigns.order_campaigns_apply(order=order, channel_id=channel_id)
     return order, referral
 
 

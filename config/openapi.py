@@ -13,6 +13,7 @@ limit) are added from what the operation is: a body, an Idempotency-Key header, 
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from campaigns.exceptions import CampaignsErrorCode
 from core.errors import ErrorCode
 from core.openapi import request_bodies_closed
 from insight.exceptions import InsightErrorCode
@@ -22,9 +23,10 @@ from referrals.exceptions import ReferralsErrorCode
 from rewards.exceptions import RewardsErrorCode
 
 E, M, L, R, F, IN = ErrorCode, MembersErrorCode, LoyaltyErrorCode, RewardsErrorCode, ReferralsErrorCode, InsightErrorCode
+CA = CampaignsErrorCode
 
 CODE_ENUMS: tuple[type[StrEnum], ...] = (ErrorCode, MembersErrorCode, LoyaltyErrorCode, RewardsErrorCode,
-                                         ReferralsErrorCode, InsightErrorCode)
+                                         ReferralsErrorCode, InsightErrorCode, CampaignsErrorCode)
 
 TAGS = [
     {"name": "members", "description": "Register members, read and update them, issue member tokens."},
@@ -38,6 +40,7 @@ TAGS = [
     {"name": "member self-service", "description": "A member's own data, with a member token (`Bearer`)."},
     {"name": "insight", "description": "Surveys, what we know of each member (stage, value, loyalty type, lifetime "
                                        "value), segments, the program's metrics, and past orders imported."},
+    {"name": "campaigns", "description": "Behaviour events that campaigns act on."},
 ]
 
 # --- Error codes -------------------------------------------------------------------------------------------
@@ -155,6 +158,15 @@ CODES: dict[str, CodeDoc] = {
     F.REFERRAL_NOT_HELD: CodeDoc(409, "Referral #31 is qualified, not held for review."),
     # insight
     IN.SURVEY_NOT_FOUND: CodeDoc(404, "No open survey 'nps-2026'."),
+    # campaigns
+    **{code: CodeDoc(400, message, extra={"index": (_INT, "The position of the first bad event in the batch "
+                                                         "(nothing of the batch was written).", 3)},
+                     fields={"events": {"3": {field: [message.split(": ", 1)[1]]}}})
+       for code, field, message in [
+           (CA.EVENT_TYPE_UNKNOWN, "type", "events[3].type: No event type 'course_viewd'."),
+           (CA.EVENT_ATTRIBUTES_INVALID, "attributes", "events[3].attributes: The attribute 'course_id' is required."),
+           (CA.EVENT_MEMBER_UNKNOWN, "member", "events[3].member: No member 'C-1041'."),
+       ]},
 }
 
 # Codes no API operation answers: staff actions in the admin, and what any URL may get (an unknown path, a
@@ -436,6 +448,17 @@ OPERATIONS: dict[str, Op] = {
         "external_id becomes a pseudonym (answered), messages lose their texts, tokens and page links end, the "
         "membership is closed. The ledger, its totals and the audit trail stay. Needs the scope `members:erase`; "
         "audited with the reason.", (M.MEMBER_NOT_FOUND,)),
+    # campaigns
+    "events_record": Op(
+        "campaigns", "Record behaviour events",
+        "One event, or `events`: a batch of up to 1,000. Each is validated against its event type's attribute "
+        "schema; the first bad one refuses the whole batch (its `index`), and nothing is written. Recorded once "
+        "per `event_id` and channel (sent again: counted in `duplicates`); the live campaigns the new events fire "
+        "are applied in the same transaction.",
+        (CA.EVENT_MEMBER_UNKNOWN, CA.EVENT_TYPE_UNKNOWN, CA.EVENT_ATTRIBUTES_INVALID),
+        request={"events": [{"event_id": "ev-1", "member": "C-1001", "type": "course_viewed",
+                             "occurred_at": "2026-11-24T10:00:00Z", "attributes": {"course_id": "py-101"}}]},
+        response={"recorded": 1, "duplicates": 0, "fired": 0}),
 }
 
 # Rules across the fields of a request body that the serializers check in `validate()`.

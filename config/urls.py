@@ -30,6 +30,7 @@ api_v1 = [
     path("", include("rewards.urls")),
     path("", include("referrals.urls")),
     path("", include("insight.urls")),
+    path("", include("campaigns.urls")),
 ]
 
 urlpatterns = [

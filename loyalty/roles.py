@@ -39,6 +39,8 @@ MANAGER = CLERK + [
     "members.change_webhookendpoint",
     "members.change_member_status", "members.export_member_data", "members.erase_member",
     "referrals.add_programstep", "referrals.change_programstep", "referrals.delete_programstep",
+    *[f"campaigns.{action}_{model}" for action in ("view", "add", "change") for model in ("eventtype", "campaign")],
+    "campaigns.view_event", "campaigns.view_firing",
     *[f"django_celery_beat.{action}_{model}" for action in ("view", "add", "change", "delete")
       for model in ("periodictask", "crontabschedule", "intervalschedule", "clockedschedule", "solarschedule")],
 ]

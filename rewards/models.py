@@ -176,6 +176,8 @@ class Voucher(models.Model):
                                    related_name="vouchers")
     birthday_gift = models.OneToOneField(BirthdayGift, null=True, blank=True, on_delete=models.PROTECT,
                                          related_name="voucher", help_text="A tier's birthday present (no points).")
+    grant_key = models.CharField(max_length=255, null=True, blank=True, unique=True,
+                                 help_text="A voucher given away by an app above (a campaign): its unique origin.")
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="vouchers")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUED)
@@ -192,7 +194,8 @@ class Voucher(models.Model):
         indexes = [models.Index(fields=["expires_at"], condition=Q(status="issued"), name="voucher_issued_by_expiry")]
         permissions = [("void_voucher", "Can void vouchers")]
         constraints = [models.CheckConstraint(
-            condition=Q(redemption__isnull=False) | Q(birthday_gift__isnull=False), name="voucher_has_an_origin")]
+            condition=Q(redemption__isnull=False) | Q(birthday_gift__isnull=False) | Q(grant_key__isnull=False),
+            name="voucher_has_an_origin")]
 
     def __str__(self) -> str:
         return f"{self.code} ({self.status})"

@@ -21,7 +21,7 @@ from core.errors import ApplicationError
 from tests.factories import MemberFactory
 
 ROOT = Path(__file__).resolve().parent.parent
-OUR_APPS = ["core", "members", "loyalty", "rewards", "referrals", "insight", "config"]
+OUR_APPS = ["core", "members", "loyalty", "rewards", "referrals", "insight", "campaigns", "config"]
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rewards",
     "referrals",
     "insight",
+    "campaigns",
     "config.apps.ProjectConfig",
 ]
 

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -8,7 +8,7 @@ from core.errors import BusinessRuleError, Conflict, NotFound
 from core.services import audit_record
 
 from ..exceptions import RewardsErrorCode
-from ..models import Voucher
+from ..models import RedemptionRules, Voucher
 
 
 def _normalise(code: str) -> str:
@@ -24,6 +24,24 @@ def voucher_get(*, code: str, lock: bool = False) -> Voucher:
     if voucher is None:
         raise NotFound("No such voucher.", code=RewardsErrorCode.VOUCHER_NOT_FOUND)
     return voucher
+
+
+def voucher_grant(*, member_id: int, reward_code: str, grant_key: str, now: datetime | None = None) -> Voucher:
+    """Give a member a voucher of a catalog reward without points (a campaign's effect), once per `grant_key`:
+    a second call with the same key returns the first voucher. The reward must be active and issue vouchers."""
+    from .redemptions import reward_get
+
+    existing = one_or_none(Voucher.objects.filter(grant_key=grant_key))
+    if existing is not None:
+        return existing
+    reward = reward_get(code=reward_code)
+    if not (reward.active and reward.issues_voucher):
+        raise BusinessRuleError(f"The reward {reward_code!r} issues no voucher now.",
+                                code=RewardsErrorCode.REWARD_INACTIVE)
+    now = now or timezone.now()
+    days = reward.voucher_valid_days or RedemptionRules.current().voucher_valid_days
+    return Voucher.objects.create(reward=reward, member_id=member_id, grant_key=grant_key,
+                                  expires_at=now + timedelta(days=days))
 
 
 def voucher_problem(voucher: Voucher, now: datetime) -> tuple[str, str] | None:

@@ -1,0 +1,60 @@
+"""The events API: one event or a batch of up to 1,000, recorded once per event id and channel."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.views import APIView
+
+from core.idempotency import idempotent_write, request_key
+from core.models import Scope
+from core.openapi import ERRORS, IDEMPOTENCY_HEADER
+from core.permissions import requires_scope
+from core.serializers import StrictSerializer
+
+from . import services
+
+MAX_BATCH = 1000
+
+
+class EventSerializer(StrictSerializer):
+    event_id = serializers.CharField(max_length=100, help_text="Unique per channel: sent again, it is recorded once.")
+    member = serializers.CharField(max_length=64, help_text="The member's external_id.")
+    type = serializers.SlugField(max_length=64, help_text="An event type staff defined.")
+    occurred_at = serializers.DateTimeField()
+    attributes = serializers.DictField(required=False, default=dict,
+                                       help_text="As the type's attribute schema says (required keys, types).")
+
+
+class EventBatchSerializer(StrictSerializer):
+    events = serializers.ListField(child=EventSerializer(), min_length=1, max_length=MAX_BATCH)
+
+
+class EventsResultSerializer(serializers.Serializer):
+    recorded = serializers.IntegerField(help_text="Events new to this channel.")
+    duplicates = serializers.IntegerField(help_text="Events whose event_id was already recorded: ignored.")
+    fired = serializers.IntegerField(help_text="Campaign firings the new events caused.")
+
+
+def _events(request) -> list[dict]:
+    """One event, or {"events": [...]}; a bad one is the 400 of the API's error shape, with its path."""
+    data = request.data if isinstance(request.data, dict) else None
+    if data is not None and "events" not in data:
+        serializer = EventSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        return [serializer.validated_data]
+    serializer = EventBatchSerializer(data=data if data is not None else {"events": request.data})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data["events"]
+
+
+class EventsApi(APIView):
+    permission_classes = [requires_scope(Scope.MEMBERS_WRITE)]
+
+    @extend_schema(operation_id="events_record", request=EventBatchSerializer,
+                   responses={201: EventsResultSerializer, **ERRORS}, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        key = request_key(request)
+        events = [services.EventInput(event_id=e["event_id"], member=e["member"], type=e["type"],
+                                      occurred_at=e["occurred_at"], attributes=e["attributes"]) for e in _events(request)]
+        channel = request.user.channel_id
+        return idempotent_write(request, channel_id=channel, key=key, perform=lambda: (
+            201, services.events_record(channel_id=channel, events=events)))

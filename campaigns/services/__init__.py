@@ -1,0 +1,9 @@
+"""Campaigns' services: every write to campaigns' tables goes through one of these. Points move only through
+loyalty's services (under the member's ledger lock), vouchers through rewards', messages through members'
+outbox, tags through insight's."""
+
+from .changes import changes_evaluate
+from .evaluation import order_campaigns_apply
+from .events import EventInput, events_record
+
+__all__ = ["EventInput", "changes_evaluate", "events_record", "order_campaigns_apply"]

@@ -1,0 +1,56 @@
+"""Lifecycle stage changes (insight records them nightly) and tier changes (members records them as they happen)
+fire their campaigns through a periodic job that reads each source after a cursor, by id, in batches: each batch
+and the cursor's move commit together, and the firings' unique key makes a rerun apply nothing twice."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from insight.models import StageChange
+from members.models import TierChange
+
+from ..models import Campaign, ChangeCursor
+from .evaluation import Candidate, firings_apply, live_campaigns
+
+SOURCES = {
+    "stage": (StageChange, Campaign.Trigger.STAGE_CHANGE),
+    "tier": (TierChange, Campaign.Trigger.TIER_CHANGE),
+}
+
+
+def _matches(campaign: Campaign, change) -> bool:
+    if campaign.trigger == Campaign.Trigger.STAGE_CHANGE:
+        return not campaign.to_stage or change.to_stage == campaign.to_stage
+    return change.to_tier_id is not None and (not campaign.to_tier_id or change.to_tier_id == campaign.to_tier_id)
+
+
+def _batch(source: str, batch_size: int, now: datetime) -> tuple[int, int]:
+    model, trigger = SOURCES[source]
+    with transaction.atomic(durable=True):
+        ChangeCursor.objects.get_or_create(source=source)
+        cursor = ChangeCursor.objects.select_for_update().get(source=source)  # one run at a time per source
+        changes = list(model.objects.filter(pk__gt=cursor.last_id).order_by("pk")[:batch_size])
+        if not changes:
+            return 0, 0
+        candidates = [Candidate(campaign=campaign, member_id=change.member_id, occurrence=f"{source}:{change.pk}")
+                      for campaign in live_campaigns(trigger=trigger, now=now)
+                      for change in changes if _matches(campaign, change)]
+        fired = len(firings_apply(candidates=candidates, now=now)) if candidates else 0
+        cursor.last_id = changes[-1].pk
+        cursor.save(update_fields=["last_id"])
+        return len(changes), fired
+
+
+def changes_evaluate(*, batch_size: int = 500, now: datetime | None = None) -> dict[str, int]:
+    """Apply the campaigns of the stage and tier changes recorded since the last run."""
+    now = now or timezone.now()
+    stats = {"changes": 0, "fired": 0}
+    for source in SOURCES:
+        while True:
+            read, fired = _batch(source, batch_size, now)
+            stats["changes"] += read
+            stats["fired"] += fired
+            if read < batch_size:
+                break
+    return stats

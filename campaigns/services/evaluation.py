@@ -1,0 +1,180 @@
+"""Matching what happened (events, an order, a stage or tier change) against the live campaigns, and applying
+the effects of those that fire, exactly once per (campaign, member, occurrence).
+
+Evaluation is synchronous: an event batch or an order evaluates its campaigns in its own transaction, so the
+effects commit (or roll back) with what caused them, and a retry finds the firing already recorded. The work is
+bounded: one query per live campaign of the event types in the batch (counts through the events' index and the
+per-day counters, never a scan of history), one per condition kind, then the writes of the firings.
+
+Lock order: the members' ledger locks (loyalty.locks, member-id order), then the rows of budgeted campaigns
+(campaign id order), then the firings. Under the member's lock the check for an earlier firing is final; the
+unique key backs it.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.cache import cached
+from core.errors import ApplicationError
+from core.idempotency import derived_key
+from core.models import Channel
+from insight import services as insight
+from insight.models import MemberSegment
+from loyalty import locks
+from loyalty import services as loyalty
+from loyalty.models import Order
+from members.models import Member, TierStatus
+from members.services import Message, notifications_record_many
+from rewards import services as rewards
+
+from ..models import Campaign, Firing
+
+ONCE = "once"
+ORDER_CAMPAIGNS = "campaigns.order"  # the settings cache's key (see Campaign.save)
+
+
+@dataclass
+class Candidate:
+    campaign: Campaign
+    member_id: int
+    occurrence: str
+    channel_id: int | None = None
+    store: str = ""
+    details: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return ONCE if self.campaign.once_per_member else self.occurrence
+
+
+def live_campaigns(*, trigger: str, now: datetime | None, event_type_ids=None) -> list[Campaign]:
+    """The active campaigns of a trigger, within their dates at `now` (all dates when None)."""
+    qs = Campaign.objects.filter(active=True, trigger=trigger)
+    if now is not None:
+        qs = qs.filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now), Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+    if event_type_ids is not None:
+        qs = qs.filter(event_type_id__in=event_type_ids)
+    return list(qs.select_related("reward", "tag").order_by("pk"))
+
+
+def _meets_conditions(candidates: list[Candidate]) -> list[Candidate]:
+    """Keep the candidates whose member and source meet their campaign's conditions (one query per kind)."""
+    ids = {c.member_id for c in candidates}
+    tiers = stages = channels = {}
+    if any(c.campaign.tiers for c in candidates):
+        tiers = dict(TierStatus.objects.filter(member_id__in=ids).values_list("member_id", "tier__code"))
+    if any(c.campaign.stages for c in candidates):
+        stages = dict(MemberSegment.objects.filter(member_id__in=ids).values_list("member_id", "stage"))
+    if any(c.campaign.channels for c in candidates):
+        channels = dict(Channel.objects.values_list("pk", "name"))
+    kept = []
+    for c in candidates:
+        campaign = c.campaign
+        if campaign.tiers and tiers.get(c.member_id) not in campaign.tiers:
+            continue
+        if campaign.stages and stages.get(c.member_id) not in campaign.stages:
+            continue
+        if campaign.stores and c.store not in campaign.stores:
+            continue
+        if campaign.channels and channels.get(c.channel_id) not in campaign.channels:
+            continue
+        kept.append(c)
+    return kept
+
+
+def _text(texts: dict, language: str) -> str:
+    return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
+
+
+def _fire(c: Candidate, member: Member, now: datetime, system_channel: int) -> tuple[Firing, Message | None]:
+    campaign = c.campaign
+    firing = Firing.objects.create(campaign=campaign, member=member, occurrence_key=c.key, fired_at=now,
+                                   details={"occurrence": c.occurrence, **c.details})
+    key_parts = ("campaign", campaign.pk, member.pk, c.key)
+    if campaign.bonus_points:
+        firing.points = campaign.bonus_points
+        firing.transaction = loyalty.points_bonus(
+            member=member, points=campaign.bonus_points, channel_id=system_channel,
+            idempotency_key=derived_key(*key_parts), reason=f"Campaign: {campaign.name}",
+            reference=f"campaign:{campaign.code}", details={"campaign": campaign.code, "occurrence": c.occurrence})
+        Campaign.objects.filter(pk=campaign.pk).update(spent_points=F("spent_points") + campaign.bonus_points)
+        if campaign.budget_points is not None:  # the locked row, shared by this batch's firings of the campaign
+            campaign.spent_points += campaign.bonus_points
+    if campaign.reward_id:
+        try:
+            with transaction.atomic():
+                firing.voucher = rewards.voucher_grant(member_id=member.pk, reward_code=campaign.reward.code,
+                                                       grant_key=derived_key(*key_parts), now=now)
+        except ApplicationError as exc:  # the reward was withdrawn since: the other effects still apply
+            firing.details["voucher_skipped"] = exc.message
+    if campaign.tag_id:
+        insight.member_tag_attach(member=member, tag=campaign.tag)
+    firing.save(update_fields=["points", "transaction", "voucher", "details"])
+    message = None
+    if campaign.message_text:
+        payload = {"campaign": campaign.code, "subject": _text(campaign.message_subject, member.language),
+                   "text": _text(campaign.message_text, member.language), "points": firing.points}
+        if firing.voucher:
+            payload |= {"voucher_code": firing.voucher.code, "reward_name": campaign.reward.name,
+                        "date": firing.voucher.expires_at.date().isoformat()}
+        if c.details.get("values"):
+            payload["values"] = c.details["values"]
+        message = Message(member_id=member.pk, kind="campaign", payload=payload, dedupe_key=f"campaign:{firing.pk}",
+                          marketing=True)
+    return firing, message
+
+
+def firings_apply(*, candidates: list[Candidate], now: datetime) -> list[Firing]:
+    """Apply the candidates that meet their conditions, limits and budget and did not fire before."""
+    candidates = _meets_conditions(candidates)
+    if not candidates:
+        return []
+    member_ids = sorted({c.member_id for c in candidates})
+    with locks.members_locked(member_ids):
+        budgeted = sorted({c.campaign.pk for c in candidates if c.campaign.budget_points is not None})
+        fresh = {c.pk: c for c in Campaign.objects.select_for_update().filter(pk__in=budgeted).order_by("pk")}
+        done = set(Firing.objects.filter(campaign_id__in={c.campaign.pk for c in candidates}, member_id__in=member_ids,
+                                         occurrence_key__in={c.key for c in candidates})
+                   .values_list("campaign_id", "member_id", "occurrence_key"))
+        members = Member.objects.in_bulk(member_ids)
+        system_channel = Channel.named(Channel.SYSTEM).pk
+        firings, messages = [], []
+        for c in sorted(candidates, key=lambda c: (c.campaign.pk, c.member_id, c.occurrence)):
+            if c.campaign.pk in fresh:
+                c.campaign = fresh[c.campaign.pk]  # the locked row: its spent points are current
+            member = members[c.member_id]
+            if (c.campaign.pk, c.member_id, c.key) in done or member.status != Member.Status.ACTIVE:
+                continue
+            budget = c.campaign.budget_points
+            if budget is not None and c.campaign.spent_points + c.campaign.bonus_points > budget:
+                continue  # the budget is spent: the campaign stops paying
+            done.add((c.campaign.pk, c.member_id, c.key))
+            firing, message = _fire(c, member, now, system_channel)
+            firings.append(firing)
+            if message:
+                messages.append(message)
+        notifications_record_many(messages=messages)
+    return firings
+
+
+def _order_campaigns(now: datetime) -> list[Campaign]:
+    """The active order campaigns, through the per-process settings cache (a campaign saved is forgotten at once in
+    its process, within SETTINGS_CACHE_SECONDS in the others), so an order usually costs no query for them.
+    Read-only: budgeted ones are read again under their row lock before they pay."""
+    active = cached(ORDER_CAMPAIGNS, lambda: live_campaigns(trigger=Campaign.Trigger.ORDER, now=None))
+    return [c for c in active if (c.starts_at is None or c.starts_at <= now) and (c.ends_at is None or c.ends_at > now)]
+
+
+def order_campaigns_apply(*, order: Order, channel_id: int) -> list[Firing]:
+    """The live order campaigns the order matches, applied once per order (the order flow calls this under the
+    member's lock, in the order's transaction)."""
+    now = timezone.now()
+    candidates = [Candidate(campaign=c, member_id=order.member_id, occurrence=f"order:{order.pk}",
+                            channel_id=channel_id, store=order.store, details={"order_id": order.order_id})
+                  for c in _order_campaigns(now)
+                  if c.order_min_amount is None or order.amount >= c.order_min_amount]
+    return firings_apply(candidates=candidates, now=now)

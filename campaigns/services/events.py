@@ -1,0 +1,218 @@
+"""Behaviour events: validated against their type's attribute schema, stored once per (channel, event id), counted
+per (member, type, day) by an upsert, then matched against the live event campaigns in the same transaction.
+
+A batch is all or nothing: the first bad event refuses the whole batch (400, its index in `index` and in the
+fields' path), and nothing is written.
+"""
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+from django.db.models import Count, F
+from django.utils import timezone
+
+from core.errors import BadRequest, ErrorCode
+from loyalty import locks
+from members.models import Member
+
+from ..exceptions import CampaignsErrorCode
+from ..models import ATTRIBUTE_TYPES, Campaign, Event, EventCounter, EventType, Firing
+from .evaluation import Candidate, firings_apply, live_campaigns
+
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_VALUES = 100  # attribute values collected on a firing
+
+
+@dataclass(frozen=True)
+class EventInput:
+    event_id: str
+    member: str  # the member's external_id
+    type: str
+    occurred_at: datetime
+    attributes: dict
+
+
+@dataclass(frozen=True)
+class Recorded:
+    pk: int
+    member_id: int
+    type_id: int
+    occurred_at: datetime
+    attributes: dict
+    channel_id: int
+
+
+def _refuse(index: int, field: str, message: str, code: str) -> BadRequest:
+    return BadRequest(f"events[{index}].{field}: {message}", code=code,
+                      fields={"events": {str(index): {field: [message]}}}, extra={"index": index})
+
+
+def attributes_problem(schema: dict, attributes: dict) -> str:
+    """Why these attributes do not fit the type's schema ("" when they do)."""
+    unknown = sorted(set(attributes) - set(schema))
+    if unknown:
+        return f"Unknown attribute {unknown[0]!r}."
+    for key, rule in schema.items():
+        if key not in attributes:
+            if rule.get("required"):
+                return f"The attribute {key!r} is required."
+            continue
+        value, expected = attributes[key], ATTRIBUTE_TYPES.get(rule.get("type"), object)
+        if isinstance(value, bool) and rule.get("type") != "boolean" or not isinstance(value, expected):
+            return f"The attribute {key!r} must be of type {rule.get('type')}."
+    return ""
+
+
+def _validate(events: list[EventInput], now: datetime) -> tuple[dict[str, Member], dict[str, EventType]]:
+    members = {m.external_id: m for m in Member.objects.filter(external_id__in={e.member for e in events})}
+    types = {t.name: t for t in EventType.objects.filter(name__in={e.type for e in events}, active=True)}
+    for i, event in enumerate(events):
+        if event.member not in members:
+            raise _refuse(i, "member", f"No member {event.member!r}.", CampaignsErrorCode.EVENT_MEMBER_UNKNOWN)
+        if event.type not in types:
+            raise _refuse(i, "type", f"No event type {event.type!r}.", CampaignsErrorCode.EVENT_TYPE_UNKNOWN)
+        if event.occurred_at > now + CLOCK_SKEW:
+            raise _refuse(i, "occurred_at", "Is in the future.", ErrorCode.INVALID)
+        problem = attributes_problem(types[event.type].attributes, event.attributes)
+        if problem:
+            raise _refuse(i, "attributes", problem, CampaignsErrorCode.EVENT_ATTRIBUTES_INVALID)
+    return members, types
+
+
+def _insert(rows: list[tuple], channel_id: int, now: datetime) -> list[Recorded]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: the events new to this channel, in one statement."""
+    table = Event._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    params = []
+    for event_id, member_id, type_id, occurred_at, attributes in rows:
+        params += [channel_id, event_id, member_id, type_id, occurred_at,
+                   connection.ops.adapt_json_value(attributes, None), now]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (channel_id, event_id, member_id, type_id, occurred_at, attributes, "
+                       f"recorded_at) VALUES {values} ON CONFLICT (channel_id, event_id) DO NOTHING "
+                       "RETURNING id, event_id", params)
+        returned = cursor.fetchall()
+    first = {}
+    for row in rows:
+        first.setdefault(row[0], row)  # an id sent twice in one batch: the first one is stored
+    recorded = []
+    for pk, event_id in returned:
+        _, member_id, type_id, occurred_at, attributes = first[event_id]
+        recorded.append(Recorded(pk, member_id, type_id, occurred_at, attributes, channel_id))
+    return recorded
+
+
+def _count(recorded: list[Recorded]) -> None:
+    """Add the new events to their (member, type, day) counters, in key order (so batches never deadlock)."""
+    counts = Counter((r.member_id, r.type_id, r.occurred_at.astimezone(UTC).date()) for r in recorded)
+    rows = sorted(counts.items())
+    table = EventCounter._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+    params = [p for (member_id, type_id, day), n in rows for p in (member_id, type_id, day, n)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (member_id, type_id, day, count) VALUES {values} "
+                       f"ON CONFLICT (member_id, type_id, day) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+                       params)
+
+
+def events_record(*, channel_id: int, events: list[EventInput], now: datetime | None = None) -> dict:
+    """Record a batch of events (runs inside the request's transaction) and apply the campaigns they fire."""
+    now = now or timezone.now()
+    members, types = _validate(events, now)
+    rows = [(e.event_id, members[e.member].pk, types[e.type].pk, e.occurred_at, e.attributes) for e in events]
+    campaigns = [c for trigger in (Campaign.Trigger.EVENT, Campaign.Trigger.EVENT_COUNT)
+                 for c in live_campaigns(trigger=trigger, now=now, event_type_ids={t.pk for t in types.values()})]
+    acting = {c.event_type_id for c in campaigns}
+    # The members whose events a campaign acts on are locked before their events are written and counted, so two
+    # batches of one member count one after the other: the one that reaches N sees the other's events.
+    with locks.members_locked({member_id for _, member_id, type_id, _, _ in rows if type_id in acting}):
+        recorded = _insert(rows, channel_id, now)
+        if recorded:
+            _count(recorded)
+        firings = firings_apply(candidates=_candidates(recorded, campaigns), now=now) if recorded else []
+    return {"recorded": len(recorded), "duplicates": len(events) - len(recorded), "fired": len(firings)}
+
+
+def _candidates(recorded: list[Recorded], campaigns: list[Campaign]) -> list[Candidate]:
+    by_type = defaultdict(list)
+    for r in recorded:
+        by_type[r.type_id].append(r)
+    candidates = []
+    for campaign in campaigns:
+        events = by_type[campaign.event_type_id]
+        if not events:
+            continue
+        if campaign.trigger == Campaign.Trigger.EVENT:
+            candidates += [Candidate(campaign=campaign, member_id=r.member_id, occurrence=f"event:{r.pk}",
+                                     channel_id=r.channel_id, store=str(r.attributes.get("store", "")))
+                           for r in events]
+            continue
+        if campaign.window == Campaign.Window.AFTER_SIGN_UP:
+            candidates += _after_sign_up(campaign, events)
+        else:
+            candidates += _sliding(campaign, events)
+    return candidates
+
+
+def _after_sign_up(campaign: Campaign, events: list[Recorded]) -> list[Candidate]:
+    """Members who now have at least N events of the type within `window_hours` of joining: counted through the
+    (member, type, occurred_at) index over that window only, for members whose new events fall in it."""
+    window = timedelta(hours=campaign.window_hours)
+    joined = dict(Member.objects.filter(pk__in={e.member_id for e in events}).values_list("pk", "joined_at"))
+    ids = {e.member_id for e in events if joined[e.member_id] <= e.occurred_at <= joined[e.member_id] + window}
+    if not ids:
+        return []
+    in_window = Event.objects.filter(type_id=campaign.event_type_id, member_id__in=ids,
+                                     occurred_at__gte=F("member__joined_at"),
+                                     occurred_at__lte=F("member__joined_at") + window)
+    reached = [m for m, n in in_window.values("member_id").annotate(n=Count("id")).values_list("member_id", "n")
+               if n >= campaign.event_count]
+    values = _values(campaign, in_window.filter(member_id__in=reached))
+    return [Candidate(campaign=campaign, member_id=m, occurrence="sign-up",
+                      details={"values": values.get(m, [])} if campaign.collect_attribute else {})
+            for m in reached]
+
+
+def _sliding(campaign: Campaign, events: list[Recorded]) -> list[Candidate]:
+    """Members with at least N events of the type in the `window_days` days (UTC) ending on a day of their new
+    events: summed from the per-day counters. At most one firing per window: not again within `window_days` of
+    the last one."""
+    days = campaign.window_days
+    ends = {(e.member_id, e.occurred_at.astimezone(UTC).date()) for e in events}
+    first = min(d for _, d in ends) - timedelta(days=days - 1)
+    counts = defaultdict(dict)
+    for member_id, day, n in EventCounter.objects.filter(
+            type_id=campaign.event_type_id, member_id__in={m for m, _ in ends}, day__gte=first,
+            day__lte=max(d for _, d in ends)).values_list("member_id", "day", "count"):
+        counts[member_id][day] = n
+    fired = defaultdict(set)
+    for member_id, key in Firing.objects.filter(campaign=campaign, member_id__in={m for m, _ in ends},
+                                                occurrence_key__startswith="window:").values_list("member_id",
+                                                                                                 "occurrence_key"):
+        fired[member_id].add(key.removeprefix("window:"))
+    candidates = []
+    for member_id, end in sorted(ends):
+        window = [end - timedelta(days=k) for k in range(days)]
+        if sum(counts[member_id].get(d, 0) for d in window) < campaign.event_count:
+            continue
+        recent = {d.isoformat() for d in window} | {(end + timedelta(days=k)).isoformat() for k in range(1, days)}
+        if fired[member_id] & recent:
+            continue
+        fired[member_id].add(end.isoformat())
+        candidates.append(Candidate(campaign=campaign, member_id=member_id, occurrence=f"window:{end.isoformat()}"))
+    return candidates
+
+
+def _values(campaign: Campaign, events) -> dict[int, list]:
+    """The distinct values of the campaign's `collect_attribute` per member (e.g. the courses viewed)."""
+    if not campaign.collect_attribute:
+        return {}
+    values = defaultdict(set)
+    for member_id, attributes in events.values_list("member_id", "attributes"):
+        value = attributes.get(campaign.collect_attribute)
+        if value is not None and len(values[member_id]) < MAX_VALUES:
+            values[member_id].add(json.dumps(value))
+    return {m: sorted(json.loads(v) for v in vs) for m, vs in values.items()}
