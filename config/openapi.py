@@ -159,7 +159,7 @@ CODES: dict[str, CodeDoc] = {
     # insight
     IN.SURVEY_NOT_FOUND: CodeDoc(404, "No open survey 'nps-2026'."),
     # campaigns
-    **{code: CodeDoc(400, message, extra={"index": (_INT, "The position of the first bad event in the batch "
+    **{code: CodeDoc(422, message, extra={"index": (_INT, "The position of the first bad event in the batch "
                                                          "(nothing of the batch was written).", 3)},
                      fields={"events": {"3": {field: [message.split(": ", 1)[1]]}}})
        for code, field, message in [
@@ -427,15 +427,17 @@ OPERATIONS: dict[str, Op] = {
     "segments_list": Op("insight", "List the segments", "Every segment (stage, value, loyalty type, tag) with its "
                         "count of members, as of the last nightly run."),
     "segment_members": Op("insight", "List a segment's members",
-                          "The members of one segment (e.g. `stage:active`), keyset-paginated.", ()),
+                          "The members of one segment (e.g. `stage:active`), keyset-paginated. An unknown segment "
+                          "is a 404.", (E.NOT_FOUND,)),
     "metrics_read": Op("insight", "Read the program's metrics",
                        "NPS, CSAT, CLI, retention and churn rates, order value, purchase frequency, upsell and "
                        "redemption rates, breakage and points liability for a day, week or month, optionally per "
-                       "store or segment (formulas in the README).", ()),
+                       "store or segment (formulas in the README). An unknown segment is a 404.", (E.NOT_FOUND,)),
     "order_history_import": Op(
         "insight", "Import past orders",
         "Orders from before the program, recorded for the members' facts, segments and lifetime value; no points "
-        "are awarded. Sent again, changes nothing.", (M.MEMBER_NOT_FOUND,)),
+        "are awarded. Sent again, changes nothing. Unknown members, future dates or an order id twice refuse the "
+        "whole import (422 naming the rows).", (M.MEMBER_NOT_FOUND, (422, E.INVALID))),
     # privacy (GDPR; config/privacy.py)
     "members_export": Op(
         "members", "Export a member's personal data",
@@ -455,7 +457,7 @@ OPERATIONS: dict[str, Op] = {
         "schema; the first bad one refuses the whole batch (its `index`), and nothing is written. Recorded once "
         "per `event_id` and channel (sent again: counted in `duplicates`); the live campaigns the new events fire "
         "are applied in the same transaction.",
-        (CA.EVENT_MEMBER_UNKNOWN, CA.EVENT_TYPE_UNKNOWN, CA.EVENT_ATTRIBUTES_INVALID),
+        (CA.EVENT_MEMBER_UNKNOWN, CA.EVENT_TYPE_UNKNOWN, CA.EVENT_ATTRIBUTES_INVALID, (422, E.INVALID)),
         request={"events": [{"event_id": "ev-1", "member": "C-1001", "type": "course_viewed",
                              "occurred_at": "2026-11-24T10:00:00Z", "attributes": {"course_id": "py-101"}}]},
         response={"recorded": 1, "duplicates": 0, "fired": 0}),

@@ -158,7 +158,8 @@ class HistoryOrderSerializer(StrictSerializer):
     order_id = serializers.CharField(max_length=100)
     amount = MoneyField()
     occurred_at = serializers.DateTimeField()
-    categories = serializers.ListField(child=serializers.CharField(max_length=64), max_length=50, required=False,
+    categories = serializers.ListField(child=serializers.RegexField(r"^\S(?:.*\S)?$", max_length=64), max_length=50,
+                                       required=False,
                                        default=list)
 
 

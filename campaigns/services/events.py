@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Count, F
 from django.utils import timezone
 
-from core.errors import BadRequest, ErrorCode
+from core.errors import BusinessRuleError, ErrorCode
 from loyalty import locks
 from members.models import Member
 
@@ -45,9 +45,11 @@ class Recorded:
     channel_id: int
 
 
-def _refuse(index: int, field: str, message: str, code: str) -> BadRequest:
-    return BadRequest(f"events[{index}].{field}: {message}", code=code,
-                      fields={"events": {str(index): {field: [message]}}}, extra={"index": index})
+def _refuse(index: int, field: str, message: str, code: str) -> BusinessRuleError:
+    """An event the program cannot take (an unknown member or type, attributes against the type's schema staff
+    set): a rule of this program said no (422), not a malformed request."""
+    return BusinessRuleError(f"events[{index}].{field}: {message}", code=code,
+                             fields={"events": {str(index): {field: [message]}}}, extra={"index": index})
 
 
 def attributes_problem(schema: dict, attributes: dict) -> str:

@@ -32,7 +32,7 @@ class HistoryRow:
 @transaction.atomic(savepoint=False)
 def order_history_import(*, channel_id: int, rows: list[HistoryRow], now: datetime | None = None) -> dict[str, int]:
     """Import up to MAX_ROWS past orders; returns how many were imported and skipped. Unknown members, future dates
-    or repeated order ids in one request are a 400 naming the rows, and nothing is imported."""
+    or repeated order ids in one request are a 422 naming the rows, and nothing is imported."""
     now = now or timezone.now()
     if len(rows) > MAX_ROWS:
         raise BadRequest(f"At most {MAX_ROWS} orders at once.", fields={"orders": [f"At most {MAX_ROWS}."]})
@@ -47,7 +47,7 @@ def order_history_import(*, channel_id: int, rows: list[HistoryRow], now: dateti
             errors[str(i)] = {"order_id": ["Appears twice in this import."]}
         seen.add(row.order_id)
     if errors:
-        raise BadRequest("Some orders cannot be imported; nothing was.", fields={"orders": errors})
+        raise BadRequest("Some orders cannot be imported; nothing was.", fields={"orders": errors}, status_code=422)
     live = set(Order.objects.filter(channel_id=channel_id, order_id__in=seen).values_list("order_id", flat=True))
     imported = 0
     with members_locked(members.values()):  # the facts of these members change; member-id order

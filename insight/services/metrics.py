@@ -23,7 +23,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from core.errors import BadRequest
+from core.errors import BadRequest, NotFound
 from loyalty.models import Account, Order, OrderLine, Transaction
 
 from ..models import InsightSettings, MemberFacts, MemberSegment, MemberTag, MetricSnapshot, Survey, SurveyAnswer, Tag
@@ -41,7 +41,7 @@ MEMBER_TAGS, TAGS = MemberTag._meta.db_table, Tag._meta.db_table
 
 def segment_parse(segment: str) -> tuple[str, str, str] | None:
     """`stage:active`, `value:high`, `loyalty:advocate`, `tag:vip` -> (kind, value, SQL selecting the segment's
-    member ids, with the value as %(seg_value)s); "" -> None; anything else a 400 naming the known segments."""
+    member ids, with the value as %(seg_value)s); "" -> None; anything else a 404 naming the known segments."""
     if not segment:
         return None
     kind, _, value = segment.partition(":")
@@ -50,7 +50,7 @@ def segment_parse(segment: str) -> tuple[str, str, str] | None:
                              "WHERE t.code = %(seg_value)s")
     if kind not in SEGMENT_COLUMNS or value not in {v for v, _ in SEGMENT_CHOICES[kind]}:
         known = ", ".join(f"{k}:{v}" for k, choices in SEGMENT_CHOICES.items() for v, _ in choices)
-        raise BadRequest(f"Unknown segment {segment!r}.", fields={"segment": [f"One of {known}, or tag:<code>."]})
+        raise NotFound(f"Unknown segment {segment!r}.", fields={"segment": [f"One of {known}, or tag:<code>."]})
     return kind, value, f"SELECT member_id FROM {SEGMENTS} WHERE {SEGMENT_COLUMNS[kind]} = %(seg_value)s"
 
 

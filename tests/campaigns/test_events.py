@@ -67,7 +67,7 @@ def test_a_batch_with_one_bad_event_writes_nothing_and_says_which(api, member, c
     events = views(member, 5, NOW - timedelta(hours=5))
     events[3] |= bad
     r = push(api, {"events": events})
-    assert r.status_code == 400
+    assert r.status_code == 422  # well-formed, but this program cannot take it
     error = r.json()["error"]
     assert error["code"] == code and error["index"] == 3
     assert list(error["fields"]["events"]["3"]) == [field]

@@ -48,7 +48,7 @@ def test_a_bad_row_imports_nothing(api, member):
         {"member": "nobody", "order_id": "H2", "amount": "10.00", "occurred_at": "2024-03-01T10:00:00Z"},
         {"member": member.external_id, "order_id": "H3", "amount": "10.00", "occurred_at": "2999-01-01T00:00:00Z"},
     ])
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert set(r.json()["error"]["fields"]["orders"]) == {"1", "2"}
     bad_amount = history(api, [{"member": member.external_id, "order_id": "H1", "amount": "-5",
                                 "occurred_at": "2024-03-01T10:00:00Z"}])

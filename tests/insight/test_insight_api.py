@@ -70,7 +70,7 @@ def test_segments_with_counts_and_their_members(api, member_factory):
                                                                              buyers[1].external_id]
     assert second["next"] is None
     bad = api.get("/api/v1/segments/stage:happy/members")
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    assert bad.status_code == 404 and bad.json()["error"]["code"] == "not_found"
     assert api.get("/api/v1/segments/stage:active/members?colour=red").status_code == 400
 
 

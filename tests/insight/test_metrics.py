@@ -94,7 +94,7 @@ def test_metrics_through_the_api(api, june):
     body = r.json()
     assert (body["start"], body["end"], body["values"]["orders"]) == ("2026-06-15", "2026-06-22", 1)
     assert bad.status_code == 400 and "period" in bad.json()["error"]["fields"]
-    assert bad_segment.status_code == 400 and "segment" in bad_segment.json()["error"]["fields"]
+    assert bad_segment.status_code == 404 and "segment" in bad_segment.json()["error"]["fields"]
 
 
 def test_reading_the_metrics_of_a_running_period_stores_nothing(db):

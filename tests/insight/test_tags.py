@@ -49,7 +49,7 @@ def test_rule_tags_follow_their_condition_and_manual_tags_stay(api, member_facto
     assert counts == {"tag:big-spender": 1, "tag:lapsing": 1, "tag:lost": 1, "tag:vip": 1}
     page = api.get("/api/v1/segments/tag:big-spender/members").json()
     assert [r["member"] for r in page["results"]] == [gone.external_id]
-    assert api.get("/api/v1/segments/tag:nope/members").status_code == 400
+    assert api.get("/api/v1/segments/tag:nope/members").status_code == 404
     metrics = api.get("/api/v1/metrics?period=month&date=2026-06-01&segment=tag:vip")
     assert metrics.status_code == 200 and metrics.json()["segment"] == "tag:vip"
 
