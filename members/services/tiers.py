@@ -51,13 +51,22 @@ def _basis_field(settings: MembershipSettings) -> str:
     return "points" if settings.basis == MembershipSettings.Basis.POINTS else "spend"
 
 
+def _window_rows(rows, settings: MembershipSettings, now: datetime):
+    start = window_start(settings, now)
+    return rows.filter(month__gte=start) if start else rows
+
+
 def qualifying_value(member_id: int, settings: MembershipSettings, now: datetime) -> Decimal:
     """What counts in the current window: the progress a member sees."""
-    rows = QualifyingActivity.objects.filter(member_id=member_id)
-    start = window_start(settings, now)
-    if start:
-        rows = rows.filter(month__gte=start)
+    rows = _window_rows(QualifyingActivity.objects.filter(member_id=member_id), settings, now)
     return Decimal(rows.aggregate(total=Sum(_basis_field(settings)))["total"] or 0)
+
+
+def qualifying_value_expression(settings: MembershipSettings, now: datetime, member_ref: str = "pk"):
+    """`qualifying_value` as a correlated subquery over `member_ref` (NULL without activity), for a read that
+    wants it beside other rows in one query."""
+    rows = _window_rows(QualifyingActivity.objects.filter(member_id=OuterRef(member_ref)), settings, now)
+    return Subquery(rows.order_by().values("member_id").annotate(total=Sum(_basis_field(settings))).values("total"))
 
 
 def _held_sums(settings: MembershipSettings, now: datetime) -> dict:
