@@ -60,7 +60,9 @@ def warm(shop, member):
     with override_settings(SETTINGS_CACHE_SECONDS=600, API_KEY_CACHE_SECONDS=600):
         cache.forget()
         authentication._cache.clear()
-        shop.get(f"/api/v1/members/{member.external_id}/balance")  # fills the process's caches
+        shop.post("/api/v1/orders", {"member": member.external_id, "order_id": "THIRD", "amount": "0.50",
+                                     "currency": "EUR"})  # fills the process's caches
+        shop.get(f"/api/v1/members/{member.external_id}/balance")
         yield shop
         cache.forget()
         authentication._cache.clear()
@@ -74,3 +76,12 @@ def test_a_balance_read_as_a_warm_process_is_one_query(warm, member, django_asse
     assert (body["available"], body["lifetime_earned"]) == (1013, 13)
     assert body["tier"]["tier"]["code"] == "silver" and body["tier"]["progress"]["qualifying"] == "13"
     assert [e["points"] for e in body["expiring"]] == [1013]
+
+
+def test_an_earn_as_a_warm_process_takes_at_most_14_queries(warm, member, django_assert_max_num_queries):
+    """The member is in a tier: their tier status is read once, locked, for the multiplier and the upgrade check.
+    (14 statements, and the transaction's BEGIN and COMMIT, which the test's savepoint stands in for.)"""
+    with django_assert_max_num_queries(16):
+        r = warm.post("/api/v1/orders", {"member": member.external_id, "order_id": "Q2", "amount": "100.00",
+                                         "currency": "EUR"})
+    assert r.status_code == 201
