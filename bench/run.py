@@ -57,6 +57,8 @@ APP_ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings.local",
     "DEBUG": "0",
     "CONN_MAX_AGE": "600",
+    # Prepared statements (config/settings/base.py): on unless the environment says otherwise ("" turns them off).
+    "DATABASE_PREPARE_THRESHOLD": os.environ.get("DATABASE_PREPARE_THRESHOLD", "5"),
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
 }
 

@@ -1,3 +1,5 @@
+import copy
+
 from rest_framework import serializers
 
 # What a JSON value must be for a field of each kind; DRF would read 42 as "42", and "yes" as True.
@@ -56,3 +58,17 @@ def parse(serializer_class, request, **kwargs) -> dict:
     serializer = serializer_class(data=request.data if request.data is not None else {}, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class BuiltOnceModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer for answers, whose fields are built from the model once per class instead of on every
+    use (ModelSerializer introspects the model and builds every field each time: on a hot path, more CPU than the
+    rendering). Each serializer still gets its own copies, as a plain Serializer does of its declared fields."""
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            cls._built_fields = built
+        return copy.deepcopy(built)

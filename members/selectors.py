@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -8,7 +9,16 @@ from core.errors import NotFound
 from .exceptions import MembersErrorCode
 from .models import Member, MembershipSettings, Subscription, TierStatus
 from .models.plans import LIVE
-from .services.tiers import active_tiers, member_benefits, qualifying_value, window_end, window_start
+from .services.tiers import (
+    active_tiers,
+    member_benefits,
+    qualifying_value,
+    qualifying_value_expression,
+    window_end,
+    window_start,
+)
+
+_UNREAD = object()
 
 
 def member_get(*, external_id: str) -> Member:
@@ -26,14 +36,18 @@ def tier_describe(tier) -> dict | None:
             "birthday_reward_code": tier.birthday_reward_code or None, "perks": tier.perks}
 
 
-def tier_overview(*, member: Member, now=None) -> dict:
-    """A member's tier, benefits and progress to the next tier: what is still needed, and by when."""
+def tier_overview(*, member: Member, now=None, status=_UNREAD, value: Decimal | None = None) -> dict:
+    """A member's tier, benefits and progress to the next tier: what is still needed, and by when.
+    `status` (the member's TierStatus with its tier and pinned tier, or None) and `value` (their
+    `qualifying_value` at `now`): when the caller has read them already (`tier_overview_related`)."""
     now = now or timezone.now()
     settings = MembershipSettings.current()
-    status = one_or_none(TierStatus.objects.select_related("tier", "pinned_tier").filter(member=member))
+    if status is _UNREAD:
+        status = one_or_none(TierStatus.objects.select_related("tier", "pinned_tier").filter(member=member))
     tiers = active_tiers()
     current = status.tier if status else None
-    value = qualifying_value(member.pk, settings, now)
+    if value is None:
+        value = qualifying_value(member.pk, settings, now)
     higher = [t for t in tiers if t.rank > (current.rank if current else -1) and t.threshold > value]
     nxt = higher[0] if higher else None
     benefits = member_benefits(member_id=member.pk, now=now, status=status)
@@ -57,6 +71,25 @@ def tier_overview(*, member: Member, now=None) -> dict:
         },
         "downgrade": downgrade,
     }
+
+
+def tier_overview_related(members, *, now) -> tuple:
+    """`members` (a Member queryset) reading, in the same query, what `tier_overview` needs: pass the member's
+    `tier_status_read(member)` and `qualifying_value_read(member)` to it."""
+    return (members.select_related("tier_status__tier", "tier_status__pinned_tier")
+            .annotate(tier_qualifying_value=qualifying_value_expression(MembershipSettings.current(), now)))
+
+
+def tier_status_read(member: Member) -> TierStatus | None:
+    """The tier status that `tier_overview_related` read with the member (None: no activity yet)."""
+    try:
+        return member.tier_status
+    except TierStatus.DoesNotExist:
+        return None
+
+
+def qualifying_value_read(member: Member) -> Decimal:
+    return Decimal(member.tier_qualifying_value or 0)
 
 
 def subscription_current(*, member: Member) -> Subscription | None:

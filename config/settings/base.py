@@ -72,8 +72,25 @@ TEMPLATES = [
 # PostgreSQL everywhere; unset, the embedded cluster that `make run` starts in the project (config/localdb.py).
 DATABASES = {"default": env.db("DATABASE_URL", default=embedded_database_url())}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A health check costs a `SELECT 1` round trip at the start of every request that uses a kept connection (an earn
+# makes about 15 statements, a balance read 1). Off, a connection the server dropped fails the one request that
+# finds it, and Django then replaces it (it closes a connection after a database error).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services draw their own transaction boundaries
+
+
+def prepared_statements(database: dict) -> dict:
+    """Server-side binding and prepared statements when DATABASE_PREPARE_THRESHOLD is set: a statement run that
+    many times on a connection is prepared, and planned no more (an earn's statements cost more to plan than to
+    run). Unset: off, Django's default, which any connection pooler accepts; a PgBouncer in transaction mode
+    needs 1.21 or later with max_prepared_statements set."""
+    threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="")
+    if threshold:
+        database.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=int(threshold))
+    return database
+
+
+prepared_statements(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

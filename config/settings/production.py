@@ -9,7 +9,7 @@ and docs are not public unless API_DOCS_PUBLIC is set.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, prepared_statements
 
 
 def required(name: str, *, why: str, check=bool) -> str:
@@ -24,7 +24,8 @@ SECRET_KEY = required("SECRET_KEY", why="at least 50 random characters", check=l
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
+prepared_statements(DATABASES["default"])
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
 CACHES = {"default": env.cache_url_config(required(

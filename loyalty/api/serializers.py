@@ -3,12 +3,12 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from core.fields import MAX_POINTS, MoneyField, PastDateTimeField, PlainIntegerField, PointsField
-from core.serializers import StrictSerializer
+from core.serializers import BuiltOnceModelSerializer, StrictSerializer
 
 from ..models import Order, Refund, Transaction
 
 
-class TransactionSerializer(serializers.ModelSerializer):
+class TransactionSerializer(BuiltOnceModelSerializer):
     reverses = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
@@ -35,7 +35,7 @@ class OrderCreateSerializer(StrictSerializer):
     lines = OrderLineInputSerializer(many=True, required=False, default=list, max_length=1000)
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(BuiltOnceModelSerializer):
     member = serializers.CharField(source="member.external_id")
     points = serializers.IntegerField(source="points_earned")
     transaction = TransactionSerializer(source="earn_transaction", allow_null=True)

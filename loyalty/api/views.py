@@ -53,9 +53,8 @@ class AdjustmentApi(APIView):
         return idempotent_write(request, channel_id=channel, perform=perform, key=key)
 
 
-def _balance_response(member) -> Response:
-    balance = selectors.balance_get(member=member)
-    return Response(BalanceSerializer({"member": member.external_id, **balance.__dict__}).data)
+def _balance_response(external_id: str, balance: selectors.Balance) -> Response:
+    return Response(BalanceSerializer({"member": external_id, **balance.__dict__}).data)
 
 
 class BalanceApi(APIView):
@@ -63,7 +62,7 @@ class BalanceApi(APIView):
 
     @extend_schema(operation_id="members_balance", responses={200: BalanceSerializer, **ERRORS})
     def get(self, request, external_id: str):
-        return _balance_response(member_get(external_id=external_id))
+        return _balance_response(external_id, selectors.balance_get(external_id=external_id))
 
 
 STATEMENT_FILTERS = [
@@ -99,7 +98,8 @@ class MyBalanceApi(APIView):
 
     @extend_schema(operation_id="me_balance", responses={200: BalanceSerializer, **ERRORS})
     def get(self, request):
-        return _balance_response(request.user.member)
+        member = request.user.member
+        return _balance_response(member.external_id, selectors.balance_get(member=member))
 
 
 class MyStatementApi(_StatementBase):

@@ -8,7 +8,7 @@ from core.cache import cached
 from core.errors import BadRequest, BusinessRuleError, Conflict, ErrorCode
 from members.exceptions import MembersErrorCode
 from members.models import Member
-from members.services import member_benefits, tier_activity_record
+from members.services import member_benefits, tier_activity_prepare, tier_activity_record
 
 from ..exceptions import LoyaltyErrorCode
 from ..locks import account_locked
@@ -78,7 +78,8 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
     account = account_locked(member.pk)
     multipliers = cached("category_multipliers", lambda: dict(
         CategoryMultiplier.objects.filter(active=True).values_list("category", "multiplier")))
-    benefits = member_benefits(member_id=member.pk, now=now)
+    tiers = tier_activity_prepare(member_id=member.pk)  # read once, for the benefits and the activity
+    benefits = member_benefits(member_id=member.pk, now=now, status=tiers.status)
     points, qualifying, per_line = rules.order_points(program=program, amount=amount, lines=lines,
                                                       multipliers=multipliers, member_multiplier=benefits.multiplier)
 
@@ -119,5 +120,5 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
         ])
     # Tiers qualify on this order in the same transaction: an upgrade is never a night late.
     order.tier_change = tier_activity_record(member_id=member.pk, points=qualifying, spend=amount, at=occurred_at,
-                                             now=now)
+                                             now=now, prepared=tiers)
     return order

@@ -26,7 +26,9 @@ from .plans import (
 from .privacy import is_erased, member_erase
 from .tiers import (
     Benefits,
+    TierActivity,
     member_benefits,
+    tier_activity_prepare,
     tier_activity_record,
     tier_evaluate,
     tier_pin,
@@ -37,11 +39,11 @@ from .tiers import (
 )
 
 __all__ = [
-    "Benefits", "Message", "notification_retry", "notifications_deliver_due", "notifications_record_many",
+    "Benefits", "Message", "TierActivity", "notification_retry", "notifications_deliver_due", "notifications_record_many",
     "member_benefits", "member_register", "member_token_issue", "member_tokens_revoke", "member_update",
     "membership_reminders_send", "notification_record", "member_for_page_link", "page_link_issue",
     "page_links_revoke", "phone_normalise", "plan_get", "subscription_cancel", "subscription_for",
-    "subscription_renew", "subscription_start", "subscriptions_expire_due", "tier_activity_record", "tier_evaluate",
-    "tier_pin", "tier_take_back", "tier_threshold_review_schedule", "tier_upgrade_if_qualified", "tiers_evaluate_due",
-    "timezone_validate", "is_erased", "member_erase",
+    "subscription_renew", "subscription_start", "subscriptions_expire_due", "tier_activity_prepare",
+    "tier_activity_record", "tier_evaluate", "tier_pin", "tier_take_back", "tier_threshold_review_schedule",
+    "tier_upgrade_if_qualified", "tiers_evaluate_due", "timezone_validate", "is_erased", "member_erase",
 ]

@@ -51,13 +51,22 @@ def _basis_field(settings: MembershipSettings) -> str:
     return "points" if settings.basis == MembershipSettings.Basis.POINTS else "spend"
 
 
+def _window_rows(rows, settings: MembershipSettings, now: datetime):
+    start = window_start(settings, now)
+    return rows.filter(month__gte=start) if start else rows
+
+
 def qualifying_value(member_id: int, settings: MembershipSettings, now: datetime) -> Decimal:
     """What counts in the current window: the progress a member sees."""
-    rows = QualifyingActivity.objects.filter(member_id=member_id)
-    start = window_start(settings, now)
-    if start:
-        rows = rows.filter(month__gte=start)
+    rows = _window_rows(QualifyingActivity.objects.filter(member_id=member_id), settings, now)
     return Decimal(rows.aggregate(total=Sum(_basis_field(settings)))["total"] or 0)
+
+
+def qualifying_value_expression(settings: MembershipSettings, now: datetime, member_ref: str = "pk"):
+    """`qualifying_value` as a correlated subquery over `member_ref` (NULL without activity), for a read that
+    wants it beside other rows in one query."""
+    rows = _window_rows(QualifyingActivity.objects.filter(member_id=OuterRef(member_ref)), settings, now)
+    return Subquery(rows.order_by().values("member_id").annotate(total=Sum(_basis_field(settings))).values("total"))
 
 
 def _held_sums(settings: MembershipSettings, now: datetime) -> dict:
@@ -129,6 +138,27 @@ def status_lock(member_id: int) -> TierStatus:
     return status
 
 
+@dataclass(frozen=True)
+class TierActivity:
+    """A member's tiers as read once by a use case that reads their benefits and then records their activity in one
+    transaction (an earn): the settings, the active tiers, and the member's status (None before their first
+    activity), locked when tiers are active."""
+    settings: MembershipSettings
+    tiers: list[Tier]
+    status: TierStatus | None
+
+
+def tier_activity_prepare(*, member_id: int) -> TierActivity:
+    """Read what `member_benefits(status=...)` and then `tier_activity_record(prepared=...)` need, once instead of
+    twice. With tiers active, the status is locked (and created at the member's first activity) now, as recording
+    the activity would lock it then anyway; without, it is only read, as `member_benefits` reads it."""
+    settings, tiers = MembershipSettings.current(), active_tiers()
+    if tiers:
+        return TierActivity(settings=settings, tiers=tiers, status=status_lock(member_id))
+    return TierActivity(settings=settings, tiers=tiers,
+                        status=one_or_none(TierStatus.objects.select_related("tier").filter(member_id=member_id)))
+
+
 def _change(status: TierStatus, to: Tier | None, reason: str, now: datetime, *, note: str = "", actor=None,
             details: dict | None = None) -> TierChange:
     change = TierChange.objects.create(member_id=status.member_id, from_tier=status.tier, to_tier=to, reason=reason,
@@ -193,13 +223,18 @@ def _save(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], n
     status.save()
 
 
-def tier_upgrade_if_qualified(*, member_id: int, now: datetime | None = None) -> TierChange | None:
-    """Move the member up at once when they qualify (or a floor lifts them). Never moves anyone down."""
+def tier_upgrade_if_qualified(*, member_id: int, now: datetime | None = None,
+                              prepared: TierActivity | None = None) -> TierChange | None:
+    """Move the member up at once when they qualify (or a floor lifts them). Never moves anyone down.
+    `prepared`: what the caller read in this transaction (`tier_activity_prepare`)."""
     now = now or timezone.now()
-    settings, tiers = MembershipSettings.current(), active_tiers()
+    if prepared is not None:
+        settings, tiers = prepared.settings, prepared.tiers
+    else:
+        settings, tiers = MembershipSettings.current(), active_tiers()
     if not tiers:
         return None
-    status = status_lock(member_id)
+    status = prepared.status if prepared is not None else status_lock(member_id)  # locked: tiers are active
     before = _state(status)
     earned = tier_for_value(held_value(member_id, settings, now), tiers)
     floor = _floor(status, now)
@@ -256,8 +291,9 @@ def tier_take_back(*, member_id: int, since: datetime, note: str, now: datetime 
 
 @transaction.atomic(savepoint=False)
 def tier_activity_record(*, member_id: int, points: int, spend: Decimal, at: datetime,
-                         now: datetime | None = None) -> TierChange | None:
-    """Count qualifying activity (negative on refunds) and upgrade in the same transaction if it qualifies."""
+                         now: datetime | None = None, prepared: TierActivity | None = None) -> TierChange | None:
+    """Count qualifying activity (negative on refunds) and upgrade in the same transaction if it qualifies.
+    `prepared`: what the caller read of the member's tiers in this transaction (`tier_activity_prepare`)."""
     table = QualifyingActivity._meta.db_table
     with connection.cursor() as cursor:  # one upsert: the month's row is created or moved in one statement
         cursor.execute(
@@ -267,7 +303,7 @@ def tier_activity_record(*, member_id: int, points: int, spend: Decimal, at: dat
             [member_id, month_start(at), points, spend],
         )
     if points >= 0 and spend >= 0:
-        return tier_upgrade_if_qualified(member_id=member_id, now=now)
+        return tier_upgrade_if_qualified(member_id=member_id, now=now, prepared=prepared)
     # A refund can only make the member fall. What the refunded order lifted them to goes at once; a tier they
     # held before it is reviewed tonight, with the usual grace.
     return tier_take_back(member_id=member_id, since=at, now=now, note="Order refunded")
