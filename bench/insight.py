@@ -18,15 +18,14 @@ resident size of this process is reported before and after the jobs). Results: b
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
+import jobs  # the jobs benchmark beside this file: database setup and raw SQL
+from jobs import sql
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -47,28 +46,7 @@ def rss_mb() -> float:
 
 
 def setup() -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB}"')
-    env = {**os.environ, "DATABASE_URL": f"{PG}/{DB}", "DJANGO_SETTINGS_MODULE": "config.settings.local", "DEBUG": "0",
-           "CELERY_BROKER_URL": ""}
-    os.environ.update(env)
-    proc = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"migrate failed:\n{proc.stderr[-3000:]}")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def sql(statement: str, params: dict | None = None) -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params or {})
-        return cursor.rowcount
+    jobs.setup(DB)
 
 
 def seed(members: int, orders: int, now: datetime, channel: int) -> None:

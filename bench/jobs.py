@@ -49,12 +49,13 @@ def say(message: str) -> None:
     print(f"[{time.monotonic() - _started:6.1f}s] {message}", flush=True)
 
 
-def setup() -> None:
+def setup(db: str = DB) -> None:
+    """A fresh database `db`, migrated, and Django set up on it (the insight benchmark uses it too)."""
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db}"')
     # The jobs only record messages here; delivering them is not what is measured (and goes nowhere).
-    env = {**os.environ, "DATABASE_URL": f"{PG}/{DB}", "DJANGO_SETTINGS_MODULE": "config.settings.local", "DEBUG": "0",
+    env = {**os.environ, "DATABASE_URL": f"{PG}/{db}", "DJANGO_SETTINGS_MODULE": "config.settings.local", "DEBUG": "0",
            "CELERY_BROKER_URL": "", "NOTIFICATIONS_ENQUEUE_ON_COMMIT": "0", "EMAIL_URL": "dummymail://"}
     os.environ.update(env)
     proc = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, capture_output=True,
