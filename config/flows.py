@@ -6,13 +6,16 @@ locks are held instead of taking them. The lock plan of every cross-app use case
 
 | flow               | members locked                                   | then, in this order                      |
 |--------------------|--------------------------------------------------|------------------------------------------|
-| order_place        | the member, their referrer, the referrer's one   | order row (unique), referral row         |
+| order_place        | the member, their referrer, the referrer's one   | order row (unique), referral row, the    |
+|                    |                                                  | member's facts, campaigns with a points  |
+|                    |                                                  | budget (id order)                        |
 | order_refund       | the order's member, their referrer(s)            | order row, holds of the order, refunds,  |
 |                    |                                                  | referral row and its rewards             |
 | hold_confirm       | the hold's member                                | the hold                                 |
 | hold_release       | the hold's member                                | the hold, refunds its points are owed to |
 | redemption_cancel  | the redemption's member                          | the redemption, its vouchers, the reward |
 | member_sign_up     | (no points move: none)                           | referral graph (advisory lock)           |
+| member_erase_...   | the member                                       | their referral rows, the member row      |
 
 Flows run inside the request's transaction (core.idempotency.idempotent_write) or their own.
 """
