@@ -10,7 +10,8 @@ locks are held instead of taking them. The lock plan of every cross-app use case
 |                    |                                                  | member's facts, campaigns with a points  |
 |                    |                                                  | budget (id order)                        |
 | order_refund       | the order's member, their referrer(s)            | order row, holds of the order, refunds,  |
-|                    |                                                  | referral row and its rewards             |
+|                    |                                                  | referral row and its rewards, the        |
+|                    |                                                  | member's facts                           |
 | hold_confirm       | the hold's member                                | the hold                                 |
 | hold_release       | the hold's member                                | the hold, refunds its points are owed to |
 | redemption_cancel  | the redemption's member                          | the redemption, its vouchers, the reward |
