@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -16,7 +15,7 @@ from members.models import Member
 
 from .models import Program, ProgramStep, Referral, ReferralCode, ReferralReward
 from .selectors import referral_code_of
-from .services import referral_code_ensure, referral_review
+from .services import program_activate, referral_code_ensure, referral_review
 
 REASONS = {
     "same_email": _("The new member's e-mail address is the referrer's."),
@@ -85,13 +84,7 @@ class ProgramAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin
                               messages.WARNING)
             return
         chosen = queryset.get()
-        with transaction.atomic():
-            # Lock every program row first, so two managers switching at once queue instead of failing.
-            previous = [p.pk for p in Program.objects.select_for_update().order_by("pk") if p.active]
-            Program.objects.filter(active=True).exclude(pk=chosen.pk).update(active=False)
-            Program.objects.filter(pk=chosen.pk).update(active=True)
-            audit_record(action="referral_program.activate", target_type="referral_program", target_id=chosen.pk,
-                         actor=request.user, details={"previous": previous, "new": chosen.pk})
+        program_activate(program_id=chosen.pk, actor=request.user)
         self.message_user(request, gettext("“%(name)s” is now the active referral program.") % {"name": chosen.name})
 
 

@@ -40,6 +40,18 @@ def program_active() -> Program | None:
     return one_or_none(Program.objects.filter(active=True))
 
 
+@transaction.atomic(durable=True)
+def program_activate(*, program_id: int, actor) -> Program:
+    """Make this program the one active program, switching atomically, in the audit log. Every program row is locked
+    first, so two managers switching at once queue instead of failing on the one-active constraint."""
+    previous = [p.pk for p in Program.objects.select_for_update().order_by("pk") if p.active]
+    Program.objects.filter(active=True).exclude(pk=program_id).update(active=False)
+    Program.objects.filter(pk=program_id).update(active=True)
+    audit_record(action="referral_program.activate", target_type="referral_program", target_id=program_id,
+                 actor=actor, details={"previous": previous, "new": program_id})
+    return Program.objects.get(pk=program_id)
+
+
 def reward_for(program: Program, ordinal: int) -> int:
     """The referrer's reward for their `ordinal`-th successful referral."""
     if program.kind == Program.Kind.SINGLE_TIER:
