@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin_mixins import (
     AuditedAdminMixin,
     BoundedNumbersAdminMixin,
+    KeysetListMixin,
     LabelsMixin,
     ListFormField,
     ReadOnlyMixin,
@@ -178,17 +179,18 @@ class CategoryMultiplierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(KeysetListMixin, ReadOnlyAdmin):
     list_display = ["id", "created_at", "member", "kind", "points", "balance_after", "pending_after", "reference",
                     "channel", "actor"]
-    list_filter = ["kind", "channel"]
-    search_fields = ["member__external_id", "reference", "idempotency_key"]
+    list_filter = ["kind", "channel", ("created_at", admin.DateFieldListFilter)]
+    # Exact member id only: a contains-search, or an OR with another column, reads every row of the ledger.
+    search_fields = ["=member__external_id"]
+    search_help_text = _("The member's id, exactly as the shop sends it.")
     list_select_related = ["member", "channel", "actor"]
-    date_hierarchy = "created_at"
 
 
 @admin.register(Lot)
-class LotAdmin(ReadOnlyAdmin):
+class LotAdmin(KeysetListMixin, ReadOnlyAdmin):
     list_display = ["id", "member", "amount", "remaining", "released", "earned_at", "available_at", "expires_at"]
     list_filter = ["released"]
     search_fields = ["member__external_id"]
@@ -196,7 +198,7 @@ class LotAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin):
+class OrderAdmin(KeysetListMixin, ReadOnlyAdmin):
     list_display = ["order_id", "channel", "member", "amount", "currency", "points_earned", "refunded_amount",
                     "points_reversed", "created_at"]
     search_fields = ["order_id", "member__external_id"]
