@@ -118,6 +118,8 @@ CODES: dict[str, CodeDoc] = {
     L.ADJUSTMENT_LIMIT_EXCEEDED: CodeDoc(422, "Adjustments above 1000 points need a manager.", extra={
         "limit": (_INT, "The most points this actor may adjust at once.", 1000),
         "requested": (_INT, "The adjustment asked for.", 5000)}),
+    L.BULK_ADJUSTMENT_EMPTY: CodeDoc(422, "Name the members: a list, a segment, or both."),
+    L.BULK_ADJUSTMENT_NOT_FOUND: CodeDoc(404, "No bulk adjustment 12."),
     L.REDEMPTION_NOT_CANCELLABLE: CodeDoc(409, "This redemption is cancelled; it cannot be cancelled."),
     # rewards
     R.REWARD_NOT_FOUND: CodeDoc(404, "No reward 'coffee'."),
@@ -294,6 +296,24 @@ OPERATIONS: dict[str, Op] = {
          L.BALANCE_LIMIT_EXCEEDED),
         request={"member": "c-1042", "points": 250, "reason": "Goodwill: late delivery of A-1001"},
         response=_txn(9004, "adjust", 250, 382, "", reason="Goodwill: late delivery of A-1001")),
+    "points_adjust_bulk": Op(
+        "earning", "Adjust points of many members",
+        "The same signed credit or debit, with one reason, for every member listed in `members` and/or in a "
+        "`segment`, made by a job in batches (202: follow its progress with the id). Each member is adjusted once "
+        "however often the job runs; a member the adjustment cannot be made for (not enough points for a debit, a "
+        "closed membership) is counted in `skipped`. One audit entry for the whole.",
+        (M.MEMBER_NOT_FOUND, E.NOT_FOUND, L.BULK_ADJUSTMENT_EMPTY, L.ADJUSTMENT_LIMIT_EXCEEDED),
+        request={"segment": "stage:dormant", "points": 100, "reason": "We miss you: 100 points"},
+        response={"id": 12, "points": 100, "reason": "We miss you: 100 points", "source": "stage:dormant",
+                  "status": "queued", "total": 4210, "done": 0, "skipped": 0, "created_at": "2026-11-24T09:00:00Z",
+                  "finished_at": None}),
+    "points_adjust_bulk_read": Op(
+        "earning", "Read a bulk adjustment's progress",
+        "`status` (queued, running, done), `total` members, `done` and `skipped` so far.",
+        (L.BULK_ADJUSTMENT_NOT_FOUND,),
+        response={"id": 12, "points": 100, "reason": "We miss you: 100 points", "source": "stage:dormant",
+                  "status": "done", "total": 4210, "done": 4207, "skipped": 3, "created_at": "2026-11-24T09:00:00Z",
+                  "finished_at": "2026-11-24T09:00:41Z"}),
     # redemption
     "redemptions_create": Op(
         "redemption", "Redeem points",
@@ -552,7 +572,7 @@ def error_response(status: int, codes: list[str]) -> dict:
 def _security(op_id: str) -> list[dict]:
     if op_id.startswith("me_"):
         return [{"MemberToken": []}]
-    if op_id == "points_adjust":
+    if op_id in ("points_adjust", "points_adjust_bulk", "points_adjust_bulk_read"):
         return [{"ApiKey": []}, {"cookieAuth": []}]
     return [{"ApiKey": []}]
 

@@ -3,6 +3,7 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.api_root import ApiRootApi
+from config.bulk_api import BulkAdjustmentCreateApi, BulkAdjustmentDetailApi
 from config.health import ReadinessView, liveness
 from config.metrics import metrics
 from config.privacy import MemberEraseApi, MemberExportApi
@@ -23,6 +24,8 @@ api_v1 = [
     path("redemptions/<int:redemption_id>/cancel", api.RedemptionCancelApi.as_view(), name="redemption-cancel"),
     path("checkout/holds/<int:hold_id>/confirm", api.HoldConfirmApi.as_view(), name="hold-confirm"),
     path("checkout/holds/<int:hold_id>/release", api.HoldReleaseApi.as_view(), name="hold-release"),
+    path("adjustments/bulk", BulkAdjustmentCreateApi.as_view(), name="adjustments-bulk"),
+    path("adjustments/bulk/<int:bulk_id>", BulkAdjustmentDetailApi.as_view(), name="adjustments-bulk-detail"),
     path("members/<key:external_id>/export", MemberExportApi.as_view(), name="member-export"),
     path("members/<key:external_id>/erase", MemberEraseApi.as_view(), name="member-erase"),
     path("", include("members.urls")),

@@ -9,7 +9,7 @@ from django.utils import timezone
 from members.models import Member
 
 from . import clv
-from .models import ClvModel, InsightSettings, MemberFacts, MemberSegment, StageChange, Tag
+from .models import ClvModel, InsightSettings, MemberFacts, MemberSegment, MemberTag, StageChange, Tag
 from .rules import weeks_between
 from .services.metrics import SEGMENT_CHOICES, SEGMENT_COLUMNS, segment_parse
 
@@ -85,6 +85,15 @@ def segment_counts() -> dict:
     counts["tag"] = [{"segment": f"tag:{code}", "label": name, "members": n} for code, name, n in
                      Tag.objects.annotate(n=Count("members")).order_by("code").values_list("code", "name", "n")]
     return {"computed_on": MemberSegment.objects.aggregate(at=Max("computed_on"))["at"], "segments": counts}
+
+
+def segment_member_ids(*, segment: str):
+    """The ids of a segment's members as a query (one column), for the set-based writes of the apps below; an
+    unknown segment is a 404."""
+    kind, value, _ = segment_parse(segment)
+    if kind == "tag":
+        return MemberTag.objects.filter(tag__code=value).values("member_id")
+    return MemberSegment.objects.filter(**{SEGMENT_COLUMNS[kind]: value}).values("member_id")
 
 
 def segment_members(*, segment: str, after: int = 0, limit: int = 100) -> tuple[list[dict], int | None]:

@@ -36,7 +36,17 @@ from members.admin import MemberAdmin
 from members.models import Member
 
 from . import selectors, services
-from .models import BirthdayGift, CategoryMultiplier, LedgerCheck, Lot, Order, ProgramSettings, Refund, Transaction
+from .models import (
+    BirthdayGift,
+    BulkAdjustment,
+    CategoryMultiplier,
+    LedgerCheck,
+    Lot,
+    Order,
+    ProgramSettings,
+    Refund,
+    Transaction,
+)
 from .services.ledger import channel_id
 
 
@@ -247,3 +257,13 @@ class LedgerCheckAdmin(ReadOnlyAdmin):
 
     list_display = ["started_at", "members_checked", "lots_checked", "drifted", "finished_at"]
     list_filter = ["drifted"]
+
+
+@admin.register(BulkAdjustment)
+class BulkAdjustmentAdmin(ReadOnlyAdmin):
+    """Bulk awards and corrections made through the API, with their progress (the job fills it in)."""
+
+    list_display = ["id", "created_at", "points", "reason", "source", "status", "total", "done", "skipped", "actor",
+                    "channel", "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["actor", "channel"]

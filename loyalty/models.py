@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from core.cache import forget
 from core.models import Channel, SettingsRow
@@ -338,6 +339,58 @@ class LedgerCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M}: {'OK' if not self.drifted else f'{self.drifted} drifted'}"
+
+
+class BulkAdjustment(models.Model):
+    """One credit or debit of the same points, with one reason, to many members (a list or a segment): a bulk award
+    or a point-of-sale correction, run by a job in batches that commit one by one, with its progress here."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    points = models.BigIntegerField(help_text=_("Positive to credit, negative to debit, for each member."))
+    reason = models.CharField(max_length=500)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    source = models.CharField(max_length=120, help_text=_("The members it was given to: a list, or a segment."))
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0, help_text=_("Members the adjustment could not be made for "
+                                                                 "(e.g. not enough points for a debit)."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bulk adjustment")
+        verbose_name_plural = _("bulk adjustments")
+        constraints = [models.CheckConstraint(condition=~Q(points=0), name="bulk_adjustment_points_not_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.points:+} × {self.total} ({self.get_status_display()})"
+
+
+class BulkAdjustmentItem(models.Model):
+    """One member of a bulk adjustment and what became of it."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        SKIPPED = "skipped", _("Skipped")
+
+    bulk = models.ForeignKey(BulkAdjustment, on_delete=models.PROTECT, related_name="items")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.PENDING)
+    transaction = models.ForeignKey(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bulk", "member"], name="bulk_adjustment_member_once")]
+        indexes = [models.Index(fields=["bulk", "member"], condition=Q(outcome="pending"),
+                                name="bulk_adjustment_pending")]
 
 
 class LedgerPermissions(models.Model):

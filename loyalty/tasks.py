@@ -29,3 +29,18 @@ def ledger_check() -> dict:
     """Nightly: prove the books for every member (reads only, records the run; a drift is an error for staff)."""
     check = services.ledger_check_record()
     return {"check": check.pk, "members": check.members_checked, "lots": check.lots_checked, "drifted": check.drifted}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def run_bulk_adjustment(bulk_id: int) -> dict:
+    """Make a bulk adjustment's pending adjustments. Idempotent: done members are no longer pending and each
+    member's transaction has a key unique per bulk and member, so a redelivered message pays nobody twice."""
+    bulk = services.bulk_adjustment_run(bulk_id=bulk_id)
+    return {"bulk": bulk.pk, "done": bulk.done, "skipped": bulk.skipped}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def resume_bulk_adjustments() -> dict:
+    """Every few minutes: finish bulk adjustments whose job never started or stopped half way (a broker that was
+    down when one was queued, a worker that died)."""
+    return {"resumed": [services.bulk_adjustment_run(bulk_id=pk).pk for pk in services.bulk_adjustments_unfinished()]}

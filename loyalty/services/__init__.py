@@ -1,7 +1,7 @@
 """The loyalty app's services: every write to the ledger goes through one of these. Except `points_adjust`
 and the jobs, they write under ledger locks their caller took through loyalty.locks."""
 
-from .adjusting import points_adjust
+from .adjusting import bulk_adjustment_create, bulk_adjustment_run, bulk_adjustments_unfinished, points_adjust
 from .bonuses import points_bonus
 from .checking import ledger_check_record, ledger_drift
 from .earning import order_earn
@@ -19,7 +19,8 @@ from .settling import points_settle_due
 from .spending import points_spend, points_spend_reverse
 
 __all__ = [
-    "birthdays_gift_due", "expiry_reminders_send", "ledger_check_record", "ledger_drift", "points_gift",
+    "birthdays_gift_due", "bulk_adjustment_create", "bulk_adjustment_run", "bulk_adjustments_unfinished",
+    "expiry_reminders_send", "ledger_check_record", "ledger_drift", "points_gift",
     "LineInput", "order_earn", "order_get",
     "order_lock", "order_points_take_back", "points_adjust", "points_bonus", "points_bonus_revoke",
     "points_settle_due", "points_spend", "points_spend_reverse", "refund_amount_validate",
