@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.replica import replica_reads
+
 DASHBOARD_PERMISSION = "loyalty.change_programsettings"
 """Who sees the dashboard: the managers (who run the program's settings)."""
 
@@ -55,8 +57,9 @@ class OfficeAdminSite(admin.AdminSite):
     def dashboard_view(self, request):
         if not request.user.has_perm(DASHBOARD_PERMISSION):
             raise PermissionDenied
-        context = {**self.each_context(request), "title": gettext("Program dashboard"), **dashboard_data()}
-        return render(request, "admin/office/dashboard.html", context)
+        with replica_reads():  # figures of the whole program: a moment of replication lag is harmless
+            context = {**self.each_context(request), "title": gettext("Program dashboard"), **dashboard_data()}
+            return render(request, "admin/office/dashboard.html", context)
 
 
 def _liability() -> dict:

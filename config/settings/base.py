@@ -91,6 +91,21 @@ def prepared_statements(database: dict) -> dict:
 
 
 prepared_statements(DATABASES["default"])
+
+
+def with_replica(databases: dict) -> list[str]:
+    """A streaming replica of the primary (DATABASE_REPLICA_URL), as the `replica` database, with the routers that
+    send it the reads marked for it (core.replica: statements, reports, the dashboard); [] when there is none."""
+    url = env.str("DATABASE_REPLICA_URL", default="")
+    if not url:
+        return []
+    primary = databases["default"]
+    databases["replica"] = {**env.db_url_config(url), "TEST": {"MIRROR": "default"},
+                            **{k: primary[k] for k in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS") if k in primary}}
+    return ["core.replica.ReplicaRouter"]
+
+
+DATABASE_ROUTERS = with_replica(DATABASES)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

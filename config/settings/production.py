@@ -9,7 +9,7 @@ and docs are not public unless API_DOCS_PUBLIC is set.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env, prepared_statements
+from .base import env, prepared_statements, with_replica
 
 
 def required(name: str, *, why: str, check=bool) -> str:
@@ -26,6 +26,7 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 prepared_statements(DATABASES["default"])
+DATABASE_ROUTERS = with_replica(DATABASES)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
 CACHES = {"default": env.cache_url_config(required(

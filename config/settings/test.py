@@ -1,7 +1,7 @@
 """The test suite: PostgreSQL and Redis on localhost, as on every development and CI machine."""
 
 from .base import *  # noqa: F403
-from .base import env, prepared_statements
+from .base import env, prepared_statements, with_replica
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/loyalty"),
@@ -9,6 +9,7 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 prepared_statements(DATABASES["default"])
+DATABASE_ROUTERS = with_replica(DATABASES)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
 CELERY_TASK_ALWAYS_EAGER = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -8,6 +8,7 @@ from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
 from core.pagination import NewestFirstCursorPagination, allowed_values
 from core.permissions import requires_scope
+from core.replica import replica_reads
 from core.serializers import parse
 from members.authentication import IsMember
 from members.selectors import member_get
@@ -80,6 +81,10 @@ class _StatementBase(ListAPIView):
     def get_queryset(self):
         kinds = allowed_values(self.request, "kind", Transaction.Kind.values)
         return selectors.statement(member=self.member(), kinds=kinds)
+
+    def list(self, request, *args, **kwargs):
+        with replica_reads():  # a statement may lag the primary by a moment; the balance never does
+            return super().list(request, *args, **kwargs)
 
 
 class StatementApi(_StatementBase):
