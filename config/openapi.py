@@ -87,7 +87,11 @@ CODES: dict[str, CodeDoc] = {
     E.REQUEST_TOO_LARGE: CodeDoc(413, "The request body is larger than 262144 bytes.",
                                  extra={"limit_bytes": (_INT, "The largest body accepted (API_MAX_BODY_BYTES).", 262144)}),
     E.CURRENCY_NOT_SUPPORTED: CodeDoc(422, "The program runs in EUR, not USD.", fields={"currency": ["Expected EUR."]}),
+    E.IDEMPOTENCY_IN_PROGRESS: CodeDoc(409, "A request with this Idempotency-Key is still being processed; retry "
+                                            "after a moment."),
     E.SERVER_ERROR: CodeDoc(500, "Something went wrong on our side."),
+    E.SERVICE_UNAVAILABLE: CodeDoc(503, "The database is not available right now; retry with the same "
+                                        "Idempotency-Key."),
     # members
     M.MEMBER_NOT_FOUND: CodeDoc(404, "No member with external_id 'c-1042'."),
     M.MEMBER_EXISTS: CodeDoc(409, "A member with external_id 'c-1042' exists."),
@@ -483,9 +487,11 @@ def _common(op: dict, op_id: str) -> list[tuple[int, str]]:
     if "requestBody" in op:
         codes += [(400, E.INVALID), (400, E.MALFORMED), (413, E.REQUEST_TOO_LARGE), (415, E.UNSUPPORTED_MEDIA_TYPE)]
     if any(p.get("in") == "header" and p.get("name") == "Idempotency-Key" for p in op.get("parameters", [])):
-        codes += [(400, E.IDEMPOTENCY_KEY_MISSING), (400, E.IDEMPOTENCY_KEY_TOO_LONG), (409, E.IDEMPOTENCY_KEY_REUSED)]
+        codes += [(400, E.IDEMPOTENCY_KEY_MISSING), (400, E.IDEMPOTENCY_KEY_TOO_LONG), (409, E.IDEMPOTENCY_KEY_REUSED),
+                  (409, E.IDEMPOTENCY_IN_PROGRESS)]
     if "429" in op.get("responses", {}):
         codes.append((429, E.THROTTLED))
+    codes.append((503, E.SERVICE_UNAVAILABLE))  # the database restarting: retry after Retry-After
     return codes
 
 
@@ -540,13 +546,24 @@ def error_response(status: int, codes: list[str]) -> dict:
             **_merge_extra(codes),
         },
     }
-    return {
+    response = {
         "description": ", ".join(f"`{c}`" for c in codes),
         "content": {"application/json": {
             "schema": {"type": "object", "required": ["error"], "properties": {"error": detail}},
             "examples": {code: _error_example(code) for code in codes},
         }},
     }
+    retry = [c for c in codes if c in _RETRY_AFTER]
+    if retry:
+        response["headers"] = {"Retry-After": {
+            "description": "Seconds to wait before sending the same request again (same Idempotency-Key), with "
+                           + ", ".join(f"`{c}`" for c in retry) + ".",
+            "required": len(retry) == len(codes), "schema": {"type": "integer", "minimum": 0}}}
+    return response
+
+
+# Codes answered with a Retry-After header.
+_RETRY_AFTER = {E.SERVICE_UNAVAILABLE, E.IDEMPOTENCY_IN_PROGRESS}
 
 
 def _security(op_id: str) -> list[dict]:

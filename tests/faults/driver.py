@@ -27,9 +27,10 @@ def setup() -> dict:
     return {"api_key": raw}
 
 
-def _members(prefix: str, count: int, **fields) -> list[int]:
+def _members(prefix: str, count: int, *, with_accounts: bool = True, **fields) -> list[int]:
     from django.utils import timezone
 
+    from loyalty.models import Account
     from members.models import Member, Tier, TierStatus
 
     joined = timezone.now() - timedelta(days=400)
@@ -38,6 +39,8 @@ def _members(prefix: str, count: int, **fields) -> list[int]:
                 joined_at=joined, **fields) for i in range(count)])
     gold = Tier.objects.get(code="gold")
     TierStatus.objects.bulk_create([TierStatus(member=m, tier=gold, since=joined) for m in members])
+    if with_accounts:
+        Account.objects.bulk_create([Account(member=m) for m in members])
     return sorted(m.pk for m in members)
 
 
@@ -57,7 +60,7 @@ def seed_due_lots(prefix: str, count: str) -> dict:
 
     from core.models import Channel
 
-    ids = _members(prefix, int(count))
+    ids = _members(prefix, int(count), with_accounts=False)
     now = timezone.now()
     params = {"ids": ids, "earned": now - timedelta(days=366), "expires": now - timedelta(days=1),
               "channel": Channel.named("webshop").pk, "prefix": prefix}
