@@ -1,6 +1,6 @@
 """What a fault test does inside the application (`python -m tests.faults.driver COMMAND [ARGS]`, with the fault
 settings and the test's own database): set up the program, seed members, run a job in-process, prove the books.
-Prints one JSON object."""
+Several commands separated by `--` run in one process. Prints a JSON list, a result per command."""
 
 import json
 import sys
@@ -106,6 +106,10 @@ def deliver() -> dict:
 COMMANDS = {f.__name__: f for f in (setup, seed_birthdays, seed_due_lots, ledger_check, birthdays, deliver)}
 
 if __name__ == "__main__":
+    # Several commands in one process (one start of Django): `seed_birthdays X 1 -- birthdays`.
     django.setup()
-    result = COMMANDS[sys.argv[1]](*sys.argv[2:])
-    print(json.dumps(result, default=str))
+    steps, results = " ".join(sys.argv[1:]).split(" -- "), []
+    for step in steps:
+        name, *args = step.split()
+        results.append(COMMANDS[name](*args))
+    print(json.dumps(results, default=str))

@@ -6,6 +6,11 @@ import threading
 import time
 import uuid
 
+import pytest
+
+# The session's test database must exist: the stack copies its schema.
+pytestmark = pytest.mark.django_db
+
 ORDERS, CLIENTS = 48, 4
 
 

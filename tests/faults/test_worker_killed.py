@@ -5,54 +5,55 @@ How the kill lands mid-run, every time: the test holds the row lock of one membe
 list, so the job commits the batches before it and then waits on that batch; the worker is killed while it
 waits (its open transaction dies with it), and the lock is let go."""
 
-import signal
+import pytest
 
-from .services import wait_until
+from .services import Process, wait_until
+
+# The session's test database must exist: the stack copies its schema.
+pytestmark = pytest.mark.django_db
 
 MEMBERS, BATCH = 120, 20
 BLOCKED = 70  # index of the member whose account the test holds: batches 0-2 commit, batch 3 waits
 
 
-def _kill_mid_run(stack, *, task: str, members: list[int], done_sql: str, name: str) -> int:
-    """Start a worker, run `task` until it waits on the held lock, SIGKILL the worker; returns how many of the
-    members `done_sql` counted as done when it died."""
+def _kill_mid_run(stack, *, task: str, members: list[int], done_sql: str, victim: Process) -> int:
+    """Run `task` on the worker `victim` until it waits on the held lock, SIGKILL the worker; returns how many of
+    the members `done_sql` counted as done when it died."""
     with stack.db() as holder:
         holder.autocommit = False
         holder.execute("SELECT 1 FROM loyalty_account WHERE member_id = %s FOR UPDATE", [members[BLOCKED]])
-        worker = stack.worker(name)
         stack.send_task(task, batch_size=BATCH)
 
         def waiting_on_the_lock() -> bool:
             return stack.scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                                 "AND datname = current_database()") > 0
 
-        wait_until(waiting_on_the_lock, timeout=60, what=f"{task} to reach the held lock ({worker.output()})")
+        wait_until(waiting_on_the_lock, timeout=90, what=f"{task} to reach the held lock ({victim.output()})")
         done = stack.scalar(done_sql, [members])
-        worker.process.send_signal(signal.SIGKILL)
-        worker.process.wait(timeout=10)
+        victim.kill()
         holder.rollback()  # the killed worker's statement may now finish, but no COMMIT will ever come for it
     return done
 
 
-def _rerun(stack, *, task: str, done_sql: str, members: list[int], name: str) -> None:
-    worker = stack.worker(name)
+def _rerun(stack, *, task: str, done_sql: str, members: list[int], worker: Process) -> None:
     stack.send_task(task, batch_size=BATCH)
     wait_until(lambda: stack.scalar(done_sql, [members]) == len(members), timeout=90,
                what=f"the rerun of {task} ({worker.output()})")
-    worker.stop()
+    worker.stop()  # so that the next test's job goes to the worker it kills
 
 
 GIFTED = "SELECT count(*) FROM loyalty_birthdaygift WHERE member_id = ANY(%s)"
 
 
 def test_a_worker_killed_mid_birthday_run_then_rerun_gives_each_member_exactly_one_gift(stack, new_id):
-    members = stack.driver("seed_birthdays", new_id("BD"), MEMBERS)["members"]
+    victim = stack.worker("birthday-1")  # starting while the members are seeded
+    members = stack.driver(("seed_birthdays", new_id("BD"), MEMBERS))["members"]
     task = "loyalty.tasks.give_birthday_gifts"
-    done = _kill_mid_run(stack, task=task, members=members, done_sql=GIFTED, name="birthday-1")
+    done = _kill_mid_run(stack, task=task, members=members, done_sql=GIFTED, victim=victim)
     assert 0 < done < MEMBERS and done % BATCH == 0, done  # whole batches committed, the rest not yet
     assert stack.scalar(GIFTED, [members]) == done  # the batch that was running when the worker died left nothing
 
-    _rerun(stack, task=task, done_sql=GIFTED, members=members, name="birthday-2")
+    _rerun(stack, task=task, done_sql=GIFTED, members=members, worker=stack.worker("birthday-2"))
     assert stack.scalar("SELECT count(DISTINCT member_id) FROM loyalty_birthdaygift WHERE member_id = ANY(%s)",
                         [members]) == MEMBERS
     gifts = stack.scalar("SELECT count(*) || ':' || sum(points) FROM loyalty_transaction "
@@ -60,21 +61,23 @@ def test_a_worker_killed_mid_birthday_run_then_rerun_gives_each_member_exactly_o
     assert gifts == f"{MEMBERS}:{50 * MEMBERS}"  # one gift of 50 points each, none twice
     assert stack.scalar("SELECT count(*) FROM members_notification WHERE kind = 'birthday_gift' "
                         "AND member_id = ANY(%s)", [members]) == MEMBERS  # one greeting each
-    assert stack.driver("birthdays")["gifts"] == 0  # a third run finds nothing left to give
-    assert stack.driver("ledger_check")["drifted"] == 0
+    third, checked = stack.driver("birthdays", "ledger_check")
+    assert third["gifts"] == 0  # a third run finds nothing left to give
+    assert checked["drifted"] == 0
 
 
 EXPIRED = ("SELECT count(DISTINCT l.member_id) FROM loyalty_lot l WHERE l.member_id = ANY(%s) AND l.remaining = 0")
 
 
 def test_a_worker_killed_mid_expiry_run_then_rerun_expires_each_lot_exactly_once(stack, new_id):
-    members = stack.driver("seed_due_lots", new_id("EX"), MEMBERS)["members"]
+    victim = stack.worker("expiry-1")
+    members = stack.driver(("seed_due_lots", new_id("EX"), MEMBERS))["members"]
     task = "loyalty.tasks.settle_due_points"
-    done = _kill_mid_run(stack, task=task, members=members, done_sql=EXPIRED, name="expiry-1")
+    done = _kill_mid_run(stack, task=task, members=members, done_sql=EXPIRED, victim=victim)
     assert 0 < done < MEMBERS, done
     assert stack.scalar(EXPIRED, [members]) == done
 
-    _rerun(stack, task=task, done_sql=EXPIRED, members=members, name="expiry-2")
+    _rerun(stack, task=task, done_sql=EXPIRED, members=members, worker=stack.worker("expiry-2"))
     movements = stack.scalar("""SELECT count(*) || ':' || sum(m.points) FROM loyalty_lotmovement m
                                 JOIN loyalty_transaction t ON t.id = m.transaction_id
                                 WHERE t.kind = 'expire' AND t.member_id = ANY(%s)""", [members])
