@@ -68,6 +68,18 @@ class CodeDoc:
     fields: dict = field(default_factory=dict)  # an example of `fields`
 
 
+_SILVER = {"code": "silver", "name": "Silver", "rank": 1, "threshold": "500.00", "earn_multiplier": "1.250",
+           "birthday_gift_points": 50, "birthday_reward_code": None, "perks": ["free_shipping"]}
+_GOLD = {**_SILVER, "code": "gold", "name": "Gold", "rank": 2, "threshold": "1500.00", "earn_multiplier": "1.500",
+         "birthday_gift_points": 100, "perks": ["free_shipping", "lounge"]}
+_TIER_OVERVIEW = {
+    "tier": _SILVER, "since": "2026-02-01T10:00:00Z", "pinned": None,
+    "benefits": {"earn_multiplier": "1.250", "perks": ["free_shipping"], "plan": None},
+    "progress": {"basis": "points", "window": "rolling_12_months", "window_start": "2025-12-01", "window_end": None,
+                 "qualifying": "980", "next_tier": _GOLD, "needed": "520", "by": None},
+    "downgrade": None,
+}
+
 CODES: dict[str, CodeDoc] = {
     # Generic (core)
     E.INVALID: CodeDoc(400, "points: Must be positive.", fields={"points": ["Must be positive."]}),
@@ -87,7 +99,11 @@ CODES: dict[str, CodeDoc] = {
     E.REQUEST_TOO_LARGE: CodeDoc(413, "The request body is larger than 262144 bytes.",
                                  extra={"limit_bytes": (_INT, "The largest body accepted (API_MAX_BODY_BYTES).", 262144)}),
     E.CURRENCY_NOT_SUPPORTED: CodeDoc(422, "The program runs in EUR, not USD.", fields={"currency": ["Expected EUR."]}),
+    E.IDEMPOTENCY_IN_PROGRESS: CodeDoc(409, "A request with this Idempotency-Key is still being processed; retry "
+                                            "after a moment."),
     E.SERVER_ERROR: CodeDoc(500, "Something went wrong on our side."),
+    E.SERVICE_UNAVAILABLE: CodeDoc(503, "The database is not available right now; retry with the same "
+                                        "Idempotency-Key."),
     # members
     M.MEMBER_NOT_FOUND: CodeDoc(404, "No member with external_id 'c-1042'."),
     M.MEMBER_EXISTS: CodeDoc(409, "A member with external_id 'c-1042' exists."),
@@ -281,7 +297,7 @@ OPERATIONS: dict[str, Op] = {
         response={"member": "c-1042", "available": 132, "pending": 40, "lifetime_earned": 1480,
                   "expiring": [{"date": "2026-06-30", "points": 50}],
                   "pending_release": [{"date": "2026-03-28", "points": 40}],
-                  "tier": {"code": "silver", "name": "Silver", "next_tier": "gold", "needed": 520}}),
+                  "tier": _TIER_OVERVIEW}),
     "members_transactions": Op(
         "earning", "Read a member's statement",
         "Every transaction, newest first, cursor-paginated: follow `next`. Filter with `kind` (repeatable).",
@@ -488,6 +504,41 @@ REQUEST_RULES = {
     "RedemptionCreateRequest": {"oneOf": [{"required": ["points"]}, {"required": ["reward"]}]},
 }
 
+# --- Links: the core flow, register -> earn -> redeem -> cancel -> refund ----------------------------------------
+# OpenAPI links say which answer feeds which next request, so a client generator or Schemathesis' stateful phase
+# can chain the calls: the member a registration made earns on an order, redeems on that order, cancels the
+# redemption, and the order is refunded. A `requestBody` here names only the fields it carries over; the rest
+# of the body is the caller's.
+
+_MEMBER = "$response.body#/external_id"
+LINKS: dict[str, dict[str, dict[str, dict]]] = {
+    "members_register": {"201": {
+        "EarnOnAnOrder": {"operationId": "orders_earn", "requestBody": {"member": _MEMBER},
+                          "description": "The new member earns points on an order."},
+        "Redeem": {"operationId": "redemptions_create", "requestBody": {"member": _MEMBER},
+                   "description": "The new member spends points."},
+        "ReadTheBalance": {"operationId": "members_balance", "parameters": {"path.external_id": _MEMBER},
+                           "description": "The new member's balance."},
+    }},
+    "orders_earn": {"201": {
+        "RedeemOnTheOrder": {"operationId": "redemptions_create",
+                             "requestBody": {"member": "$response.body#/member", "order_id": "$response.body#/order_id"},
+                             "description": "The member spends points on this order."},
+        "RefundTheOrder": {"operationId": "orders_refund", "parameters": {"path.order_id": "$response.body#/order_id"},
+                           "description": "The order is refunded: the points it earned are taken back."},
+    }},
+    "redemptions_create": {"201": {
+        "CancelTheRedemption": {"operationId": "redemptions_cancel",
+                                "parameters": {"path.redemption_id": "$response.body#/id"},
+                                "description": "The redemption is cancelled: its points come back."},
+    }},
+    "redemptions_cancel": {"200": {
+        "RefundTheOrder": {"operationId": "orders_refund", "parameters": {"path.order_id": "$response.body#/order_id"},
+                           "description": "The order the cancelled redemption was for is refunded."},
+    }},
+}
+
+
 # --- The hook -----------------------------------------------------------------------------------------------
 
 _METHODS = {"get", "put", "post", "patch", "delete"}
@@ -503,9 +554,11 @@ def _common(op: dict, op_id: str) -> list[tuple[int, str]]:
     if "requestBody" in op:
         codes += [(400, E.INVALID), (400, E.MALFORMED), (413, E.REQUEST_TOO_LARGE), (415, E.UNSUPPORTED_MEDIA_TYPE)]
     if any(p.get("in") == "header" and p.get("name") == "Idempotency-Key" for p in op.get("parameters", [])):
-        codes += [(400, E.IDEMPOTENCY_KEY_MISSING), (400, E.IDEMPOTENCY_KEY_TOO_LONG), (409, E.IDEMPOTENCY_KEY_REUSED)]
+        codes += [(400, E.IDEMPOTENCY_KEY_MISSING), (400, E.IDEMPOTENCY_KEY_TOO_LONG), (409, E.IDEMPOTENCY_KEY_REUSED),
+                  (409, E.IDEMPOTENCY_IN_PROGRESS)]
     if "429" in op.get("responses", {}):
         codes.append((429, E.THROTTLED))
+    codes.append((503, E.SERVICE_UNAVAILABLE))  # the database restarting: retry after Retry-After
     return codes
 
 
@@ -560,13 +613,24 @@ def error_response(status: int, codes: list[str]) -> dict:
             **_merge_extra(codes),
         },
     }
-    return {
+    response = {
         "description": ", ".join(f"`{c}`" for c in codes),
         "content": {"application/json": {
             "schema": {"type": "object", "required": ["error"], "properties": {"error": detail}},
             "examples": {code: _error_example(code) for code in codes},
         }},
     }
+    retry = [c for c in codes if c in _RETRY_AFTER]
+    if retry:
+        response["headers"] = {"Retry-After": {
+            "description": "Seconds to wait before sending the same request again (same Idempotency-Key), with "
+                           + ", ".join(f"`{c}`" for c in retry) + ".",
+            "required": len(retry) == len(codes), "schema": {"type": "integer", "minimum": 0}}}
+    return response
+
+
+# Codes answered with a Retry-After header.
+_RETRY_AFTER = {E.SERVICE_UNAVAILABLE, E.IDEMPOTENCY_IN_PROGRESS}
 
 
 def _security(op_id: str) -> list[dict]:
@@ -608,6 +672,8 @@ def postprocess(result: dict, generator, request, public) -> dict:
             for status, codes in operation_errors(op, op_id).items():
                 responses[str(status)] = error_response(status, codes)
             op["responses"] = responses
+            for status, links in LINKS.get(op_id, {}).items():
+                responses[status]["links"] = links
             if doc.request is not None and "requestBody" in op:
                 _example(op["requestBody"]["content"], doc.request)
             if doc.response is not None:

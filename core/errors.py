@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -28,9 +28,11 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     IDEMPOTENCY_KEY_TOO_LONG = "idempotency_key_too_long"
+    IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"
     REQUEST_TOO_LARGE = "request_too_large"
     CURRENCY_NOT_SUPPORTED = "currency_not_supported"
     SERVER_ERROR = "server_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
 
 
 class ApplicationError(Exception):
@@ -38,9 +40,10 @@ class ApplicationError(Exception):
 
     status_code = 422
     default_code = ErrorCode.INVALID
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None,
-                 extra: dict | None = None, status_code: int | None = None) -> None:
+                 extra: dict | None = None, status_code: int | None = None, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = str(code or self.default_code)
@@ -48,6 +51,8 @@ class ApplicationError(Exception):
         self.extra = extra or {}
         if status_code is not None:
             self.status_code = status_code
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class BadRequest(ApplicationError):
@@ -63,6 +68,14 @@ class NotFound(ApplicationError):
 class Conflict(ApplicationError):
     status_code = 409
     default_code = ErrorCode.CONFLICT
+
+
+class ServiceUnavailable(ApplicationError):
+    """Something the request needs is down for a moment (the database restarting): retry after Retry-After."""
+
+    status_code = 503
+    default_code = ErrorCode.SERVICE_UNAVAILABLE
+    retry_after = 1
 
 
 class BusinessRuleError(ApplicationError):
@@ -110,9 +123,22 @@ _DRF_CODES = {
 }
 
 
+# How long a client should wait before retrying a request the database could not serve.
+DATABASE_RETRY_AFTER_SECONDS = 1
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is unreachable or restarting (a connection lost mid-request, refused, or closed), or a lock
+        # or statement timed out. The request's transaction did not commit, or its answer was lost after COMMIT:
+        # either way a retry with the same Idempotency-Key gets the one true answer. Django drops a connection
+        # that failed, so the next request opens a fresh one: no restart of the app is needed.
+        exc = ServiceUnavailable("The database is not available right now; retry with the same Idempotency-Key.",
+                                 retry_after=DATABASE_RETRY_AFTER_SECONDS)
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.fields, exc.extra), status=exc.status_code)
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return Response(error_body(exc.code, exc.message, exc.fields, exc.extra), status=exc.status_code,
+                        headers=headers)
     if isinstance(exc, DataError):
         # A value the database cannot hold (out of range, NUL in text) that validation let through: bad input,
         # and the write's transaction has rolled back.

@@ -6,6 +6,11 @@ the same key; so of N concurrent identical requests one does the work, and the o
 find its stored answer and replay it. A different body under the same key is a 409. A refused write (4xx)
 rolls the claim back with everything else, so a corrected retry with the same key is possible.
 
+A client that timed out and retries while its first request still runs is such a concurrent request: it waits
+for the first one, at most IDEMPOTENCY_WAIT_SECONDS, and gets its answer replayed; if the first one is still
+running by then, it gets 409 `idempotency_in_progress` with Retry-After, and nothing is written twice. The bound
+is PostgreSQL's lock_timeout, set for the claim only, inside the claim's one statement (no extra round trip).
+
 This request boundary is the outermost, durable, transaction; services join it.
 """
 
@@ -13,7 +18,8 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
 from rest_framework.response import Response
 
 from .errors import BadRequest, Conflict, ErrorCode
@@ -21,6 +27,7 @@ from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+IN_PROGRESS_RETRY_AFTER_SECONDS = 1
 
 
 def request_key(request) -> str:
@@ -49,14 +56,34 @@ def fingerprint(request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
+# The claim, with the wait for a concurrent claim of the same key bounded: the row source sets lock_timeout for
+# this transaction (keeping the value it had), and RETURNING, evaluated only when the row was inserted, puts the
+# value back, so the write's own locks afterwards wait as they always did. On a conflict nothing is returned and
+# the transaction only reads the stored answer afterwards.
+_CLAIM_SQL = """
+INSERT INTO {table} (channel_id, key, fingerprint, created_at)
+SELECT %s, %s, %s, CURRENT_TIMESTAMP
+FROM (SELECT set_config('loyalty.lock_timeout_before', current_setting('lock_timeout'), true),
+             set_config('lock_timeout', %s, true)) AS bounded_wait
+ON CONFLICT (channel_id, key) DO NOTHING
+RETURNING id, set_config('lock_timeout', current_setting('loyalty.lock_timeout_before'), true)
+"""
+
+
+class _InProgress(Exception):
+    pass
+
+
 def _claim(channel_id: int, key: str, digest: str) -> bool:
-    table = IdempotencyRecord._meta.db_table
+    wait_ms = max(1, int(settings.IDEMPOTENCY_WAIT_SECONDS * 1000))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (channel_id, key, fingerprint, created_at) VALUES (%s, %s, %s, CURRENT_TIMESTAMP) "
-            "ON CONFLICT (channel_id, key) DO NOTHING RETURNING id",
-            [channel_id, key, digest],
-        )
+        try:
+            cursor.execute(_CLAIM_SQL.format(table=IdempotencyRecord._meta.db_table),
+                           [channel_id, key, digest, f"{wait_ms}ms"])
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) == "55P03":  # lock_not_available: the first still runs
+                raise _InProgress from error
+            raise
         return cursor.fetchone() is not None
 
 
@@ -65,6 +92,15 @@ def idempotent_write(request, *, channel_id: int, perform: Callable[[], tuple[in
     """Run `perform` (returning status and body) exactly once for this channel and Idempotency-Key."""
     key = key or request_key(request)
     digest = fingerprint(request)
+    try:
+        return _write_once(request, channel_id=channel_id, key=key, digest=digest, perform=perform)
+    except _InProgress:
+        raise Conflict(f"A request with this {HEADER} is still being processed; retry after a moment.",
+                       code=ErrorCode.IDEMPOTENCY_IN_PROGRESS, retry_after=IN_PROGRESS_RETRY_AFTER_SECONDS) from None
+
+
+
+def _write_once(request, *, channel_id: int, key: str, digest: str, perform: Callable[[], tuple[int, dict]]) -> Response:
     with transaction.atomic(durable=True):
         if not _claim(channel_id, key, digest):
             record = IdempotencyRecord.objects.get(channel_id=channel_id, key=key)

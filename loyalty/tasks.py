@@ -4,17 +4,19 @@ from . import services
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def settle_due_points() -> dict:
+def settle_due_points(batch_size: int | None = None) -> dict:
     """Post the expiry of due lots and release points past their return window. Idempotent: what is done is
-    no longer due, so a rerun or a redelivered message does nothing twice."""
-    return services.points_settle_due()
+    no longer due, so a rerun or a redelivered message does nothing twice. `batch_size`: members per batch (each
+    batch commits on its own), the service's default when None."""
+    return services.points_settle_due(**({"batch_size": batch_size} if batch_size else {}))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def give_birthday_gifts() -> dict:
+def give_birthday_gifts(batch_size: int | None = None) -> dict:
     """Hourly, so each member's local midnight is met within the hour. Idempotent: a gift is unique per member
-    and year, and a batch commits whole or not at all."""
-    return services.birthdays_gift_due()
+    and year, and a batch commits whole or not at all. `batch_size`: members per batch, the service's default
+    when None."""
+    return services.birthdays_gift_due(**({"batch_size": batch_size} if batch_size else {}))
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -185,6 +185,10 @@ REFERRAL_LINK_URL = env("REFERRAL_LINK_URL", default="")
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=5)
 # The largest request body the API reads (JSON); larger ones are refused with 413 before they are read whole.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
+# How long a write waits for a concurrent request with the same Idempotency-Key (a client's retry while its first
+# try still runs) before answering 409 idempotency_in_progress with Retry-After; the first one's answer is
+# replayed when it finishes within this time.
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=5)
 # How long a process keeps program settings, tiers and category multipliers before reading them again.
 SETTINGS_CACHE_SECONDS = env.int("SETTINGS_CACHE_SECONDS", default=5)
 # Database connections the expiry job uses at once on large runs (disjoint member batches).

@@ -1,9 +1,11 @@
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from core.fields import MAX_POINTS, MoneyField, PastDateTimeField, PlainIntegerField, PointsField
 from core.serializers import BuiltOnceModelSerializer, StrictSerializer
+from members.api.memberships import TierOverviewSerializer
 
 from ..models import Order, Refund, Transaction
 
@@ -41,6 +43,9 @@ class OrderSerializer(BuiltOnceModelSerializer):
     transaction = TransactionSerializer(source="earn_transaction", allow_null=True)
     tier_upgrade = serializers.SerializerMethodField(help_text="The tier this order lifted the member to, if any.")
 
+    @extend_schema_field(inline_serializer("TierUpgrade", {
+        "from": serializers.CharField(allow_null=True, help_text="The tier before, null when the member had none."),
+        "to": serializers.CharField(help_text="The tier now.")}, allow_null=True))
     def get_tier_upgrade(self, order) -> dict | None:
         change = getattr(order, "tier_change", None)
         if change is None:
@@ -90,6 +95,12 @@ class DatedPointsSerializer(serializers.Serializer):
     points = serializers.IntegerField()
 
 
+@extend_schema_field(TierOverviewSerializer(allow_null=True))
+class TierOverviewField(serializers.DictField):
+    """The balance's `tier`: `tier_overview`'s dict answered as it is (no second pass over it), described in the
+    schema field by field."""
+
+
 class BalanceSerializer(serializers.Serializer):
     member = serializers.CharField()
     available = serializers.IntegerField()
@@ -97,4 +108,4 @@ class BalanceSerializer(serializers.Serializer):
     lifetime_earned = serializers.IntegerField()
     expiring = DatedPointsSerializer(many=True)
     pending_release = DatedPointsSerializer(many=True)
-    tier = serializers.DictField(allow_null=True, help_text="The tier, its benefits and progress (see /tier).")
+    tier = TierOverviewField(allow_null=True, help_text="The tier, its benefits and progress (see /tier).")

@@ -26,6 +26,60 @@ class TierSerializer(serializers.ModelSerializer):
                   "perks"]
 
 
+# The shape of a member's tier (GET /members/{id}/tier, /me/tier, and the balance's `tier`), for the schema: the
+# views answer `tier_overview`'s dict as it is; these describe it field by field, null where it can be null.
+class TierDescribeSerializer(serializers.Serializer):
+    """A tier as `tier_describe` answers it."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    rank = serializers.IntegerField(min_value=0, help_text="Higher is better.")
+    threshold = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="What qualifies for it.")
+    earn_multiplier = serializers.DecimalField(max_digits=6, decimal_places=3)
+    birthday_gift_points = serializers.IntegerField(min_value=0)
+    birthday_reward_code = serializers.CharField(allow_null=True, help_text="A reward of the catalog, null when none.")
+    perks = serializers.ListField(child=serializers.JSONField())
+
+
+class TierPinSerializer(serializers.Serializer):
+    tier = serializers.CharField(help_text="The pinned tier's code.")
+    until = serializers.DateTimeField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class TierBenefitsSerializer(serializers.Serializer):
+    earn_multiplier = serializers.DecimalField(max_digits=12, decimal_places=6,
+                                               help_text="Tier and paid plan multipliers together (their product).")
+    perks = serializers.ListField(child=serializers.JSONField(), help_text="The tier's and the plan's perks.")
+    plan = serializers.CharField(allow_null=True, help_text="The live paid plan's code, null without one.")
+
+
+class TierProgressSerializer(serializers.Serializer):
+    basis = serializers.ChoiceField(choices=["points", "spend"], help_text="What qualifies: points earned or spend.")
+    window = serializers.ChoiceField(choices=["lifetime", "rolling_12_months", "calendar_year"])
+    window_start = serializers.DateField(allow_null=True, help_text="Null for a lifetime window.")
+    window_end = serializers.DateField(allow_null=True, help_text="Null for a lifetime or rolling window.")
+    qualifying = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="What counts in the window.")
+    next_tier = TierDescribeSerializer(allow_null=True, help_text="The next tier within reach, null at the top.")
+    needed = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True,
+                                      help_text="What is still needed for the next tier, null at the top.")
+    by = serializers.DateField(allow_null=True, help_text="The window's last day, where it has one.")
+
+
+class TierDowngradeSerializer(serializers.Serializer):
+    below_since = serializers.DateTimeField()
+    downgrade_on = serializers.DateField()
+
+
+class TierOverviewSerializer(serializers.Serializer):
+    tier = TierDescribeSerializer(allow_null=True, help_text="Null before the member qualifies for any tier.")
+    since = serializers.DateTimeField(allow_null=True)
+    pinned = TierPinSerializer(allow_null=True, help_text="A tier held by staff until a date, null when none.")
+    benefits = TierBenefitsSerializer()
+    progress = TierProgressSerializer()
+    downgrade = TierDowngradeSerializer(allow_null=True, help_text="Below the tier's threshold: the grace period.")
+
+
 class PlanSerializer(serializers.ModelSerializer):
     tier_floor = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
@@ -42,6 +96,11 @@ class TierChangeSerializer(serializers.ModelSerializer):
     class Meta:
         model = TierChange
         fields = ["from_tier", "to_tier", "reason", "note", "created_at"]
+
+
+class TierDetailSerializer(TierOverviewSerializer):
+    history = TierChangeSerializer(many=True, help_text="The latest 20 tier changes, newest first.")
+
 
 
 class SubscriptionEventSerializer(serializers.ModelSerializer):
@@ -107,7 +166,7 @@ class PlanListApi(APIView):
 class MemberTierApi(APIView):
     permission_classes = [requires_scope(Scope.MEMBERS_READ)]
 
-    @extend_schema(operation_id="members_tier", responses={200: dict, **ERRORS})
+    @extend_schema(operation_id="members_tier", responses={200: TierDetailSerializer, **ERRORS})
     def get(self, request, external_id: str):
         return Response(_tier_body(member_get(external_id=external_id)))
 
@@ -115,7 +174,7 @@ class MemberTierApi(APIView):
 class MyTierApi(APIView):
     permission_classes = [IsMember]
 
-    @extend_schema(operation_id="me_tier", responses={200: dict, **ERRORS})
+    @extend_schema(operation_id="me_tier", responses={200: TierDetailSerializer, **ERRORS})
     def get(self, request):
         return Response(_tier_body(request.user.member))
 

@@ -3,8 +3,10 @@
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.throttling import FailOpenThrottleMixin
 
-class MemberTokenPerMemberThrottle(SimpleRateThrottle):
+
+class MemberTokenPerMemberThrottle(FailOpenThrottleMixin, SimpleRateThrottle):
     scope = "member_token_member"
 
     def get_rate(self):
@@ -14,7 +16,7 @@ class MemberTokenPerMemberThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": str(view.kwargs.get("external_id", ""))[:128]}
 
 
-class MemberTokenPerKeyThrottle(SimpleRateThrottle):
+class MemberTokenPerKeyThrottle(FailOpenThrottleMixin, SimpleRateThrottle):
     scope = "member_token_key"
 
     def get_rate(self):

@@ -1,10 +1,12 @@
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.throttling import FailOpenThrottleMixin
+
 DEFAULT_RATE = "30/hour"
 
 
-class ReferralCodeThrottle(SimpleRateThrottle):
+class ReferralCodeThrottle(FailOpenThrottleMixin, SimpleRateThrottle):
     """Limits code lookups and attaches, so codes cannot be enumerated: per channel (or member token) and per
     client address. A shop's server should pass the end user's address as `ip` (query or body); otherwise the
     connection's address is used. The rate is the setting REFERRAL_CODE_RATE (default 30/hour), counted in

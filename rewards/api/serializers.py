@@ -92,6 +92,45 @@ class QuoteRequestSerializer(StrictSerializer):
                                     max_length=100, help_text="Reward codes to check (default: the whole catalog).")
 
 
+# The answer of POST /quote, for the schema (the view answers `quote_get`'s dict as it is).
+class QuoteReasonSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The rule that refused, e.g. insufficient_points (the error codes' list).")
+    message = serializers.CharField()
+    needed = serializers.JSONField(allow_null=True, help_text="What the rule asks for (a number, a date, tiers ...).")
+    got = serializers.JSONField(allow_null=True, help_text="What the member or the cart has.")
+
+
+class QuoteRequestedSerializer(serializers.Serializer):
+    points = serializers.IntegerField()
+    allowed = serializers.BooleanField()
+    discount = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="What those points pay.")
+    reasons = QuoteReasonSerializer(many=True, help_text="Empty when allowed.")
+
+
+class QuoteCheckoutSerializer(serializers.Serializer):
+    order_value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    max_points = serializers.IntegerField(help_text="The most points this order may take (0 when a rule refuses).")
+    max_discount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    reasons = QuoteReasonSerializer(many=True, help_text="Why no points may be used, empty when they may.")
+    requested = QuoteRequestedSerializer(required=False, help_text="Only when the request named `points`.")
+
+
+class QuoteRewardSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    points_cost = serializers.IntegerField()
+    eligible = serializers.BooleanField()
+    reasons = QuoteReasonSerializer(many=True, help_text="Empty when eligible.")
+
+
+class QuoteSerializer(serializers.Serializer):
+    member = serializers.CharField(help_text="The member's external_id.")
+    available = serializers.IntegerField(help_text="Points the member can spend now.")
+    points_per_unit = serializers.IntegerField(help_text="Points that pay 1.00 of the currency at checkout.")
+    currency = serializers.CharField()
+    checkout = QuoteCheckoutSerializer(required=False, help_text="Only when the request named `order_value`.")
+    rewards = QuoteRewardSerializer(many=True)
+
+
 class HoldCreateSerializer(StrictSerializer):
     member = serializers.CharField(max_length=64)
     order_id = serializers.CharField(max_length=100)

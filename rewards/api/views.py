@@ -20,6 +20,7 @@ from .serializers import (
     CauseSerializer,
     HoldCreateSerializer,
     QuoteRequestSerializer,
+    QuoteSerializer,
     RedemptionCreateSerializer,
     RedemptionSerializer,
     RewardSerializer,
@@ -93,7 +94,7 @@ class QuoteApi(APIView):
 
     permission_classes = [requires_scope(Scope.MEMBERS_READ)]
 
-    @extend_schema(operation_id="quote", request=QuoteRequestSerializer, responses={200: dict, **ERRORS})
+    @extend_schema(operation_id="quote", request=QuoteRequestSerializer, responses={200: QuoteSerializer, **ERRORS})
     def post(self, request):
         data = parse(QuoteRequestSerializer, request)
         member = member_get(external_id=data["member"])
