@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.cache import forget
+from core.history import track
 from core.models import Channel, SettingsRow
 from members.models import Member
 
@@ -21,6 +22,7 @@ def default_expiry_reminder_days() -> list[int]:
     return [30, 7]
 
 
+@track()
 class ProgramSettings(SettingsRow):
     """The program's rules, edited by staff in the admin. One row."""
 
@@ -73,6 +75,7 @@ class ProgramSettings(SettingsRow):
 
 
 
+@track()
 class CategoryMultiplier(models.Model):
     category = models.SlugField(max_length=64, unique=True)
     multiplier = models.DecimalField(max_digits=6, decimal_places=3, validators=[MinValueValidator(Decimal("0"))])

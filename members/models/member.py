@@ -3,7 +3,10 @@ from django.db.models import Q
 from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils import timezone as dj_timezone
 
+from core.history import track
 
+
+@track()
 class Member(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"

@@ -6,11 +6,13 @@ from django.db import models
 from django.db.models import Q
 
 from core.cache import forget
+from core.history import track
 from core.models import SettingsRow
 
 from .member import Member
 
 
+@track()
 class MembershipSettings(SettingsRow):
     """How tiers qualify and how tier and paid benefits combine. One row, edited by staff."""
 
@@ -64,6 +66,7 @@ class MembershipSettings(SettingsRow):
 
 
 
+@track()
 class Tier(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=64)
