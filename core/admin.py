@@ -89,7 +89,7 @@ class TrackedModelFilter(admin.SimpleListFilter):
     parameter_name = "model"
 
     def lookups(self, request, model_admin):
-        return [(m._meta.label_lower, gettext(m._meta.verbose_name).capitalize()) for m in tracked_models()]
+        return [(m._meta.label_lower, capfirst(gettext(m._meta.verbose_name))) for m in tracked_models()]
 
     def queryset(self, request, queryset):
         model = self._model()
@@ -181,7 +181,7 @@ class DataChangeAdmin(admin.ModelAdmin):
         model = _model(obj.pgh_obj_model)
         data = obj.pgh_data or {}
         name = next((str(data[k]) for k in NAME_KEYS if data.get(k)), "")
-        label = f"{gettext(model._meta.verbose_name).capitalize()} #{obj.pgh_obj_id}" if model else obj.pgh_obj_model
+        label = f"{capfirst(gettext(model._meta.verbose_name))} #{obj.pgh_obj_id}" if model else obj.pgh_obj_model
         text = f"{label} {name}".strip()
         try:
             url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[obj.pgh_obj_id])
