@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.cache import forget
+from core.history import track
 from core.models import Channel
 from insight.models import Stage, Tag
 from loyalty.models import Transaction
@@ -18,6 +19,7 @@ from rewards.models import Reward, Voucher
 ATTRIBUTE_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
 
 
+@track()
 class EventType(models.Model):
     """A kind of behaviour event staff define, with a small schema of its attributes:
     `{"course_id": {"type": "string", "required": true}, "seconds": {"type": "integer"}}`."""
@@ -76,6 +78,7 @@ class EventCounter(models.Model):
         constraints = [models.UniqueConstraint(fields=["member", "type", "day"], name="event_counter_unique")]
 
 
+@track(exclude=("spent_points",))  # moved by every firing, not by staff
 class Campaign(models.Model):
     class Trigger(models.TextChoices):
         EVENT = "event", "Each event of a type"

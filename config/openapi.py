@@ -202,7 +202,7 @@ _ATTACH = (F.REFERRAL_PROGRAM_INACTIVE, F.REFERRAL_CODE_INVALID, F.REFERRAL_SELF
 # --- Examples of the core contract --------------------------------------------------------------------------
 
 _T = "2026-03-14T10:21:07Z"
-_MEMBER = {"external_id": "c-1042", "name": "Ada Lovelace", "email": "ada@example.com", "phone": "+441632960961",
+_MEMBER = {"external_id": "c-1042", "name": "Ada Lovelace", "email": "ada@example.com", "phone": "+442079460958",
            "card_number": None, "birth_date": "1990-12-10", "timezone": "Europe/London", "status": "active",
            "marketing_consent": True, "language": "en", "joined_at": _T}
 
@@ -242,7 +242,7 @@ OPERATIONS: dict[str, Op] = {
         "given, so codes cannot be enumerated.",
         (M.MEMBER_EXISTS, *_ATTACH),
         request={"external_id": "c-1042", "name": "Ada Lovelace", "email": "ada@example.com",
-                 "phone": "+44 1632 960961", "birth_date": "1990-12-10", "timezone": "Europe/London",
+                 "phone": "+44 20 7946 0958", "birth_date": "1990-12-10", "timezone": "Europe/London",
                  "marketing_consent": True, "referral_code": "7KQ2MZXH"},
         response={**_MEMBER, "referral_code": "H4TR9WQE",
                   "referral": {"id": 31, "referrer": "c-0007", "member": "c-1042", "code": "7KQ2MZXH",

@@ -12,7 +12,19 @@ from django.utils.translation import gettext_lazy as _
 from .fields import DecimalFormField, PointsFormField
 
 
-class ReadOnlyMixin:
+class DataHistoryMixin:
+    """The "History" button of a tracked object's page opens its data-change history (who, when, each field's old
+    and new value: core.history) rather than Django's list of admin actions ("Changed currency")."""
+
+    def history_view(self, request, object_id, extra_context=None):
+        from .history import event_model_for, history_url
+
+        if event_model_for(self.model) is not None:
+            return redirect(history_url(self.model, object_id))
+        return super().history_view(request, object_id, extra_context)
+
+
+class ReadOnlyMixin(DataHistoryMixin):
     """Records staff may read but never add, change or delete (the ledger, logs, histories)."""
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -194,7 +206,7 @@ def _plain_value(value):
     return str(value)
 
 
-class AuditedAdminMixin:
+class AuditedAdminMixin(DataHistoryMixin):
     """Every add or change through this ModelAdmin is written to the audit log: who, when, and for each changed
     field its old and new value (secrets masked), so "Changed currency" says from what to what."""
 

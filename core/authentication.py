@@ -7,6 +7,7 @@ from django.conf import settings
 from rest_framework import authentication, exceptions
 
 from .db import one_or_none
+from .history import history_note
 from .models import ApiKey, hash_key
 
 
@@ -62,6 +63,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         principal = principal_for_key(raw) if raw else None
         if principal is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        history_note(channel=principal.channel_name, api_key=principal.api_key_id)  # who, in the data history
         return principal, raw
 
     def authenticate_header(self, request) -> str:

@@ -114,10 +114,11 @@ def _past_datetime_pattern() -> str:
             r"(\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])$")
 
 
-@extend_schema_field({"type": "string", "pattern": r"^(\+?[0-9]{6,15})?$", "example": "+441632960961"})
+@extend_schema_field({"type": "string", "pattern": r"^(\+?[0-9]{6,15})?$", "example": "+8613800138000"})
 class PhoneField(serializers.CharField):
-    """A phone number, international form best; spaces, dashes, dots and brackets are dropped when it is stored
-    (the schema's pattern is the plain form every client can send)."""
+    """A phone number, international form best (E.164, "+8613800138000"); typed forms ("+86 138-0013-8000",
+    "0086 13800138000", "138 0013 8000" read in the program's country) are accepted and stored in E.164. The schema's
+    pattern is the plain form every client can send; a number that is not valid answers 400 (field `phone`)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(max_length=32, allow_blank=True, **kwargs)

@@ -3,10 +3,14 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from pghistory.models import MiddlewareEvents
 
 from .cache import cached, forget
+from .history import track
 
 
+@track()
 class Channel(models.Model):
     """Where a write comes from: a shop's web store, its POS, the admin, our own jobs.
 
@@ -48,6 +52,7 @@ def hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+@track(exclude=("key_hash", "last_used_at"))
 class ApiKey(models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="api_keys")
     name = models.CharField(max_length=100)
@@ -122,3 +127,13 @@ class SettingsRow(models.Model):
     @classmethod
     def current(cls):
         return cached(cls._meta.label, lambda: cls.objects.get_or_create(pk=1)[0])
+
+
+class DataChange(MiddlewareEvents):
+    """The data-change history of every tracked table (core.history), as one read-only list: pghistory's events
+    with their diff (field -> [old, new]) and the request's context (user, url; channel for the shop's API)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("data change")
+        verbose_name_plural = _("history")

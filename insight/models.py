@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
+from core.history import track
 from core.models import Channel, SettingsRow
 from loyalty.models import Transaction
 from members.models import Member
@@ -36,6 +37,7 @@ class LoyaltyType(models.TextChoices):
     ADVOCATE = "advocate", "狂热型忠诚 Advocate (倡导者)"
 
 
+@track()
 class InsightSettings(SettingsRow):
     """The thresholds staff set for stages, loyalty types and lifetime value."""
 
@@ -66,6 +68,7 @@ class InsightSettings(SettingsRow):
         verbose_name_plural = "insight settings"
 
 
+@track()
 class Survey(models.Model):
     class Kind(models.TextChoices):
         NPS = "nps", "净推荐值 NPS (0-10)"

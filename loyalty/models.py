@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.cache import forget
+from core.history import track
 from core.models import Channel, SettingsRow
 from members.models import Member
 
@@ -22,6 +23,7 @@ def default_expiry_reminder_days() -> list[int]:
     return [30, 7]
 
 
+@track()
 class ProgramSettings(SettingsRow):
     """The program's rules, edited by staff in the admin. One row."""
 
@@ -74,6 +76,7 @@ class ProgramSettings(SettingsRow):
 
 
 
+@track()
 class CategoryMultiplier(models.Model):
     category = models.SlugField(max_length=64, unique=True)
     multiplier = models.DecimalField(max_digits=6, decimal_places=3, validators=[MinValueValidator(Decimal("0"))])

@@ -3,7 +3,7 @@
 Clerk: look members up, read the ledger, adjust within the program's clerk limit; at the counter, record a
 walk-in purchase, use and void vouchers, cancel redemptions.
 Manager: everything a clerk does, unlimited adjustments, members' status, the program's settings, referral
-programs with their steps, the job schedules, API keys, the audit log.
+programs with their steps, the job schedules, API keys, the audit log and the History of data changes.
 """
 
 EXTRA_PERMISSIONS = {
@@ -29,7 +29,7 @@ MANAGER = CLERK + [
     "loyalty.adjust_points_unlimited", "loyalty.change_programsettings",
     "loyalty.add_categorymultiplier", "loyalty.change_categorymultiplier", "loyalty.delete_categorymultiplier",
     "core.view_channel", "core.add_channel", "core.view_apikey", "core.add_apikey", "core.change_apikey",
-    "core.view_auditlog",
+    "core.view_auditlog", "core.view_datachange",
     "members.change_tierstatus", "members.add_tier", "members.change_tier", "members.add_plan", "members.change_plan",
     "members.view_membershipsettings", "members.change_membershipsettings",
     "rewards.add_reward", "rewards.change_reward", "rewards.add_cause", "rewards.change_cause", "rewards.void_voucher",

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_mixins import (
@@ -34,6 +34,7 @@ from .models import (
     TierChange,
     WebhookEndpoint,
 )
+from .phones import E164, InvalidPhone, phone_candidates, phone_parse, region_choices
 from .selectors import tier_overview
 
 NOTIFICATION_KINDS = [
@@ -58,9 +59,24 @@ WINDOW = {"lifetime": _("lifetime"), "rolling_12_months": _("last 12 months"), "
 class MemberForm(forms.ModelForm):
     def clean_phone(self) -> str:
         try:
-            return services.phone_normalise(self.cleaned_data.get("phone") or "")
-        except ApplicationError as exc:
+            return phone_parse(self.cleaned_data.get("phone") or "")
+        except InvalidPhone as exc:
             raise forms.ValidationError(_("Not a phone number.")) from exc
+
+
+class PhoneUnreadableFilter(admin.SimpleListFilter):
+    """Members whose phone could not be read when numbers were normalised (kept as typed): staff correct them."""
+
+    title = _("phone")
+    parameter_name = "phone_format"
+
+    def lookups(self, request, model_admin):
+        return [("unreadable", _("Not readable (kept as typed)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unreadable":
+            return queryset.exclude(phone="").exclude(phone__regex=E164.pattern)
+        return queryset
 
 
 class StatusForm(forms.Form):
@@ -92,7 +108,7 @@ class MemberAdmin(AuditedAdminMixin, LabelsMixin, admin.ModelAdmin):
 
     form = MemberForm
     list_display = ["external_id", "name", "email", "phone", "status", "joined_at"]
-    list_filter = ["status", "marketing_consent", "tier_status__tier"]
+    list_filter = ["status", "marketing_consent", "tier_status__tier", PhoneUnreadableFilter]
     search_fields = ["external_id", "email", "phone", "card_number", "name"]
     readonly_fields = ["joined_at", "updated_at", "tier", "status_display"]
     actions = ["revoke_page_links"]
@@ -136,12 +152,13 @@ class MemberAdmin(AuditedAdminMixin, LabelsMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def get_search_results(self, request, queryset, search_term):
-        # Staff type phone numbers as they are printed; match the normalised form too.
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        digits = "".join(ch for ch in search_term if ch.isdigit()).lstrip("0")  # national trunk prefix
-        if len(digits) >= 6:
-            queryset |= self.model.objects.filter(phone__endswith=digits)
-        return queryset, may_have_duplicates
+        # Staff type phone numbers as the customer says them ("138 0013 8000", "+86 138-0013-8000", "0086 ..."):
+        # the text read as a number in the program's region finds the member's stored E.164 number.
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        numbers = phone_candidates(search_term)
+        if numbers:
+            found |= queryset.filter(phone__in=numbers)
+        return found, may_have_duplicates
 
     @admin.display(description=_("Tier"))
     def tier(self, obj: Member) -> str:
@@ -214,9 +231,15 @@ class MemberAdmin(AuditedAdminMixin, LabelsMixin, admin.ModelAdmin):
         return render(request, "admin/members/pin.html", context)
 
 
+class MembershipSettingsForm(forms.ModelForm):
+    phone_region = forms.ChoiceField(
+        label=_("Phone numbers' country"), choices=lambda: region_choices(get_language()),
+        help_text=_("Phone numbers typed without a country code (+86, 0086) are read as numbers of this country."))
+
+
 @admin.register(MembershipSettings)
 class MembershipSettingsAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
-    pass
+    form = MembershipSettingsForm
 
 
 class TierForm(forms.ModelForm):

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from core.history import track
 from loyalty.models import Order, Transaction
 from members.models import Member
 
@@ -27,6 +28,7 @@ class ReferralCode(models.Model):
         return self.code
 
 
+@track()
 class Program(models.Model):
     class Kind(models.TextChoices):
         SINGLE_TIER = "single_tier", "Single-tier: the same reward for every referral"
@@ -69,6 +71,7 @@ class Program(models.Model):
         return f"{self.name}{' (active)' if self.active else ''}"
 
 
+@track()
 class ProgramStep(models.Model):
     """Multi-tier: from the `from_count`-th successful referral on, each one pays `points`."""
 
@@ -87,6 +90,7 @@ class ProgramStep(models.Model):
         return f"from {self.from_count}: {self.points}"
 
 
+@track(exclude=("device_id", "ip"))  # personal data that erasure removes
 class Referral(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending: waiting for the first qualifying order"

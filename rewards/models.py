@@ -7,11 +7,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from core.history import track
 from core.models import Channel, SettingsRow
 from loyalty.models import BirthdayGift, Transaction
 from members.models import Member, Plan, Tier
 
 
+@track()
 class RedemptionRules(SettingsRow):
     """The program-wide redemption rules, edited by staff. One row."""
 
@@ -37,6 +39,7 @@ class RedemptionRules(SettingsRow):
 
 
 
+@track()
 class Cause(models.Model):
     """Something members can give points to; the program keeps the total given."""
 
@@ -52,6 +55,7 @@ class Cause(models.Model):
         return self.name
 
 
+@track(exclude=("stock",))  # stock moves with every redemption; staff edits of it are in the audit log
 class Reward(models.Model):
     class Kind(models.TextChoices):
         PRODUCT_VOUCHER = "product_voucher", "Voucher for a product"
@@ -165,6 +169,7 @@ def voucher_code() -> str:
     return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
 
 
+@track()
 class Voucher(models.Model):
     class Status(models.TextChoices):
         ISSUED = "issued", "Issued"

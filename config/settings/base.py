@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our static files, not a CDN
     "django_filters",
     "django_celery_beat",
+    "pgtrigger",  # PostgreSQL triggers as code (installed by migrations); pghistory's are made with it
+    "pghistory",  # the data-change history: every write to a tracked table, old and new values, by whom
     # Our apps, lowest layer first (see README: layering). Admin modules of higher apps
     # extend the ones of lower apps, so this order matters.
     "core",
@@ -47,9 +49,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.history.HistoryMiddleware",  # who changed what: the staff user (or the API channel) on every change
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Only writing requests open a history context (reads write nothing worth recording, and skip its overhead).
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -4,9 +4,18 @@ from core.fields import BirthDateField, PhoneField, TimezoneField
 from core.serializers import StrictSerializer
 
 from ..models import Member
+from ..phones import InvalidPhone, phone_parse
 
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9._:@\-]{1,64}$"
 EXTERNAL_ID_ERRORS = {"invalid": "Letters, digits and . _ : @ - only, at most 64."}
+
+
+def phone_validate(value: str) -> str:
+    """The typed number in E.164 (read in the program's country when it has no country code)."""
+    try:
+        return phone_parse(value)
+    except InvalidPhone as exc:
+        raise serializers.ValidationError("Not a valid phone number.") from exc
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -28,6 +37,9 @@ class MemberCreateSerializer(StrictSerializer):
     marketing_consent = serializers.BooleanField(required=False, default=False)
     language = serializers.ChoiceField(choices=Member.Language.choices, required=False, default=Member.Language.ENGLISH)
 
+    def validate_phone(self, value: str) -> str:
+        return phone_validate(value)
+
 
 class MemberUpdateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -39,6 +51,9 @@ class MemberUpdateSerializer(StrictSerializer):
     marketing_consent = serializers.BooleanField(required=False)
     language = serializers.ChoiceField(choices=Member.Language.choices, required=False)
     status = serializers.ChoiceField(choices=Member.Status.choices, required=False)
+
+    def validate_phone(self, value: str) -> str:
+        return phone_validate(value)
 
 
 class PageLinkSerializer(serializers.Serializer):

@@ -3,7 +3,10 @@ from django.db.models import Q
 from django.db.models.functions import ExtractDay, ExtractMonth
 from django.utils import timezone as dj_timezone
 
+from core.history import track
 
+
+@track()
 class Member(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -17,7 +20,10 @@ class Member(models.Model):
     external_id = models.CharField(max_length=64, unique=True, help_text="The shop's customer id.")
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True, db_index=True)
-    phone = models.CharField(max_length=32, blank=True, db_index=True, help_text="Normalised: + and digits.")
+    phone = models.CharField(
+        max_length=32, blank=True, db_index=True,
+        help_text="E.164: + country code and number (+8613800138000). A number that could not be read when numbers "
+                  "were normalised is kept as typed.")
     card_number = models.CharField(max_length=32, null=True, blank=True, unique=True)
     birth_date = models.DateField(null=True, blank=True)
     # Kept by the database from birth_date, so the birthday job finds today's birthdays through an index.

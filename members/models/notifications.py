@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.history import track
+
 from .member import Member
 
 
@@ -11,6 +13,7 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+@track(exclude=("secret",))
 class WebhookEndpoint(models.Model):
     """Where the shop wants to hear of members' messages (to push or text them). Configured by staff."""
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.cache import forget
+from core.history import track
 from core.models import Channel
 
 from .member import Member
@@ -13,6 +14,7 @@ from .tiers import Tier
 LIVE = ("trialing", "active")
 
 
+@track()
 class Plan(models.Model):
     """A paid membership: a one-time fee for a duration, or a monthly or yearly subscription."""
 

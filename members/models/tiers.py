@@ -6,11 +6,13 @@ from django.db import models
 from django.db.models import Q
 
 from core.cache import forget
+from core.history import track
 from core.models import SettingsRow
 
 from .member import Member
 
 
+@track()
 class MembershipSettings(SettingsRow):
     """How tiers qualify and how tier and paid benefits combine. One row, edited by staff."""
 
@@ -48,16 +50,23 @@ class MembershipSettings(SettingsRow):
     service_messages_need_consent = models.BooleanField(
         default=False, help_text="Send service messages (points about to expire, birthday gifts, membership "
                                  "reminders) only to members who gave marketing consent. Marketing always needs it.")
+    phone_region = models.CharField(
+        max_length=2, default="CN",
+        help_text="ISO 3166 country code: phone numbers typed without a country code (+86, 0086) are read as numbers "
+                  "of this country.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "membership settings"
+        constraints = [models.CheckConstraint(condition=Q(phone_region__regex=r"^[A-Z]{2}$"),
+                                              name="membership_settings_phone_region_iso")]
 
     def __str__(self) -> str:
         return "Membership settings"
 
 
 
+@track()
 class Tier(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=64)

@@ -1,4 +1,3 @@
-import re
 import secrets
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -12,21 +11,18 @@ from core.errors import BadRequest, Conflict, ErrorCode
 from ..authentication import token_hash
 from ..exceptions import MembersErrorCode
 from ..models import Member, MemberToken
+from ..phones import InvalidPhone, phone_parse
 
-_PHONE_STRIP = re.compile(r"[\s().\-/]")
 _TIMEZONES = None
 
 
 def phone_normalise(raw: str) -> str:
-    """'+44 (0)20 7946-0958' -> '+442079460958'; raises BadRequest when it is not a phone number."""
-    if not raw:
-        return ""
-    value = _PHONE_STRIP.sub("", raw.replace("(0)", ""))
-    if value.startswith("00"):
-        value = "+" + value[2:]
-    if not re.fullmatch(r"\+?\d{6,15}", value):
-        raise BadRequest("Not a phone number.", fields={"phone": ["Not a phone number."]})
-    return value
+    """'+44 (0)20 7946-0958' -> '+442079460958', '138 0013 8000' -> '+8613800138000' (in the program's region, CN);
+    raises BadRequest (field `phone`) when it is not a valid phone number."""
+    try:
+        return phone_parse(raw)
+    except InvalidPhone as exc:
+        raise BadRequest("Not a phone number.", fields={"phone": ["Not a valid phone number."]}) from exc
 
 
 def timezone_validate(name: str) -> str:

@@ -1,10 +1,10 @@
 """Erasure of a member's personal data (GDPR art. 17) by pseudonymisation.
 
 The identity goes (name, e-mail, phone, birth date, card number; the shop's customer id becomes a random
-pseudonym), the messages' texts and targets go, tokens and page links stop working, and the membership is
-closed. What stays: the member row and its id, so the ledger (transactions, lots, the account) and its totals,
-orders, redemptions and the audit trail stay whole and balanced; and the consent the member had given, recorded
-in the audit entry of the erasure beside the reason.
+pseudonym), the messages' texts and targets go, the row's data-change history goes (it holds the old values),
+tokens and page links stop working, and the membership is closed. What stays: the member row and its id, so the
+ledger (transactions, lots, the account) and its totals, orders, redemptions and the audit trail stay whole and
+balanced; and the consent the member had given, recorded in the audit entry of the erasure beside the reason.
 
 Only `members`' own data: the apps above erase theirs through their own services, together in
 config.flows.member_erase_everywhere.
@@ -12,6 +12,7 @@ config.flows.member_erase_everywhere.
 
 import secrets
 
+from django.apps import apps
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -43,6 +44,9 @@ def member_erase(*, member: Member, reason: str, actor, channel_id: int | None) 
         external_id=f"{ERASED_PREFIX}{secrets.token_hex(12)}", name="", email="", phone="", birth_date=None,
         card_number=None, status=Member.Status.CLOSED, page_link_version=F("page_link_version") + 1, updated_at=now)
     MemberToken.objects.filter(member=member).delete()
+    # The data-change history kept every earlier version of the row (name, e-mail, phone ...): it goes too, the
+    # erasure's own event included. What remains is the audit log's "member.erase", with its reason.
+    apps.get_model("members", "MemberEvent").objects.filter(pgh_obj_id=member.pk).delete()
     Notification.objects.filter(member=member, status=Notification.Status.PENDING).update(
         status=Notification.Status.SKIPPED)
     Notification.objects.filter(member=member).update(payload={}, last_error="")  # targets name channels, not people

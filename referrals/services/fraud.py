@@ -2,7 +2,8 @@
 reasons is held for staff review (approve pays, reject never pays).
 
 - same_email / same_phone: the referrer and the new member share an e-mail (after normalisation: case, a
-  +tag, dots in Gmail addresses) or a phone number (members store phones normalised);
+  +tag, dots in Gmail addresses) or a phone number (members store E.164; members.phones compares one kept as typed
+  in its parsed form, so "+86 138-0013-8000" and "13800138000" are one number);
 - same_payment: the qualifying order was paid with a payment fingerprint the referrer's orders used too;
 - many_signups_device / many_signups_network: the program's threshold of sign-ups with one code from one
   device or one IP address within its window (this one included);
@@ -12,6 +13,7 @@ reasons is held for staff review (approve pays, reject never pays).
 from datetime import datetime, timedelta
 
 from members.models import Member
+from members.phones import phones_same
 
 from ..models import PaymentFingerprint, Program, Referral
 
@@ -34,7 +36,7 @@ def attach_reasons(*, program: Program, referrer: Member, member: Member, code: 
     reasons = []
     if member.email and email_normalise(member.email) == email_normalise(referrer.email):
         reasons.append("same_email")
-    if member.phone and member.phone == referrer.phone:
+    if phones_same(member.phone, referrer.phone):
         reasons.append("same_phone")
     if referrer.status == Member.Status.CLOSED:
         reasons.append("referrer_closed")

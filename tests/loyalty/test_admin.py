@@ -29,6 +29,11 @@ def adjust(client, member, points, reason="Goodwill for a late delivery", key="f
 
 
 def test_clerk_finds_a_member_by_phone_as_printed(client, clerk, member_factory):
+    from members.models import MembershipSettings
+
+    settings = MembershipSettings.current()
+    settings.phone_region = "GB"  # a London shop: numbers typed without +44 are British
+    settings.save()
     member_factory(phone="+442079460958", name="Ada")
     client.force_login(clerk)
     r = client.get("/admin/members/member/", {"q": "020 7946 0958"})

@@ -68,5 +68,5 @@ def test_a_settings_change_is_audited_with_its_old_and_new_values(client, manage
 def test_the_history_page_says_what_changed_from_what_to_what(client, manager):
     client.force_login(manager)
     client.post(URL, settings_form(currency="CNY"))
-    page = client.get("/admin/loyalty/programsettings/1/history/").content.decode()
+    page = client.get("/admin/loyalty/programsettings/1/history/", follow=True).content.decode()
     assert "Currency: EUR → CNY" in page

@@ -16,7 +16,7 @@ from tests.office import manager  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)  # ledger_check_record is durable; the ledger checks at commit
 
-EMAIL, PHONE, NAME = "ada.lovelace@example.org", "+447700900123", "Ada Lovelace"
+EMAIL, PHONE, NAME = "ada.lovelace@example.org", "+442079460123", "Ada Lovelace"
 
 
 @pytest.fixture(autouse=True)

@@ -100,7 +100,7 @@ def test_the_request_id_travels_in_the_task_message_to_the_worker(log_lines):
 
 
 def test_no_personal_data_or_secrets_reach_the_logs(channel, program, log_lines, client):
-    email, phone, name = "zelda.secret@example.net", "+447700900555", "Zelda Quuxworth"
+    email, phone, name = "zelda.secret@example.net", "+442079460555", "Zelda Quuxworth"
     api = make_client(channel, scopes=list(Scope.values))
     assert api.post("/api/v1/members", {"external_id": "z-1", "name": name, "email": email, "phone": phone,
                                         "birth_date": "1985-07-01", "marketing_consent": True}).status_code == 201

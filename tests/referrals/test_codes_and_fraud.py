@@ -217,3 +217,11 @@ def test_changing_the_address_does_not_escape_the_channel_allowance(api, setting
     statuses = [api.get(f"/api/v1/referral-codes/AAAAAAA{c}?ip=203.0.113.{n}").status_code
                 for n, c in enumerate("23456")]
     assert statuses == [404, 404, 404, 429, 429]
+
+
+def test_same_phone_typed_another_way_than_the_referrers_stored_number_is_held(api, referral_program, register,
+                                                                               code_of):
+    referrer = MemberFactory(phone="13800138000")  # as an old admin form stored it, without the country code
+    r = register(code=code_of(referrer), phone="0086 138-0013-8000")
+    assert r.json()["phone"] == "+8613800138000"
+    assert r.json()["referral"]["reasons"] == ["same_phone"]

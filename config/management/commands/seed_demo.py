@@ -29,9 +29,9 @@ from rewards.models import RedemptionRules
 from rewards.services import redemption_create
 
 DEMO_MEMBERS = [
-    ("C-1001", "Ada Lovelace", "ada@example.com", "+447700900001", "1985-12-10"),
+    ("C-1001", "Ada Lovelace", "ada@example.com", "+442079460001", "1985-12-10"),
     ("C-1002", "Grace Hopper", "grace@example.com", "+12025550102", "1976-12-09"),
-    ("C-1003", "Alan Turing", "alan@example.com", "+447700900003", "1992-06-23"),
+    ("C-1003", "Alan Turing", "alan@example.com", "+442079460003", "1992-06-23"),
     ("C-1004", "Katherine Johnson", "katherine@example.com", "+12025550104", "2000-02-29"),
 ]
 

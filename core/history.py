@@ -1,0 +1,81 @@
+"""The data-change history (django-pghistory): database triggers record every insert, update and delete of the
+tables staff and shops configure (settings, members, tiers, plans, catalog, vouchers, referral programs and
+decisions, webhooks, channels, API keys), bulk `queryset.update()` included, with the row as it became. The
+History page in the admin shows, per event, who (the staff user, the API channel, or the system), when, and each
+changed field's old and new value.
+
+The hand-written audit log (core.AuditLog) stays the record of *actions* with their reasons (a points
+adjustment, a status change, an erasure); this history is the record of *data*: what a row held before and after.
+
+`track()` is the one way our models are tracked, so every tracked table keeps the same events and exclusions.
+"""
+
+import pghistory
+import pghistory.middleware
+
+ALWAYS_EXCLUDED = ["updated_at"]
+"""Fields no history wants: a timestamp that changes with every save would be the only "change" of a no-op save."""
+
+
+def track(*, exclude: tuple[str, ...] = ()):
+    """Decorator: record inserts, updates (only when a recorded field changes) and deletes of the model, without the
+    fields in `exclude` (secrets, personal data that erasure removes elsewhere, counters the hot paths move)."""
+
+    def wrapper(model):
+        names = {f.name for f in model._meta.fields}
+        excluded = [name for name in (*ALWAYS_EXCLUDED, *exclude) if name in names]
+        return pghistory.track(
+            pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(),
+            exclude=excluded or None, model_name=f"{model.__name__}Event",
+        )(model)
+
+    return wrapper
+
+
+def history_note(**metadata) -> None:
+    """Add to the current request's history context (no-op outside one): the API channel of a shop's write."""
+    pghistory.context(**metadata)
+
+
+class HistoryMiddleware(pghistory.middleware.HistoryMiddleware):
+    """pghistory's middleware, with the staff user's name kept beside their id (it stays readable if the user goes)."""
+
+    def get_context(self, request) -> dict:
+        context = super().get_context(request)
+        user = getattr(request, "user", None)
+        if context.get("user") is not None and user is not None:
+            context["username"] = user.get_username()
+        return context
+
+
+def event_model_for(model) -> type | None:
+    """The history (event) model that tracks `model`, or None when it is not tracked."""
+    return _event_models().get(model._meta.concrete_model._meta.label_lower)
+
+
+def tracked_models() -> list:
+    """The tracked models, in the order of their app and name."""
+    return sorted((m.pgh_tracked_model for m in _event_models().values()), key=lambda m: m._meta.label_lower)
+
+
+_EVENT_MODELS: dict = {}
+
+
+def _event_models() -> dict:
+    if not _EVENT_MODELS:
+        from django.apps import apps
+        from pghistory.models import Event
+
+        for model in apps.get_models():
+            if issubclass(model, Event) and getattr(model, "pgh_tracked_model", None) is not None:
+                _EVENT_MODELS[model.pgh_tracked_model._meta.label_lower] = model
+    return _EVENT_MODELS
+
+
+def history_url(model, pk) -> str:
+    """The admin's History page, showing the data changes of one object."""
+    from django.urls import reverse
+    from django.utils.http import urlencode
+
+    return reverse("admin:core_datachange_changelist") + "?" + urlencode(
+        {"model": model._meta.concrete_model._meta.label_lower, "object": pk})
