@@ -7,7 +7,6 @@ database; no loop over members), so its cost does not grow with a Python loop ov
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncWeek
@@ -16,6 +15,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from unfold.sites import UnfoldAdminSite
 
 DASHBOARD_PERMISSION = "loyalty.change_programsettings"
 """Who sees the dashboard: the managers (who run the program's settings)."""
@@ -29,7 +29,9 @@ ISSUED = ["earn", "bonus", "gift", "adjust"]  # positive points of these kinds a
 REDEEMED = ["redeem", "redeem_cancel", "redeem_return"]  # net points spent on rewards and at checkout
 
 
-class OfficeAdminSite(admin.AdminSite):
+class OfficeAdminSite(UnfoldAdminSite):
+    """Django's admin site with unfold's theme (sidebar, language switch, styled forms); same URLs and permissions."""
+
     site_header = _("Loyalty back office")
     site_title = _("Loyalty back office")
     index_title = _("Back office")

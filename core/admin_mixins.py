@@ -7,8 +7,40 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import CHECKBOX_CLASSES, INPUT_CLASSES, SELECT_CLASSES, TEXTAREA_CLASSES
 
 from .fields import DecimalFormField, PointsFormField
+
+
+def themed(widget: forms.Widget) -> forms.Widget:
+    """A plain widget dressed in the admin theme's classes (unfold's), as unfold's own widgets are; unchanged if it
+    already is."""
+    if (isinstance(widget, forms.HiddenInput | forms.MultiWidget) or type(widget).__name__.startswith(("Unfold",
+                                                                                                       "Related"))
+            or "border" in widget.attrs.get("class", "")):
+        return widget
+    if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+        return widget  # styled by the theme's stylesheet (office.css) item by item
+    if isinstance(widget, forms.CheckboxInput):
+        classes = CHECKBOX_CLASSES
+    elif isinstance(widget, forms.Select):
+        classes = SELECT_CLASSES
+    elif isinstance(widget, forms.Textarea):
+        classes = TEXTAREA_CLASSES
+    else:
+        classes = INPUT_CLASSES
+    widget.attrs["class"] = " ".join([*classes, widget.attrs.get("class", "")]).strip()
+    return widget
+
+
+class ThemedFormMixin:
+    """For our own admin forms (the counter's, reasons, settings fields declared on the form): every widget in the
+    theme's look, like the fields the ModelAdmin builds."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            themed(field.widget)
 
 
 class ReadOnlyMixin:
@@ -44,6 +76,7 @@ class BoundedNumbersAdminMixin:
 
     formfield_overrides = {
         models.IntegerField: {"form_class": PointsFormField},
+        models.BigIntegerField: {"form_class": PointsFormField},  # the theme has its own entry for big integers
         models.DecimalField: {"form_class": DecimalFormField},
     }
     number_bounds: dict[str, dict] = {}
