@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncWeek
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +46,14 @@ class OfficeAdminSite(UnfoldAdminSite):
                        may_see_dashboard=bool(getattr(request, "user", None)
                                               and request.user.has_perm(DASHBOARD_PERMISSION)))
         return context
+
+    def login(self, request, extra_context=None):
+        # The theme's login form carries no "next" field: signed in from /admin/login/ itself, staff land on the
+        # back office's home page, not on Django's /accounts/profile/ (which does not exist here).
+        if "next" not in request.GET and "next" not in request.POST:
+            request.GET = request.GET.copy()
+            request.GET["next"] = reverse(f"{self.name}:index")
+        return super().login(request, extra_context)
 
     def get_urls(self):
         return [path("dashboard/", self.admin_view(self.dashboard_view), name="dashboard")] + super().get_urls()

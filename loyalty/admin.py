@@ -97,8 +97,9 @@ class LoyaltyMemberAdmin(MemberAdmin):
         b = selectors.balance_get(member=obj)
         expiring = ", ".join(f"{e['points']} ({e['date']})" for e in b.expiring) or "-"
         return format_html(
-            "<strong>{}</strong> {}, {} {}, {} {}; {}: {}.", b.available, gettext("available"),
-            b.pending, gettext("pending"), b.lifetime_earned, gettext("earned in all"), gettext("expiring"), expiring,
+            "<span class='office-balance'><strong>{}</strong> {}, {} {}, {} {}; {}: {}.</span>",
+            b.available, gettext("available"), b.pending, gettext("pending"), b.lifetime_earned,
+            gettext("earned in all"), gettext("expiring"), expiring,
         )
 
     def get_urls(self):
