@@ -7,7 +7,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
-from unfold.widgets import CHECKBOX_CLASSES, INPUT_CLASSES, SELECT_CLASSES, TEXTAREA_CLASSES
+from unfold.widgets import (
+    CHECKBOX_CLASSES,
+    INPUT_CLASSES,
+    SELECT_CLASSES,
+    TEXTAREA_CLASSES,
+    UnfoldAdminCheckboxSelectMultiple,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from .fields import DecimalFormField, PointsFormField
 
@@ -132,6 +140,7 @@ CURRENCIES: list[tuple[str, str]] = [
 def currency_field(*, required: bool = True, **kwargs) -> forms.ChoiceField:
     """A currency picked from ISO 4217, not typed ("eur", "euro" cannot be saved)."""
     choices = CURRENCIES if required else [("", _("(the program's currency)")), *CURRENCIES]
+    kwargs.setdefault("widget", UnfoldAdminSelectWidget)
     return forms.ChoiceField(choices=choices, required=required, **kwargs)
 
 
@@ -143,6 +152,7 @@ class ListFormField(forms.CharField):
         self.item, self.max_items = item or (lambda word: word), max_items
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", _("Separate the items with commas."))
+        kwargs.setdefault("widget", UnfoldAdminTextInputWidget)
         kwargs.pop("encoder", None), kwargs.pop("decoder", None)
         super().__init__(**kwargs)
 
@@ -189,7 +199,7 @@ def days_item(word: str) -> int:
 class ChoiceListFormField(forms.TypedMultipleChoiceField):
     """A list of known values, as checkboxes: anything else (a typo such as "points_expring") is refused."""
 
-    widget = forms.CheckboxSelectMultiple
+    widget = UnfoldAdminCheckboxSelectMultiple
 
     def __init__(self, *, choices, **kwargs) -> None:
         for name in ("encoder", "decoder", "max_length"):
