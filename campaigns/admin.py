@@ -2,6 +2,7 @@
 are read-only (the API and the evaluation write them)."""
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from core.admin_mixins import ReadOnlyMixin
 
@@ -9,14 +10,14 @@ from .models import Campaign, Event, EventType, Firing
 
 
 @admin.register(EventType)
-class EventTypeAdmin(admin.ModelAdmin):
+class EventTypeAdmin(ModelAdmin):
     list_display = ["name", "description", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["name"]
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ModelAdmin):
     list_display = ["code", "name", "trigger", "event_type", "active", "bonus_points", "reward", "budget_points",
                     "spent_points"]
     list_filter = ["active", "trigger"]
@@ -33,7 +34,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class EventAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["event_id", "type", "member", "occurred_at", "channel"]
     list_filter = ["type"]
     list_select_related = ["type", "member", "channel"]
@@ -42,7 +43,7 @@ class EventAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Firing)
-class FiringAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class FiringAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["campaign", "member", "occurrence_key", "fired_at", "points", "voucher"]
     list_filter = ["campaign"]
     list_select_related = ["campaign", "member", "voucher"]

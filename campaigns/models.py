@@ -7,6 +7,7 @@ A firing is unique per (campaign, member, occurrence key): whatever runs a campa
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.cache import forget
 from core.history import track
@@ -24,15 +25,18 @@ class EventType(models.Model):
     """A kind of behaviour event staff define, with a small schema of its attributes:
     `{"course_id": {"type": "string", "required": true}, "seconds": {"type": "integer"}}`."""
 
-    name = models.SlugField(max_length=64, unique=True)
-    description = models.CharField(max_length=200, blank=True)
+    name = models.SlugField(max_length=64, unique=True, verbose_name=_("name"))
+    description = models.CharField(max_length=200, blank=True, verbose_name=_("description"))
     attributes = models.JSONField(default=dict, blank=True,
                                   help_text='Per attribute: {"type": "string|integer|number|boolean", '
-                                            '"required": true|false}. Attributes not listed are refused.')
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+                                            '"required": true|false}. Attributes not listed are refused.',
+        verbose_name=_("attributes"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("event type")
+        verbose_name_plural = _("event types")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -49,15 +53,17 @@ class EventType(models.Model):
 class Event(models.Model):
     """One behaviour event, once per (channel, event id)."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
-    event_id = models.CharField(max_length=100)
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, db_index=False)
-    type = models.ForeignKey(EventType, on_delete=models.PROTECT, db_index=False)
-    occurred_at = models.DateTimeField()
-    attributes = models.JSONField(default=dict, blank=True)
-    recorded_at = models.DateTimeField()
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, verbose_name=_("channel"))
+    event_id = models.CharField(max_length=100, verbose_name=_("event id"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, db_index=False, verbose_name=_("member"))
+    type = models.ForeignKey(EventType, on_delete=models.PROTECT, db_index=False, verbose_name=_("type"))
+    occurred_at = models.DateTimeField(verbose_name=_("occurred at"))
+    attributes = models.JSONField(default=dict, blank=True, verbose_name=_("attributes"))
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"))
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         constraints = [models.UniqueConstraint(fields=["channel", "event_id"], name="event_unique_per_channel")]
         indexes = [models.Index(fields=["member", "type", "occurred_at"], name="event_by_member_type_time"),
                    models.Index(fields=["recorded_at"], name="event_by_recorded_at")]
@@ -69,12 +75,14 @@ class Event(models.Model):
 class EventCounter(models.Model):
     """How many events of a type a member had on a day (UTC), kept by an upsert as events arrive."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, db_index=False)
-    type = models.ForeignKey(EventType, on_delete=models.CASCADE, db_index=False)
-    day = models.DateField()
-    count = models.PositiveIntegerField(default=0)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, db_index=False, verbose_name=_("member"))
+    type = models.ForeignKey(EventType, on_delete=models.CASCADE, db_index=False, verbose_name=_("type"))
+    day = models.DateField(verbose_name=_("day"))
+    count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
 
     class Meta:
+        verbose_name = _("event counter")
+        verbose_name_plural = _("event counters")
         constraints = [models.UniqueConstraint(fields=["member", "type", "day"], name="event_counter_unique")]
 
 
@@ -91,45 +99,65 @@ class Campaign(models.Model):
         AFTER_SIGN_UP = "after_sign_up", "Within the window after the member signed up"
         SLIDING = "sliding", "Within any sliding window of days"
 
-    code = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    active = models.BooleanField(default=False, help_text="Live: evaluated as events, orders and changes arrive.")
-    starts_at = models.DateTimeField(null=True, blank=True)
-    ends_at = models.DateTimeField(null=True, blank=True)
+    code = models.SlugField(max_length=64, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    active = models.BooleanField(default=False, help_text="Live: evaluated as events, orders and changes arrive.",
+        verbose_name=_("active"))
+    starts_at = models.DateTimeField(null=True, blank=True, verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ends at"))
     # Trigger
-    trigger = models.CharField(max_length=16, choices=Trigger.choices)
-    event_type = models.ForeignKey(EventType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    event_count = models.PositiveIntegerField(default=1, help_text="N: at least this many events (more than 10 = 11).")
-    window = models.CharField(max_length=16, choices=Window.choices, default=Window.AFTER_SIGN_UP)
-    window_hours = models.PositiveIntegerField(default=24, help_text="After sign-up: the window, in hours.")
-    window_days = models.PositiveIntegerField(default=1, help_text="Sliding: the window, in days (UTC).")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, verbose_name=_("trigger"))
+    event_type = models.ForeignKey(EventType, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("event type"))
+    event_count = models.PositiveIntegerField(default=1, help_text="N: at least this many events (more than 10 = 11).",
+        verbose_name=_("event count"))
+    window = models.CharField(max_length=16, choices=Window.choices, default=Window.AFTER_SIGN_UP,
+        verbose_name=_("window"))
+    window_hours = models.PositiveIntegerField(default=24, help_text="After sign-up: the window, in hours.",
+        verbose_name=_("window hours"))
+    window_days = models.PositiveIntegerField(default=1, help_text="Sliding: the window, in days (UTC).",
+        verbose_name=_("window days"))
     collect_attribute = models.CharField(max_length=64, blank=True,
                                          help_text="Event count: the attribute whose values (e.g. the courses "
-                                                   "viewed) go with the firing and its message.")
-    order_min_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+                                                   "viewed) go with the firing and its message.",
+        verbose_name=_("collect attribute"))
+    order_min_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+        verbose_name=_("order min amount"))
     to_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True,
-                                help_text="Stage change: the stage entered (any when blank).")
+                                help_text="Stage change: the stage entered (any when blank).",
+        verbose_name=_("to stage"))
     to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                help_text="Tier change: the tier entered (any when blank).")
+                                help_text="Tier change: the tier entered (any when blank).",
+        verbose_name=_("to tier"))
     # Conditions (blank: any)
-    tiers = models.JSONField(default=list, blank=True, help_text='Tier codes the member must hold, e.g. ["gold"].')
-    stages = models.JSONField(default=list, blank=True, help_text='Lifecycle stages, e.g. ["new", "active"].')
-    stores = models.JSONField(default=list, blank=True, help_text="The order's store (or the event's `store`).")
-    channels = models.JSONField(default=list, blank=True, help_text="Names of the channels the trigger came from.")
+    tiers = models.JSONField(default=list, blank=True, help_text='Tier codes the member must hold, e.g. ["gold"].',
+        verbose_name=_("tiers"))
+    stages = models.JSONField(default=list, blank=True, help_text='Lifecycle stages, e.g. ["new", "active"].',
+        verbose_name=_("stages"))
+    stores = models.JSONField(default=list, blank=True, help_text="The order's store (or the event's `store`).",
+        verbose_name=_("stores"))
+    channels = models.JSONField(default=list, blank=True, help_text="Names of the channels the trigger came from.",
+        verbose_name=_("channels"))
     # Effects
-    bonus_points = models.PositiveIntegerField(default=0)
+    bonus_points = models.PositiveIntegerField(default=0, verbose_name=_("bonus points"))
     reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                               help_text="A voucher of this reward, given without points.")
-    message_subject = models.JSONField(default=dict, blank=True, help_text='Per language: {"en": "...", "zh-hans": "..."}.')
-    message_text = models.JSONField(default=dict, blank=True, help_text="Per language, as the subject.")
-    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+                               help_text="A voucher of this reward, given without points.", verbose_name=_("reward"))
+    message_subject = models.JSONField(default=dict, blank=True, help_text='Per language: {"en": "...", "zh-hans": "..."}.',
+        verbose_name=_("message subject"))
+    message_text = models.JSONField(default=dict, blank=True, help_text="Per language, as the subject.",
+        verbose_name=_("message text"))
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("tag"))
     # Limits
-    once_per_member = models.BooleanField(default=True)
-    budget_points = models.PositiveBigIntegerField(null=True, blank=True, help_text="Stops paying points beyond this.")
-    spent_points = models.PositiveBigIntegerField(default=0, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    once_per_member = models.BooleanField(default=True, verbose_name=_("once per member"))
+    budget_points = models.PositiveBigIntegerField(null=True, blank=True, help_text="Stops paying points beyond this.",
+        verbose_name=_("budget points"))
+    spent_points = models.PositiveBigIntegerField(default=0, editable=False, verbose_name=_("spent points"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         constraints = [models.CheckConstraint(
             condition=Q(budget_points__isnull=True) | Q(spent_points__lte=models.F("budget_points")),
             name="campaign_within_budget")]
@@ -154,16 +182,21 @@ class Campaign(models.Model):
 class Firing(models.Model):
     """A campaign applied to a member for one occurrence, with what it gave."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="firings", db_index=False)
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
-    occurrence_key = models.CharField(max_length=200)
-    fired_at = models.DateTimeField()
-    points = models.BigIntegerField(default=0)
-    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    voucher = models.OneToOneField(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    details = models.JSONField(default=dict, blank=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="firings", db_index=False,
+        verbose_name=_("campaign"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
+    occurrence_key = models.CharField(max_length=200, verbose_name=_("occurrence key"))
+    fired_at = models.DateTimeField(verbose_name=_("fired at"))
+    points = models.BigIntegerField(default=0, verbose_name=_("points"))
+    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("transaction"))
+    voucher = models.OneToOneField(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("voucher"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
     class Meta:
+        verbose_name = _("firing")
+        verbose_name_plural = _("firings")
         constraints = [models.UniqueConstraint(fields=["campaign", "member", "occurrence_key"],
                                                name="firing_once_per_occurrence")]
 
@@ -174,5 +207,9 @@ class Firing(models.Model):
 class ChangeCursor(models.Model):
     """How far the change job has read a source of changes (stage changes, tier changes), by id."""
 
-    source = models.CharField(max_length=32, unique=True)
-    last_id = models.BigIntegerField(default=0)
+    source = models.CharField(max_length=32, unique=True, verbose_name=_("source"))
+    last_id = models.BigIntegerField(default=0, verbose_name=_("last id"))
+
+    class Meta:
+        verbose_name = _("change cursor")
+        verbose_name_plural = _("change cursors")

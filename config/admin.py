@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.admin_mixins import ThemedFormMixin
 from core.errors import ApplicationError
 from core.fields import DecimalFormField
 from core.idempotency import derived_key
@@ -37,20 +38,20 @@ PURCHASE, USE_VOUCHER = "loyalty.add_order", "rewards.change_voucher"
 CANCEL, VOID = "rewards.change_redemption", "rewards.void_voucher"
 
 
-class PurchaseForm(forms.Form):
+class PurchaseForm(ThemedFormMixin, forms.Form):
     amount = DecimalFormField(label=_("Amount"), min_value=0, max_digits=12, decimal_places=2)
     order_id = forms.CharField(label=_("Receipt or order number"), max_length=100)
     store = forms.CharField(label=_("Store"), max_length=100, required=False)
     key = forms.CharField(widget=forms.HiddenInput)
 
 
-class VoucherForm(forms.Form):
+class VoucherForm(ThemedFormMixin, forms.Form):
     code = forms.CharField(label=_("Voucher code"), max_length=40)
     order_id = forms.CharField(label=_("Receipt or order number"), max_length=100, required=False)
     store = forms.CharField(label=_("Store"), max_length=100, required=False)
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(ThemedFormMixin, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
     key = forms.CharField(widget=forms.HiddenInput)
 
@@ -62,7 +63,7 @@ class ReasonForm(forms.Form):
 
 
 def _table(heads: list, rows: list[tuple]) -> str:
-    return format_html("<div style='overflow-x:auto'><table><tr>{}</tr>{}</table></div>",
+    return format_html("<div style='overflow-x:auto'><table class='office-table'><tr>{}</tr>{}</table></div>",
                        format_html_join("", "<th>{}</th>", ((h,) for h in heads)),
                        format_html_join("", "<tr>" + "<td>{}</td>" * len(heads) + "</tr>", rows))
 

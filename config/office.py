@@ -7,15 +7,15 @@ database; no loop over members), so its cost does not grow with a Python loop ov
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncWeek
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from unfold.sites import UnfoldAdminSite
 
 from core.replica import replica_reads
 
@@ -31,7 +31,9 @@ ISSUED = ["earn", "bonus", "gift", "adjust"]  # positive points of these kinds a
 REDEEMED = ["redeem", "redeem_cancel", "redeem_return"]  # net points spent on rewards and at checkout
 
 
-class OfficeAdminSite(admin.AdminSite):
+class OfficeAdminSite(UnfoldAdminSite):
+    """Django's admin site with unfold's theme (sidebar, language switch, styled forms); same URLs and permissions."""
+
     site_header = _("Loyalty back office")
     site_title = _("Loyalty back office")
     index_title = _("Back office")
@@ -46,6 +48,14 @@ class OfficeAdminSite(admin.AdminSite):
                        may_see_dashboard=bool(getattr(request, "user", None)
                                               and request.user.has_perm(DASHBOARD_PERMISSION)))
         return context
+
+    def login(self, request, extra_context=None):
+        # The theme's login form carries no "next" field: signed in from /admin/login/ itself, staff land on the
+        # back office's home page, not on Django's /accounts/profile/ (which does not exist here).
+        if "next" not in request.GET and "next" not in request.POST:
+            request.GET = request.GET.copy()
+            request.GET["next"] = reverse(f"{self.name}:index")
+        return super().login(request, extra_context)
 
     def get_urls(self):
         return [path("dashboard/", self.admin_view(self.dashboard_view), name="dashboard")] + super().get_urls()

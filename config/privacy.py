@@ -25,6 +25,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.admin_mixins import ThemedFormMixin
 from core.idempotency import idempotent_write
 from core.models import AuditLog, Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
@@ -109,7 +110,7 @@ class MemberEraseApi(APIView):
 # --- Admin: buttons on the member's page ------------------------------------------------------------------------
 
 
-class EraseForm(forms.Form):
+class EraseForm(ThemedFormMixin, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
     confirm = forms.BooleanField(label=_("I understand: the name, contacts and birth date are replaced for good, "
                                          "and the membership is closed."))

@@ -2,6 +2,9 @@ from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, User
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -9,6 +12,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from . import services
 from .admin_mixins import AuditedAdminMixin, DataHistoryMixin
@@ -17,13 +25,13 @@ from .models import ApiKey, AuditLog, Channel, DataChange
 
 
 @admin.register(Channel)
-class ChannelAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ChannelAdmin(AuditedAdminMixin, ModelAdmin):
     list_display = ["name", "description", "created_at"]
     search_fields = ["name"]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(DataHistoryMixin, admin.ModelAdmin):
+class ApiKeyAdmin(DataHistoryMixin, ModelAdmin):
     list_display = ["name", "channel", "prefix", "scopes", "created_at", "revoked_at"]
     list_filter = ["channel", "revoked_at"]
     search_fields = ["name", "prefix", "channel__name"]
@@ -45,17 +53,17 @@ class ApiKeyAdmin(DataHistoryMixin, admin.ModelAdmin):
         )
         obj.pk = key.pk
         obj.prefix = key.prefix
-        messages.warning(request, f"The new key, shown only this once: {raw}")
+        messages.warning(request, gettext("The new key, shown only this once: %(key)s") % {"key": raw})
 
-    @admin.action(description="Revoke the selected keys")
+    @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request, queryset) -> None:
         for key in queryset.filter(revoked_at__isnull=True):
             services.api_key_revoke(api_key=key, actor=request.user)
-        self.message_user(request, f"Revoked at {timezone.now():%Y-%m-%d %H:%M}.")
+        self.message_user(request, gettext("Revoked at %(when)s.") % {"when": f"{timezone.now():%Y-%m-%d %H:%M}"})
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ModelAdmin):
     list_display = ["created_at", "actor", "channel", "action", "target_type", "target_id", "details"]
     list_filter = ["action", "target_type"]
     search_fields = ["target_id", "actor__username"]
@@ -132,7 +140,7 @@ class StaffFilter(admin.SimpleListFilter):
 
 
 @admin.register(DataChange)
-class DataChangeAdmin(admin.ModelAdmin):
+class DataChangeAdmin(ModelAdmin):
     """History: every recorded change of the program's data, newest first, read-only."""
 
     list_display = ["when", "who", "action", "what", "changes"]
@@ -230,3 +238,61 @@ def _shown(model, column: str, value) -> str:
     if isinstance(field, models.DecimalField) and isinstance(value, int | float):
         return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-field.decimal_places)))
     return str(value)
+
+
+# --- Django's and django-celery-beat's models, on the theme's classes (styled forms and widgets) -------------------
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class StaffUserAdmin(BaseUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
+
+@admin.register(Group)
+class StaffGroupAdmin(BaseGroupAdmin, ModelAdmin):
+    pass
+
+
+class TaskSelectWidget(UnfoldAdminSelectWidget, beat_admin.TaskSelectWidget):
+    pass
+
+
+class PeriodicTaskForm(beat_admin.PeriodicTaskForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["task"].widget = UnfoldAdminTextInputWidget()
+        self.fields["regtask"].widget = TaskSelectWidget()
+
+
+for model in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule):
+    admin.site.unregister(model)
+
+
+@admin.register(PeriodicTask)
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin, ModelAdmin):
+    form = PeriodicTaskForm
+
+
+@admin.register(IntervalSchedule)
+class IntervalScheduleAdmin(ModelAdmin):
+    pass
+
+
+@admin.register(CrontabSchedule)
+class CrontabScheduleAdmin(beat_admin.CrontabScheduleAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(SolarSchedule)
+class SolarScheduleAdmin(ModelAdmin):
+    pass
+
+
+@admin.register(ClockedSchedule)
+class ClockedScheduleAdmin(beat_admin.ClockedScheduleAdmin, ModelAdmin):
+    pass

@@ -8,6 +8,15 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
+from unfold.widgets import (
+    CHECKBOX_CLASSES,
+    INPUT_CLASSES,
+    SELECT_CLASSES,
+    TEXTAREA_CLASSES,
+    UnfoldAdminCheckboxSelectMultiple,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextInputWidget,
+)
 
 from .fields import DecimalFormField, PointsFormField
 
@@ -22,6 +31,39 @@ class DataHistoryMixin:
         if event_model_for(self.model) is not None:
             return redirect(history_url(self.model, object_id))
         return super().history_view(request, object_id, extra_context)
+
+
+
+
+def themed(widget: forms.Widget) -> forms.Widget:
+    """A plain widget dressed in the admin theme's classes (unfold's), as unfold's own widgets are; unchanged if it
+    already is."""
+    if (isinstance(widget, forms.HiddenInput | forms.MultiWidget) or type(widget).__name__.startswith(("Unfold",
+                                                                                                       "Related"))
+            or "border" in widget.attrs.get("class", "")):
+        return widget
+    if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+        return widget  # styled by the theme's stylesheet (office.css) item by item
+    if isinstance(widget, forms.CheckboxInput):
+        classes = CHECKBOX_CLASSES
+    elif isinstance(widget, forms.Select):
+        classes = SELECT_CLASSES
+    elif isinstance(widget, forms.Textarea):
+        classes = TEXTAREA_CLASSES
+    else:
+        classes = INPUT_CLASSES
+    widget.attrs["class"] = " ".join([*classes, widget.attrs.get("class", "")]).strip()
+    return widget
+
+
+class ThemedFormMixin:
+    """For our own admin forms (the counter's, reasons, settings fields declared on the form): every widget in the
+    theme's look, like the fields the ModelAdmin builds."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            themed(field.widget)
 
 
 class ReadOnlyMixin(DataHistoryMixin):
@@ -57,6 +99,7 @@ class BoundedNumbersAdminMixin:
 
     formfield_overrides = {
         models.IntegerField: {"form_class": PointsFormField},
+        models.BigIntegerField: {"form_class": PointsFormField},  # the theme has its own entry for big integers
         models.DecimalField: {"form_class": DecimalFormField},
     }
     number_bounds: dict[str, dict] = {}
@@ -112,6 +155,7 @@ CURRENCIES: list[tuple[str, str]] = [
 def currency_field(*, required: bool = True, **kwargs) -> forms.ChoiceField:
     """A currency picked from ISO 4217, not typed ("eur", "euro" cannot be saved)."""
     choices = CURRENCIES if required else [("", _("(the program's currency)")), *CURRENCIES]
+    kwargs.setdefault("widget", UnfoldAdminSelectWidget)
     return forms.ChoiceField(choices=choices, required=required, **kwargs)
 
 
@@ -123,6 +167,7 @@ class ListFormField(forms.CharField):
         self.item, self.max_items = item or (lambda word: word), max_items
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", _("Separate the items with commas."))
+        kwargs.setdefault("widget", UnfoldAdminTextInputWidget)
         kwargs.pop("encoder", None), kwargs.pop("decoder", None)
         super().__init__(**kwargs)
 
@@ -169,7 +214,7 @@ def days_item(word: str) -> int:
 class ChoiceListFormField(forms.TypedMultipleChoiceField):
     """A list of known values, as checkboxes: anything else (a typo such as "points_expring") is refused."""
 
-    widget = forms.CheckboxSelectMultiple
+    widget = UnfoldAdminCheckboxSelectMultiple
 
     def __init__(self, *, choices, **kwargs) -> None:
         for name in ("encoder", "decoder", "max_length"):

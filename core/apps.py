@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
     name = "core"
-    verbose_name = "API access and audit"
+    verbose_name = _("API access and audit")
 
     def ready(self) -> None:
         from . import schema  # noqa: F401  (registers the schema's authentication extensions)

@@ -20,9 +20,13 @@ class Channel(models.Model):
     ADMIN = "admin"
     SYSTEM = "system"
 
-    name = models.SlugField(max_length=64, unique=True)
-    description = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    name = models.SlugField(max_length=64, unique=True, verbose_name=_("name"))
+    description = models.CharField(max_length=200, blank=True, verbose_name=_("description"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
 
     def __str__(self) -> str:
         return self.name
@@ -54,18 +58,21 @@ def hash_key(raw: str) -> str:
 
 @track(exclude=("key_hash", "last_used_at"))
 class ApiKey(models.Model):
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="api_keys")
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=12, db_index=True, help_text="Shown to tell keys apart.")
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    scopes = models.JSONField(default=list)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="api_keys", verbose_name=_("channel"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    prefix = models.CharField(max_length=12, db_index=True, help_text="Shown to tell keys apart.",
+        verbose_name=_("prefix"))
+    key_hash = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("key hash"))
+    scopes = models.JSONField(default=list, verbose_name=_("scopes"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        verbose_name=_("created by"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
 
     class Meta:
-        verbose_name = "API key"
+        verbose_name_plural = _("API keys")
+        verbose_name = _("API key")
 
     def __str__(self) -> str:
         return f"{self.channel} / {self.name} ({self.prefix}…)"
@@ -79,14 +86,17 @@ class ApiKey(models.Model):
 class IdempotencyRecord(models.Model):
     """The first successful answer to a write, kept so that a replay gets the same answer."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)  # unique (channel, key)
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True)
-    response = models.JSONField(null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False,
+        verbose_name=_("channel"))  # unique (channel, key)
+    key = models.CharField(max_length=255, verbose_name=_("key"))
+    fingerprint = models.CharField(max_length=64, verbose_name=_("fingerprint"))
+    status_code = models.PositiveSmallIntegerField(null=True, verbose_name=_("status code"))
+    response = models.JSONField(null=True, verbose_name=_("response"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [models.UniqueConstraint(fields=["channel", "key"], name="idempotency_unique_per_channel")]
         indexes = [models.Index(fields=["created_at"])]
 
@@ -94,15 +104,18 @@ class IdempotencyRecord(models.Model):
 class AuditLog(models.Model):
     """Who did what, append-only (a trigger refuses UPDATE and DELETE on PostgreSQL)."""
 
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT)
-    action = models.CharField(max_length=64)
-    target_type = models.CharField(max_length=64)
-    target_id = models.CharField(max_length=64)
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        verbose_name=_("actor"))
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("channel"))
+    action = models.CharField(max_length=64, verbose_name=_("action"))
+    target_type = models.CharField(max_length=64, verbose_name=_("target type"))
+    target_id = models.CharField(max_length=64, verbose_name=_("target id"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("audit log")
+        verbose_name_plural = _("audit logs")
         indexes = [models.Index(fields=["target_type", "target_id"])]
         ordering = ["-id"]
 

@@ -3,6 +3,8 @@ snapshots and CLV fits are read-only (the jobs and the flows write them). The ch
 
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
 
@@ -25,22 +27,22 @@ RULES = segments.__doc__.split("Rules (", 1)[1].split("\n", 1)[1]
 
 
 @admin.register(InsightSettings)
-class InsightSettingsAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+class InsightSettingsAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, ModelAdmin):
     readonly_fields = ["rules"]
 
-    @admin.display(description="How members are placed (nightly)")
+    @admin.display(description=_("How members are placed (nightly)"))
     def rules(self, obj) -> str:
         return format_html("<pre style='white-space: pre-wrap'>{}</pre>", RULES)
 
 
 @admin.register(Survey)
-class SurveyAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+class SurveyAdmin(BoundedNumbersAdminMixin, ModelAdmin):
     list_display = ["code", "kind", "period", "reward_points", "active"]
     list_filter = ["kind", "active"]
 
 
 @admin.register(SurveyAnswer)
-class SurveyAnswerAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SurveyAnswerAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["member", "survey", "period", "score", "answered_at"]
     list_filter = ["survey", "period"]
     list_select_related = ["member", "survey"]
@@ -49,7 +51,7 @@ class SurveyAnswerAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(MemberFacts)
-class MemberFactsAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class MemberFactsAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["member", "orders_count", "refunded_orders", "spend", "average_order_value", "first_order_at",
                     "last_order_at", "categories_count", "last_nps", "last_cli"]
     list_select_related = ["member"]
@@ -58,7 +60,7 @@ class MemberFactsAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(MemberSegment)
-class MemberSegmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class MemberSegmentAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["member", "stage", "stage_since", "recency", "frequency", "monetary", "value_tier", "loyalty_type",
                     "computed_on"]
     list_filter = ["stage", "value_tier", "loyalty_type"]
@@ -67,13 +69,13 @@ class MemberSegmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = ["rules"]
 
-    @admin.display(description="How members are placed")
+    @admin.display(description=_("How members are placed"))
     def rules(self, obj) -> str:
         return format_html("<pre style='white-space: pre-wrap'>{}</pre>", RULES)
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class StageChangeAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["member", "from_stage", "to_stage", "changed_at"]
     list_filter = ["to_stage", "from_stage"]
     list_select_related = ["member"]
@@ -83,38 +85,38 @@ class StageChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(MetricSnapshot)
-class MetricSnapshotAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class MetricSnapshotAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["period", "start", "end", "store", "segment", "nps", "crr", "average_order_value", "computed_at"]
     list_filter = ["period", "store", "segment"]
 
     def _value(self, obj, key):
         return obj.values.get(key)
 
-    @admin.display(description="NPS")
+    @admin.display(description=_("NPS"))
     def nps(self, obj):
         return self._value(obj, "nps")
 
-    @admin.display(description="CRR %")
+    @admin.display(description=_("CRR %"))
     def crr(self, obj):
         return self._value(obj, "crr")
 
-    @admin.display(description="Average order value")
+    @admin.display(description=_("Average order value"))
     def average_order_value(self, obj):
         return self._value(obj, "average_order_value")
 
 
 @admin.register(ClvModel)
-class ClvModelAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ClvModelAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["fitted_at", "customers", "r", "alpha", "a", "b", "p", "q", "gamma"]
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ModelAdmin):
     list_display = ["code", "name", "rule_field", "rule_op", "rule_value"]
 
 
 @admin.register(MemberTag)
-class MemberTagAdmin(admin.ModelAdmin):
+class MemberTagAdmin(ModelAdmin):
     """Staff attach manual tags here (and detach any); rule tags come and go with the nightly run."""
 
     list_display = ["member", "tag", "source", "added_at"]
@@ -136,7 +138,7 @@ class MemberTagAdmin(admin.ModelAdmin):
 
 
 @admin.register(HistoricalOrder)
-class HistoricalOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class HistoricalOrderAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["order_id", "member", "amount", "occurred_at", "imported_at"]
     list_select_related = ["member"]
     search_fields = ["order_id", "member__external_id"]

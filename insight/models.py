@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.history import track
 from core.models import Channel, SettingsRow
@@ -41,31 +42,41 @@ class LoyaltyType(models.TextChoices):
 class InsightSettings(SettingsRow):
     """The thresholds staff set for stages, loyalty types and lifetime value."""
 
-    new_days = models.PositiveIntegerField(default=30, help_text="新客户: ordered, and joined within this many days.")
-    active_days = models.PositiveIntegerField(default=90, help_text="活跃客户: last order within this many days.")
+    new_days = models.PositiveIntegerField(default=30, help_text="新客户: ordered, and joined within this many days.",
+        verbose_name=_("new days"))
+    active_days = models.PositiveIntegerField(default=90, help_text="活跃客户: last order within this many days.",
+        verbose_name=_("active days"))
     churned_days = models.PositiveIntegerField(
-        default=180, help_text="沉睡客户 between active_days and this; 流失客户 beyond it.")
+        default=180, help_text="沉睡客户 between active_days and this; 流失客户 beyond it.", verbose_name=_("churned days"))
     repeat_orders = models.PositiveIntegerField(
-        default=3, help_text="Behavioural loyalty: at least this many orders (net of fully refunded ones) ...")
+        default=3, help_text="Behavioural loyalty: at least this many orders (net of fully refunded ones) ...",
+        verbose_name=_("repeat orders"))
     repeat_per_year = models.DecimalField(
         max_digits=6, decimal_places=2, default=Decimal("4"),
-        help_text="... and at least this many orders a year since the first one, and not dormant or churned.")
+        help_text="... and at least this many orders a year since the first one, and not dormant or churned.",
+        verbose_name=_("repeat per year"))
     mercenary_share = models.DecimalField(
         max_digits=4, decimal_places=3, default=Decimal("0.5"),
-        help_text="雇佣型忠诚: of a behaviourally loyal member's orders, at least this share paid with points.")
-    promoter_nps = models.PositiveSmallIntegerField(default=9, help_text="Attitudinal loyalty: last NPS at least this ...")
+        help_text="雇佣型忠诚: of a behaviourally loyal member's orders, at least this share paid with points.",
+        verbose_name=_("mercenary share"))
+    promoter_nps = models.PositiveSmallIntegerField(default=9, help_text="Attitudinal loyalty: last NPS at least this ...",
+        verbose_name=_("promoter nps"))
     loyal_cli = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("5"),
-                                    help_text="... or last CLI index at least this ...")
+                                    help_text="... or last CLI index at least this ...", verbose_name=_("loyal cli"))
     advocate_referrals = models.PositiveIntegerField(
-        default=1, help_text="... or at least this many successful referrals made, which also makes an advocate (倡导者).")
+        default=1, help_text="... or at least this many successful referrals made, which also makes an advocate (倡导者).",
+        verbose_name=_("advocate referrals"))
     expected_lifetime_years = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("3"),
-                                                  help_text="Simple CLV: the expected lifetime of a customer.")
-    clv_horizon_weeks = models.PositiveIntegerField(default=52, help_text="Model CLV: weeks ahead.")
-    clv_sample_size = models.PositiveIntegerField(default=50_000, help_text="Members the nightly fit samples.")
+                                                  help_text="Simple CLV: the expected lifetime of a customer.",
+        verbose_name=_("expected lifetime years"))
+    clv_horizon_weeks = models.PositiveIntegerField(default=52, help_text="Model CLV: weeks ahead.",
+        verbose_name=_("clv horizon weeks"))
+    clv_sample_size = models.PositiveIntegerField(default=50_000, help_text="Members the nightly fit samples.",
+        verbose_name=_("clv sample size"))
 
     class Meta:
-        verbose_name = "insight settings"
-        verbose_name_plural = "insight settings"
+        verbose_name = _("insight settings")
+        verbose_name_plural = _("insight settings")
 
 
 @track()
@@ -81,34 +92,49 @@ class Survey(models.Model):
         QUARTER = "quarter", "Once a quarter"
         YEAR = "year", "Once a year"
 
-    code = models.SlugField(max_length=64, unique=True)
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    title = models.CharField(max_length=200, blank=True)
+    code = models.SlugField(max_length=64, unique=True, verbose_name=_("code"))
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("kind"))
+    title = models.CharField(max_length=200, blank=True, verbose_name=_("title"))
     period = models.CharField(max_length=8, choices=Period.choices, default=Period.QUARTER,
-                              help_text="A member answers once per period; a later answer in it is not recorded.")
-    reward_points = models.PositiveIntegerField(default=0, help_text="Points for the member's first answer per period.")
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+                              help_text="A member answers once per period; a later answer in it is not recorded.",
+        verbose_name=_("period"))
+    reward_points = models.PositiveIntegerField(default=0, help_text="Points for the member's first answer per period.",
+        verbose_name=_("reward points"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
 
     def __str__(self) -> str:
         return f"{self.code} ({self.kind})"
 
 
 class SurveyAnswer(models.Model):
-    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="answers")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="survey_answers", db_index=False)
-    period = models.CharField(max_length=10, help_text="The survey period answered: 2026-11, 2026-Q4, 2026 or once.")
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="answers", verbose_name=_("survey"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="survey_answers", db_index=False,
+        verbose_name=_("member"))
+    period = models.CharField(max_length=10, help_text="The survey period answered: 2026-11, 2026-Q4, 2026 or once.",
+        verbose_name=_("period"))
     score = models.DecimalField(max_digits=5, decimal_places=3,
-                                help_text="NPS 0-10, CSAT 1-5, or the CLI index (the mean of its three answers).")
-    recommend = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would recommend us (1-6).")
-    buy_again = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would buy again (1-6).")
-    try_other = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would try other products (1-6).")
-    comment = models.TextField(blank=True)
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
-    reward = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    answered_at = models.DateTimeField()
+                                help_text="NPS 0-10, CSAT 1-5, or the CLI index (the mean of its three answers).",
+        verbose_name=_("score"))
+    recommend = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would recommend us (1-6).",
+        verbose_name=_("recommend"))
+    buy_again = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would buy again (1-6).",
+        verbose_name=_("buy again"))
+    try_other = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would try other products (1-6).",
+        verbose_name=_("try other"))
+    comment = models.TextField(blank=True, verbose_name=_("comment"))
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, verbose_name=_("channel"))
+    reward = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("reward"))
+    answered_at = models.DateTimeField(verbose_name=_("answered at"))
 
     class Meta:
+        verbose_name = _("survey answer")
+        verbose_name_plural = _("survey answers")
         constraints = [
             models.UniqueConstraint(fields=["member", "survey", "period"], name="survey_answer_once_per_period"),
             models.CheckConstraint(condition=Q(score__gte=0, score__lte=10), name="survey_score_in_range"),
@@ -119,21 +145,27 @@ class SurveyAnswer(models.Model):
 class MemberFacts(models.Model):
     """A member's purchase facts, updated by every order and refund (never by rescanning history)."""
 
-    member = models.OneToOneField(Member, on_delete=models.PROTECT, primary_key=True, related_name="facts")
-    first_order_at = models.DateTimeField(null=True, blank=True)
-    last_order_at = models.DateTimeField(null=True, blank=True)
-    orders_count = models.PositiveIntegerField(default=0, help_text="Orders placed.")
-    refunded_orders = models.PositiveIntegerField(default=0, help_text="Of those, refunded in full.")
-    redeemed_orders = models.PositiveIntegerField(default=0, help_text="Orders paid (partly) with points.")
-    spend = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), help_text="Net of refunds.")
-    categories = models.JSONField(default=list, blank=True, help_text="The distinct categories bought.")
-    categories_count = models.PositiveIntegerField(default=0)
-    last_nps = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_cli = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    member = models.OneToOneField(Member, on_delete=models.PROTECT, primary_key=True, related_name="facts",
+        verbose_name=_("member"))
+    first_order_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first order at"))
+    last_order_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last order at"))
+    orders_count = models.PositiveIntegerField(default=0, help_text="Orders placed.", verbose_name=_("orders count"))
+    refunded_orders = models.PositiveIntegerField(default=0, help_text="Of those, refunded in full.",
+        verbose_name=_("refunded orders"))
+    redeemed_orders = models.PositiveIntegerField(default=0, help_text="Orders paid (partly) with points.",
+        verbose_name=_("redeemed orders"))
+    spend = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), help_text="Net of refunds.",
+        verbose_name=_("spend"))
+    categories = models.JSONField(default=list, blank=True, help_text="The distinct categories bought.",
+        verbose_name=_("categories"))
+    categories_count = models.PositiveIntegerField(default=0, verbose_name=_("categories count"))
+    last_nps = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("last nps"))
+    last_cli = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True, verbose_name=_("last cli"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name_plural = "member facts"
+        verbose_name = _("member facts")
+        verbose_name_plural = _("member facts")
         indexes = [models.Index(fields=["last_order_at"], name="facts_by_last_order")]
 
     @property
@@ -155,17 +187,23 @@ class MemberFacts(models.Model):
 class MemberSegment(models.Model):
     """A member's segments, as of the nightly run of `computed_on`."""
 
-    member = models.OneToOneField(Member, on_delete=models.PROTECT, primary_key=True, related_name="segment")
-    stage = models.CharField(max_length=10, choices=Stage.choices)
-    stage_since = models.DateTimeField()
-    recency = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the last order (5 = latest).")
-    frequency = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the orders count.")
-    monetary = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the spend.")
-    value_tier = models.CharField(max_length=8, choices=ValueTier.choices)
-    loyalty_type = models.CharField(max_length=10, choices=LoyaltyType.choices)
-    computed_on = models.DateTimeField()
+    member = models.OneToOneField(Member, on_delete=models.PROTECT, primary_key=True, related_name="segment",
+        verbose_name=_("member"))
+    stage = models.CharField(max_length=10, choices=Stage.choices, verbose_name=_("stage"))
+    stage_since = models.DateTimeField(verbose_name=_("stage since"))
+    recency = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the last order (5 = latest).",
+        verbose_name=_("recency"))
+    frequency = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the orders count.",
+        verbose_name=_("frequency"))
+    monetary = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the spend.",
+        verbose_name=_("monetary"))
+    value_tier = models.CharField(max_length=8, choices=ValueTier.choices, verbose_name=_("value tier"))
+    loyalty_type = models.CharField(max_length=10, choices=LoyaltyType.choices, verbose_name=_("loyalty type"))
+    computed_on = models.DateTimeField(verbose_name=_("computed on"))
 
     class Meta:
+        verbose_name = _("member segment")
+        verbose_name_plural = _("member segments")
         indexes = [
             models.Index(fields=["stage"], name="segment_by_stage"),
             models.Index(fields=["value_tier"], name="segment_by_value"),
@@ -176,12 +214,15 @@ class MemberSegment(models.Model):
 class StageChange(models.Model):
     """Every change of lifecycle stage (the first stage comes from ""), for campaigns to act on."""
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="stage_changes", db_index=False)
-    from_stage = models.CharField(max_length=10, blank=True, choices=Stage.choices)
-    to_stage = models.CharField(max_length=10, choices=Stage.choices)
-    changed_at = models.DateTimeField()
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="stage_changes", db_index=False,
+        verbose_name=_("member"))
+    from_stage = models.CharField(max_length=10, blank=True, choices=Stage.choices, verbose_name=_("from stage"))
+    to_stage = models.CharField(max_length=10, choices=Stage.choices, verbose_name=_("to stage"))
+    changed_at = models.DateTimeField(verbose_name=_("changed at"))
 
     class Meta:
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
         indexes = [models.Index(fields=["member", "-changed_at"], name="stage_change_by_member"),
                    models.Index(fields=["changed_at"], name="stage_change_by_time")]
 
@@ -192,15 +233,17 @@ class MetricSnapshot(models.Model):
         WEEK = "week", "Week"
         MONTH = "month", "Month"
 
-    period = models.CharField(max_length=8, choices=Period.choices)
-    start = models.DateField()
-    end = models.DateField(help_text="Exclusive.")
-    store = models.CharField(max_length=100, blank=True)
-    segment = models.CharField(max_length=40, blank=True)
-    values = models.JSONField(default=dict)
-    computed_at = models.DateTimeField()
+    period = models.CharField(max_length=8, choices=Period.choices, verbose_name=_("period"))
+    start = models.DateField(verbose_name=_("start"))
+    end = models.DateField(help_text="Exclusive.", verbose_name=_("end"))
+    store = models.CharField(max_length=100, blank=True, verbose_name=_("store"))
+    segment = models.CharField(max_length=40, blank=True, verbose_name=_("segment"))
+    values = models.JSONField(default=dict, verbose_name=_("values"))
+    computed_at = models.DateTimeField(verbose_name=_("computed at"))
 
     class Meta:
+        verbose_name = _("metric snapshot")
+        verbose_name_plural = _("metric snapshots")
         constraints = [models.UniqueConstraint(fields=["period", "start", "store", "segment"],
                                                name="one_snapshot_per_period")]
 
@@ -208,17 +251,19 @@ class MetricSnapshot(models.Model):
 class ClvModel(models.Model):
     """The BG/NBD and Gamma-Gamma parameters of a nightly fit (time unit: weeks)."""
 
-    fitted_at = models.DateTimeField()
-    customers = models.PositiveIntegerField()
-    r = models.FloatField()
-    alpha = models.FloatField()
-    a = models.FloatField()
-    b = models.FloatField()
-    p = models.FloatField(null=True, blank=True)
-    q = models.FloatField(null=True, blank=True)
-    gamma = models.FloatField(null=True, blank=True)
+    fitted_at = models.DateTimeField(verbose_name=_("fitted at"))
+    customers = models.PositiveIntegerField(verbose_name=_("customers"))
+    r = models.FloatField(verbose_name=_("r"))
+    alpha = models.FloatField(verbose_name=_("alpha"))
+    a = models.FloatField(verbose_name=_("a"))
+    b = models.FloatField(verbose_name=_("b"))
+    p = models.FloatField(null=True, blank=True, verbose_name=_("p"))
+    q = models.FloatField(null=True, blank=True, verbose_name=_("q"))
+    gamma = models.FloatField(null=True, blank=True, verbose_name=_("gamma"))
 
     class Meta:
+        verbose_name = _("clv model")
+        verbose_name_plural = _("clv models")
         indexes = [models.Index(fields=["-fitted_at"], name="clv_model_latest")]
 
 
@@ -245,13 +290,18 @@ class Tag(models.Model):
 
     TEXT_FIELDS = {"stage", "value_tier", "loyalty_type"}
 
-    code = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=100)
+    code = models.SlugField(max_length=40, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
     rule_field = models.CharField(max_length=24, choices=Field.choices, blank=True,
-                                  help_text="Empty for a manual tag.")
-    rule_op = models.CharField(max_length=3, choices=Op.choices, blank=True)
-    rule_value = models.CharField(max_length=40, blank=True, help_text="A number, or a stage / tier / type code.")
-    created_at = models.DateTimeField(auto_now_add=True)
+                                  help_text="Empty for a manual tag.", verbose_name=_("rule field"))
+    rule_op = models.CharField(max_length=3, choices=Op.choices, blank=True, verbose_name=_("rule op"))
+    rule_value = models.CharField(max_length=40, blank=True, help_text="A number, or a stage / tier / type code.",
+        verbose_name=_("rule value"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
 
     def __str__(self) -> str:
         return self.code
@@ -285,12 +335,15 @@ class MemberTag(models.Model):
         MANUAL = "manual", "Attached by staff"
         RULE = "rule", "By the tag's rule"
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="tags", db_index=False)
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="members")
-    source = models.CharField(max_length=8, choices=Source.choices)
-    added_at = models.DateTimeField()
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="tags", db_index=False,
+        verbose_name=_("member"))
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="members", verbose_name=_("tag"))
+    source = models.CharField(max_length=8, choices=Source.choices, verbose_name=_("source"))
+    added_at = models.DateTimeField(verbose_name=_("added at"))
 
     class Meta:
+        verbose_name = _("member tag")
+        verbose_name_plural = _("member tags")
         constraints = [models.UniqueConstraint(fields=["member", "tag"], name="member_tag_once")]
 
 
@@ -298,14 +351,17 @@ class HistoricalOrder(models.Model):
     """An order from before the program (the shop's history), imported for the facts, segments and lifetime value:
     it never earns points and is not a ledger order. Unique per channel and order id, so an import can be re-run."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
-    order_id = models.CharField(max_length=100)
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="historical_orders", db_index=False)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    occurred_at = models.DateTimeField()
-    categories = models.JSONField(default=list, blank=True)
-    imported_at = models.DateTimeField()
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, verbose_name=_("channel"))
+    order_id = models.CharField(max_length=100, verbose_name=_("order id"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="historical_orders", db_index=False,
+        verbose_name=_("member"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    occurred_at = models.DateTimeField(verbose_name=_("occurred at"))
+    categories = models.JSONField(default=list, blank=True, verbose_name=_("categories"))
+    imported_at = models.DateTimeField(verbose_name=_("imported at"))
 
     class Meta:
+        verbose_name = _("historical order")
+        verbose_name_plural = _("historical orders")
         constraints = [models.UniqueConstraint(fields=["channel", "order_id"], name="historical_order_once")]
         indexes = [models.Index(fields=["member", "occurred_at"], name="historical_order_by_member")]

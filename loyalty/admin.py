@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from core.admin_mixins import (
     AuditedAdminMixin,
@@ -26,6 +27,7 @@ from core.admin_mixins import (
     ListFormField,
     ReadOnlyMixin,
     SingletonAdminMixin,
+    ThemedFormMixin,
     currency_field,
     days_item,
 )
@@ -50,10 +52,10 @@ from .models import (
 from .services.ledger import channel_id
 
 
-class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyMixin, ModelAdmin):
     pass
 
-class AdjustForm(forms.Form):
+class AdjustForm(ThemedFormMixin, forms.Form):
     points = PointsFormField(help_text="Positive to credit, negative to debit.")
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
     key = forms.CharField(widget=forms.HiddenInput)
@@ -91,7 +93,7 @@ class LoyaltyMemberAdmin(MemberAdmin):
         heads = [gettext("When"), gettext("Kind"), gettext("Points"), gettext("Available after"),
                  gettext("Pending after"), gettext("Reference"), gettext("Why"), gettext("Staff")]
         return format_html(
-            "<div style='overflow-x:auto'><table><tr>{}</tr>{}</table></div>",
+            "<div style='overflow-x:auto'><table class='office-table'><tr>{}</tr>{}</table></div>",
             format_html_join("", "<th>{}</th>", ((h,) for h in heads)),
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
                              "<td>{}</td><td>{}</td></tr>",
@@ -106,8 +108,9 @@ class LoyaltyMemberAdmin(MemberAdmin):
         b = selectors.balance_get(member=obj)
         expiring = ", ".join(f"{e['points']} ({e['date']})" for e in b.expiring) or "-"
         return format_html(
-            "<strong>{}</strong> {}, {} {}, {} {}; {}: {}.", b.available, gettext("available"),
-            b.pending, gettext("pending"), b.lifetime_earned, gettext("earned in all"), gettext("expiring"), expiring,
+            "<span class='office-balance'><strong>{}</strong> {}, {} {}, {} {}; {}: {}.</span>",
+            b.available, gettext("available"), b.pending, gettext("pending"), b.lifetime_earned,
+            gettext("earned in all"), gettext("expiring"), expiring,
         )
 
     def get_urls(self):
@@ -135,13 +138,15 @@ class LoyaltyMemberAdmin(MemberAdmin):
             except IntegrityError as exc:  # the unique key: this form was already submitted
                 if "transaction_idempotent" not in str(exc):
                     raise
-                messages.info(request, "This adjustment was already recorded.")
+                messages.info(request, gettext("This adjustment was already recorded."))
                 return redirect("admin:members_member_change", member.pk)
             else:
-                messages.success(request, f"Adjusted {txn.points:+d} points; balance now {txn.balance_after}.")
+                messages.success(request, gettext("Adjusted %(points)s points; balance now %(balance)s.") % {
+                    "points": f"{txn.points:+d}", "balance": txn.balance_after})
                 return redirect("admin:members_member_change", member.pk)
-        context = {**self.admin_site.each_context(request), "title": f"Adjust points: {member}", "form": form,
-                   "member": member, "opts": self.model._meta, "balance": selectors.balance_get(member=member)}
+        context = {**self.admin_site.each_context(request), "form": form, "member": member,
+                   "title": gettext("Adjust points: %(member)s") % {"member": member}, "opts": self.model._meta,
+                   "balance": selectors.balance_get(member=member)}
         return render(request, "admin/loyalty/adjust.html", context)
 
 
@@ -149,7 +154,7 @@ admin.site.unregister(Member)
 admin.site.register(Member, LoyaltyMemberAdmin)
 
 
-class ProgramSettingsForm(forms.ModelForm):
+class ProgramSettingsForm(ThemedFormMixin, forms.ModelForm):
     currency = currency_field(label=_("Currency"),
                               help_text=_("Orders in another currency are refused: choose the shop's."))
     expiry_reminder_days = ListFormField(
@@ -159,7 +164,7 @@ class ProgramSettingsForm(forms.ModelForm):
 
 
 @admin.register(ProgramSettings)
-class ProgramSettingsAdmin(AuditedAdminMixin, LabelsMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+class ProgramSettingsAdmin(AuditedAdminMixin, LabelsMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, ModelAdmin):
     form = ProgramSettingsForm
     labels = {"name": _("Program name"), "earn_points": _("Points earned"), "earn_amount": _("... per amount spent"),
               "rounding": _("Rounding"), "pending_days": _("Pending days (return window)"),
@@ -182,7 +187,7 @@ class ProgramSettingsAdmin(AuditedAdminMixin, LabelsMixin, BoundedNumbersAdminMi
 
 
 @admin.register(CategoryMultiplier)
-class CategoryMultiplierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
+class CategoryMultiplierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, ModelAdmin):
     number_bounds = {"multiplier": {"min_value": Decimal("0"), "max_value": Decimal("100")}}
     list_display = ["category", "multiplier", "active"]
     list_editable = ["multiplier", "active"]

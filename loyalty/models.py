@@ -40,31 +40,40 @@ class ProgramSettings(SettingsRow):
     class RefundPolicy(models.TextChoices):
         TAKE_AVAILABLE = "take_available", "Take what is available, record the shortfall for staff"
 
-    name = models.CharField(max_length=100, default="Loyalty program")
-    currency = models.CharField(max_length=3, default="EUR")
-    earn_points = models.PositiveIntegerField(default=1, help_text="Points earned per 'earn amount' spent.")
+    name = models.CharField(max_length=100, default="Loyalty program", verbose_name=_("name"))
+    currency = models.CharField(max_length=3, default="EUR", verbose_name=_("currency"))
+    earn_points = models.PositiveIntegerField(default=1, help_text="Points earned per 'earn amount' spent.",
+        verbose_name=_("earn points"))
     earn_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("15.00"),
-                                      validators=[MinValueValidator(Decimal("0.01"))])
-    rounding = models.CharField(max_length=16, choices=Rounding.choices, default=Rounding.DOWN)
-    pending_days = models.PositiveIntegerField(default=14, help_text="Return window: points are pending this long.")
+                                      validators=[MinValueValidator(Decimal("0.01"))], verbose_name=_("earn amount"))
+    rounding = models.CharField(max_length=16, choices=Rounding.choices, default=Rounding.DOWN,
+        verbose_name=_("rounding"))
+    pending_days = models.PositiveIntegerField(default=14, help_text="Return window: points are pending this long.",
+        verbose_name=_("pending days"))
     expiry_policy = models.CharField(max_length=32, choices=ExpiryPolicy.choices,
-                                     default=ExpiryPolicy.MONTHS_AFTER_EARNING)
-    expiry_months = models.PositiveIntegerField(default=12)
-    expiry_month = models.PositiveSmallIntegerField(default=12, help_text="Fixed yearly date: month.")
-    expiry_day = models.PositiveSmallIntegerField(default=31, help_text="Fixed yearly date: day.")
-    refund_policy = models.CharField(max_length=32, choices=RefundPolicy.choices, default=RefundPolicy.TAKE_AVAILABLE)
+                                     default=ExpiryPolicy.MONTHS_AFTER_EARNING, verbose_name=_("expiry policy"))
+    expiry_months = models.PositiveIntegerField(default=12, verbose_name=_("expiry months"))
+    expiry_month = models.PositiveSmallIntegerField(default=12, help_text="Fixed yearly date: month.",
+        verbose_name=_("expiry month"))
+    expiry_day = models.PositiveSmallIntegerField(default=31, help_text="Fixed yearly date: day.",
+        verbose_name=_("expiry day"))
+    refund_policy = models.CharField(max_length=32, choices=RefundPolicy.choices, default=RefundPolicy.TAKE_AVAILABLE,
+        verbose_name=_("refund policy"))
     clerk_adjust_limit = models.PositiveIntegerField(
-        default=500, help_text="Largest manual adjustment (either sign) a clerk may make; managers have none."
+        default=500, help_text="Largest manual adjustment (either sign) a clerk may make; managers have none.",
+        verbose_name=_("clerk adjust limit")
     )
     expiry_reminder_days = models.JSONField(
         default=default_expiry_reminder_days, blank=True,
-        help_text="Remind members this many days before their points expire, e.g. [30, 7]; empty for no reminders.")
+        help_text="Remind members this many days before their points expire, e.g. [30, 7]; empty for no reminders.",
+        verbose_name=_("expiry reminder days"))
     birthday_catch_up_days = models.PositiveSmallIntegerField(
-        default=3, help_text="A birthday gift the job missed (an outage) is still given this many days late.")
-    updated_at = models.DateTimeField(auto_now=True)
+        default=3, help_text="A birthday gift the job missed (an outage) is still given this many days late.",
+        verbose_name=_("birthday catch up days"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name = verbose_name_plural = "program settings"
+        verbose_name = verbose_name_plural = _("program settings")
         constraints = [
             models.CheckConstraint(condition=Q(earn_amount__gt=0), name="program_earn_amount_positive"),
             models.CheckConstraint(condition=Q(expiry_month__gte=1, expiry_month__lte=12), name="program_expiry_month"),
@@ -78,11 +87,14 @@ class ProgramSettings(SettingsRow):
 
 @track()
 class CategoryMultiplier(models.Model):
-    category = models.SlugField(max_length=64, unique=True)
-    multiplier = models.DecimalField(max_digits=6, decimal_places=3, validators=[MinValueValidator(Decimal("0"))])
-    active = models.BooleanField(default=True)
+    category = models.SlugField(max_length=64, unique=True, verbose_name=_("category"))
+    multiplier = models.DecimalField(max_digits=6, decimal_places=3, validators=[MinValueValidator(Decimal("0"))],
+        verbose_name=_("multiplier"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
+        verbose_name = _("category multiplier")
+        verbose_name_plural = _("category multipliers")
         constraints = [models.CheckConstraint(condition=Q(multiplier__gte=0), name="category_multiplier_nonnegative")]
 
     def __str__(self) -> str:
@@ -94,15 +106,18 @@ class CategoryMultiplier(models.Model):
 
 
 class Account(models.Model):
-    member = models.OneToOneField(Member, on_delete=models.PROTECT, primary_key=True, related_name="account")
-    available = models.BigIntegerField(default=0)
-    pending = models.BigIntegerField(default=0)
-    lifetime_earned = models.BigIntegerField(default=0)
-    lifetime_redeemed = models.BigIntegerField(default=0)
-    lifetime_expired = models.BigIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    member = models.OneToOneField(Member, on_delete=models.PROTECT, primary_key=True, related_name="account",
+        verbose_name=_("member"))
+    available = models.BigIntegerField(default=0, verbose_name=_("available"))
+    pending = models.BigIntegerField(default=0, verbose_name=_("pending"))
+    lifetime_earned = models.BigIntegerField(default=0, verbose_name=_("lifetime earned"))
+    lifetime_redeemed = models.BigIntegerField(default=0, verbose_name=_("lifetime redeemed"))
+    lifetime_expired = models.BigIntegerField(default=0, verbose_name=_("lifetime expired"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         constraints = [
             models.CheckConstraint(condition=Q(available__gte=0), name="account_available_nonnegative"),
             models.CheckConstraint(condition=Q(pending__gte=0), name="account_pending_nonnegative"),
@@ -126,28 +141,33 @@ class Transaction(models.Model):
         GIFT = "gift", "Gift (birthday)"
 
     # Indexed by the statement index (member, -id); the channel by the unique (channel, idempotency_key).
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="transactions", db_index=False)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    points = models.BigIntegerField(help_text="Signed change of available + pending.")
-    available_delta = models.BigIntegerField()
-    pending_delta = models.BigIntegerField()
-    balance_after = models.BigIntegerField(help_text="Available balance after this transaction.")
-    pending_after = models.BigIntegerField()
-    reference = models.CharField(max_length=100, blank=True)
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="transactions", db_index=False,
+        verbose_name=_("member"))
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    points = models.BigIntegerField(help_text="Signed change of available + pending.", verbose_name=_("points"))
+    available_delta = models.BigIntegerField(verbose_name=_("available delta"))
+    pending_delta = models.BigIntegerField(verbose_name=_("pending delta"))
+    balance_after = models.BigIntegerField(help_text="Available balance after this transaction.",
+        verbose_name=_("balance after"))
+    pending_after = models.BigIntegerField(verbose_name=_("pending after"))
+    reference = models.CharField(max_length=100, blank=True, verbose_name=_("reference"))
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, verbose_name=_("channel"))
     # Partial indexes below: most transactions have neither, and every index costs each insert.
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                              db_index=False)
-    reason = models.CharField(max_length=500, blank=True)
-    idempotency_key = models.CharField(max_length=255)
+                              db_index=False, verbose_name=_("actor"))
+    reason = models.CharField(max_length=500, blank=True, verbose_name=_("reason"))
+    idempotency_key = models.CharField(max_length=255, verbose_name=_("idempotency key"))
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals",
-                                 db_index=False)
+                                 db_index=False, verbose_name=_("reverses"))
     multiplier = models.DecimalField(max_digits=8, decimal_places=3, default=Decimal("1"),
-                                     help_text="The tier / paid-plan multiplier applied (earning only).")
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField()
+                                     help_text="The tier / paid-plan multiplier applied (earning only).",
+        verbose_name=_("multiplier"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
         constraints = [
             models.UniqueConstraint(fields=["channel", "idempotency_key"], name="transaction_idempotent"),
             models.UniqueConstraint(fields=["reverses"], condition=Q(kind="redeem_cancel"),
@@ -168,27 +188,33 @@ class Transaction(models.Model):
 
 
 class Order(models.Model):
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)  # unique (channel, order_id)
-    order_id = models.CharField(max_length=100)
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    currency = models.CharField(max_length=3)
-    store = models.CharField(max_length=100, blank=True)
-    occurred_at = models.DateTimeField()
-    points_earned = models.BigIntegerField(default=0)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False,
+        verbose_name=_("channel"))  # unique (channel, order_id)
+    order_id = models.CharField(max_length=100, verbose_name=_("order id"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders", verbose_name=_("member"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    store = models.CharField(max_length=100, blank=True, verbose_name=_("store"))
+    occurred_at = models.DateTimeField(verbose_name=_("occurred at"))
+    points_earned = models.BigIntegerField(default=0, verbose_name=_("points earned"))
     qualifying_points = models.BigIntegerField(default=0, help_text="Points counted towards tiers (before the "
-                                               "tier and plan multipliers).")
-    qualifying_reversed = models.BigIntegerField(default=0)
-    rate_points = models.PositiveIntegerField(default=1, help_text="The earn rate the order earned at: points ...")
+                                               "tier and plan multipliers).", verbose_name=_("qualifying points"))
+    qualifying_reversed = models.BigIntegerField(default=0, verbose_name=_("qualifying reversed"))
+    rate_points = models.PositiveIntegerField(default=1, help_text="The earn rate the order earned at: points ...",
+        verbose_name=_("rate points"))
     rate_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("1"),
-                                      help_text="... per this amount (refunds take back at the same rate).")
-    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
-    points_reversed = models.BigIntegerField(default=0)
+                                      help_text="... per this amount (refunds take back at the same rate).",
+        verbose_name=_("rate amount"))
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"),
+        verbose_name=_("refunded amount"))
+    points_reversed = models.BigIntegerField(default=0, verbose_name=_("points reversed"))
     earn_transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,
-                                            related_name="order")
-    created_at = models.DateTimeField(auto_now_add=True)
+                                            related_name="order", verbose_name=_("earn transaction"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         constraints = [
             models.UniqueConstraint(fields=["channel", "order_id"], name="order_unique_per_channel"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_nonnegative"),
@@ -203,16 +229,21 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
-    sku = models.CharField(max_length=100)
-    category = models.CharField(max_length=64, blank=True)
-    quantity = models.PositiveIntegerField(default=1)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
-    multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"))
-    points = models.BigIntegerField(default=0, help_text="What this line earned, rounded down.")
-    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines", verbose_name=_("order"))
+    sku = models.CharField(max_length=100, verbose_name=_("sku"))
+    category = models.CharField(max_length=64, blank=True, verbose_name=_("category"))
+    quantity = models.PositiveIntegerField(default=1, verbose_name=_("quantity"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
+    multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"),
+        verbose_name=_("multiplier"))
+    points = models.BigIntegerField(default=0, help_text="What this line earned, rounded down.",
+        verbose_name=_("points"))
+    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"),
+        verbose_name=_("refunded amount"))
 
     class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
         constraints = [
             models.CheckConstraint(condition=Q(refunded_amount__gte=0, refunded_amount__lte=F("amount")),
                                    name="order_line_refund_within_amount"),
@@ -223,27 +254,39 @@ class Refund(models.Model):
     """A take-back of points: the refund of (part of) an order, or the revocation of a bonus (a referral reward).
     The one record of what was due, what could be taken, and the shortfall staff review."""
 
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds",
+        verbose_name=_("order"))
     bonus = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="take_back", help_text="The bonus taken back (when not an order).")
-    amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
-    points_due = models.BigIntegerField(help_text="What the refunded part earned (or the bonus).")
-    points_taken = models.BigIntegerField(help_text="What could be taken back.")
-    shortfall = models.BigIntegerField(default=0, help_text="Already spent and not covered: for staff to review.")
-    points_expired = models.BigIntegerField(default=0, help_text="Had expired: the member never kept them.")
+                                 related_name="take_back", help_text="The bonus taken back (when not an order).",
+        verbose_name=_("bonus"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"), verbose_name=_("amount"))
+    points_due = models.BigIntegerField(help_text="What the refunded part earned (or the bonus).",
+        verbose_name=_("points due"))
+    points_taken = models.BigIntegerField(help_text="What could be taken back.", verbose_name=_("points taken"))
+    shortfall = models.BigIntegerField(default=0, help_text="Already spent and not covered: for staff to review.",
+        verbose_name=_("shortfall"))
+    points_expired = models.BigIntegerField(default=0, help_text="Had expired: the member never kept them.",
+        verbose_name=_("points expired"))
     recovered = models.BigIntegerField(default=0, help_text="Of the shortfall, taken back later (e.g. when the "
-                                       "redemption that spent the points was cancelled).")
+                                       "redemption that spent the points was cancelled).",
+        verbose_name=_("recovered"))
     written_off = models.BigIntegerField(default=0, help_text="Of the shortfall, written off: the spent points came "
-                                         "back after their lot had expired, so the member would not have them either.")
+                                         "back after their lot had expired, so the member would not have them either.",
+        verbose_name=_("written off"))
     substituted = models.BigIntegerField(default=0, help_text="Of the points taken, taken from the member's other "
-                                         "points because the order's own had been spent.")
+                                         "points because the order's own had been spent.",
+        verbose_name=_("substituted"))
     restored = models.BigIntegerField(default=0, help_text="Of those, given back to the lots they came from once "
-                                      "the spent points came back (a cancelled redemption).")
-    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT)
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+                                      "the spent points came back (a cancelled redemption).",
+        verbose_name=_("restored"))
+    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,
+        verbose_name=_("transaction"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
         constraints = [
             models.CheckConstraint(condition=Q(points_taken__gte=0, shortfall__gte=0, points_expired__gte=0),
                                    name="refund_points_nonnegative"),
@@ -266,18 +309,22 @@ class Refund(models.Model):
 
 
 class Lot(models.Model):
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
-    source = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="lots")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots", verbose_name=_("member"))
+    source = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="lots", verbose_name=_("source"))
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="lots",
-                              db_index=False)  # partial index below: lots of gifts and adjustments have none
-    amount = models.BigIntegerField()
-    remaining = models.BigIntegerField()
-    released = models.BooleanField(help_text="Counted in the available balance (else still pending).")
-    earned_at = models.DateTimeField()
-    available_at = models.DateTimeField()
-    expires_at = models.DateTimeField(null=True, blank=True)
+                              db_index=False,
+        verbose_name=_("order"))  # partial index below: lots of gifts and adjustments have none
+    amount = models.BigIntegerField(verbose_name=_("amount"))
+    remaining = models.BigIntegerField(verbose_name=_("remaining"))
+    released = models.BooleanField(help_text="Counted in the available balance (else still pending).",
+        verbose_name=_("released"))
+    earned_at = models.DateTimeField(verbose_name=_("earned at"))
+    available_at = models.DateTimeField(verbose_name=_("available at"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
 
     class Meta:
+        verbose_name = _("lot")
+        verbose_name_plural = _("lots")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="lot_amount_positive"),
             models.CheckConstraint(condition=Q(remaining__gte=0, remaining__lte=F("amount")),
@@ -298,28 +345,37 @@ class Lot(models.Model):
 class LotMovement(models.Model):
     """How many points of which lot a transaction moved (negative: taken out). Append-only."""
 
-    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="movements")
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="movements")
-    points = models.BigIntegerField()
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="movements",
+        verbose_name=_("transaction"))
+    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="movements", verbose_name=_("lot"))
+    points = models.BigIntegerField(verbose_name=_("points"))
 
     class Meta:
+        verbose_name = _("lot movement")
+        verbose_name_plural = _("lot movements")
         constraints = [models.CheckConstraint(condition=~Q(points=0), name="lot_movement_nonzero")]
 
 
 class BirthdayGift(models.Model):
     """A member's birthday gift of one year: given once (the unique key), whatever the job does."""
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="birthday_gifts", db_index=False)
-    year = models.PositiveSmallIntegerField()
-    birthday = models.DateField(help_text="The day it was for (28 February for 29 February in other years).")
-    tier_code = models.CharField(max_length=32, blank=True)
-    points = models.BigIntegerField(default=0)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="birthday_gifts", db_index=False,
+        verbose_name=_("member"))
+    year = models.PositiveSmallIntegerField(verbose_name=_("year"))
+    birthday = models.DateField(help_text="The day it was for (28 February for 29 February in other years).",
+        verbose_name=_("birthday"))
+    tier_code = models.CharField(max_length=32, blank=True, verbose_name=_("tier code"))
+    points = models.BigIntegerField(default=0, verbose_name=_("points"))
     reward_code = models.CharField(max_length=64, blank=True,
-                                   help_text="The tier's birthday reward: the rewards app issues its voucher.")
-    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT)
-    created_at = models.DateTimeField()
+                                   help_text="The tier's birthday reward: the rewards app issues its voucher.",
+        verbose_name=_("reward code"))
+    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,
+        verbose_name=_("transaction"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("birthday gift")
+        verbose_name_plural = _("birthday gifts")
         constraints = [models.UniqueConstraint(fields=["member", "year"], name="birthday_gift_once_a_year")]
         indexes = [models.Index(fields=["created_at"], name="birthday_gift_recent")]
 
@@ -330,14 +386,18 @@ class BirthdayGift(models.Model):
 class LedgerCheck(models.Model):
     """One run of the nightly proof of the books (`ledger_check`): what it checked and any drift it found."""
 
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField()
-    members_checked = models.PositiveIntegerField()
-    lots_checked = models.PositiveIntegerField()
-    drifted = models.PositiveIntegerField(help_text="Members or lots whose balances disagree with their entries.")
-    details = models.JSONField(default=dict, blank=True, help_text="The first drifted rows, and the global totals.")
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    finished_at = models.DateTimeField(verbose_name=_("finished at"))
+    members_checked = models.PositiveIntegerField(verbose_name=_("members checked"))
+    lots_checked = models.PositiveIntegerField(verbose_name=_("lots checked"))
+    drifted = models.PositiveIntegerField(help_text="Members or lots whose balances disagree with their entries.",
+        verbose_name=_("drifted"))
+    details = models.JSONField(default=dict, blank=True, help_text="The first drifted rows, and the global totals.",
+        verbose_name=_("details"))
 
     class Meta:
+        verbose_name = _("ledger check")
+        verbose_name_plural = _("ledger checks")
         indexes = [models.Index(fields=["-started_at"], name="ledger_check_recent")]
 
     def __str__(self) -> str:
@@ -400,6 +460,8 @@ class LedgerPermissions(models.Model):
     """Holds the ledger's staff permissions; no table rows."""
 
     class Meta:
+        verbose_name = _("ledger permissions")
+        verbose_name_plural = _("ledger permissions")
         managed = False
         default_permissions = ()
         permissions = [

@@ -7,6 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
 from core.admin_mixins import (
     AuditedAdminMixin,
@@ -16,6 +17,7 @@ from core.admin_mixins import (
     ListFormField,
     ReadOnlyMixin,
     SingletonAdminMixin,
+    ThemedFormMixin,
     currency_field,
     slug_item,
 )
@@ -56,7 +58,7 @@ WINDOW = {"lifetime": _("lifetime"), "rolling_12_months": _("last 12 months"), "
 """How the member's tier progress is counted, in the staff's language."""
 
 
-class MemberForm(forms.ModelForm):
+class MemberForm(ThemedFormMixin, forms.ModelForm):
     def clean_phone(self) -> str:
         try:
             return phone_parse(self.cleaned_data.get("phone") or "")
@@ -79,7 +81,7 @@ class PhoneUnreadableFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StatusForm(forms.Form):
+class StatusForm(ThemedFormMixin, forms.Form):
     status = forms.ChoiceField(label=_("New status"), choices=Member.Status.choices)
     reason = forms.CharField(label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -90,7 +92,7 @@ class StatusForm(forms.Form):
         return reason
 
 
-class PinForm(forms.Form):
+class PinForm(ThemedFormMixin, forms.Form):
     tier = forms.ModelChoiceField(Tier.objects.filter(active=True).order_by("rank"), required=False,
                                   help_text="Leave empty to remove the pin.")
     until = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
@@ -98,7 +100,7 @@ class PinForm(forms.Form):
 
 
 @admin.register(Member)
-class MemberAdmin(AuditedAdminMixin, LabelsMixin, admin.ModelAdmin):
+class MemberAdmin(AuditedAdminMixin, LabelsMixin, ModelAdmin):
     """Members as staff look them up. The loyalty app extends this with balance, statement and adjustments."""
 
     change_form_template = "admin/members/member/change_form.html"
@@ -177,12 +179,13 @@ class MemberAdmin(AuditedAdminMixin, LabelsMixin, admin.ModelAdmin):
             o["benefits"]["earn_multiplier"], ", ".join(o["benefits"]["perks"]),
         )
 
-    @admin.action(description="Revoke the links to their own page (e-mailed links stop working)",
+    @admin.action(description=_("Revoke the links to their own page (e-mailed links stop working)"),
                   permissions=["change"])
     def revoke_page_links(self, request, queryset):
         for member in queryset.order_by("pk"):
             services.page_links_revoke(member=member, actor=request.user)
-        self.message_user(request, f"Page links revoked for {queryset.count()} member(s).", messages.SUCCESS)
+        self.message_user(request, gettext("Page links revoked for %(n)d member(s).") % {"n": queryset.count()},
+                          messages.SUCCESS)
 
     def get_urls(self):
         return [path("<int:member_id>/pin-tier/", self.admin_site.admin_view(self.pin_view),
@@ -224,10 +227,10 @@ class MemberAdmin(AuditedAdminMixin, LabelsMixin, admin.ModelAdmin):
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, "Tier pin saved.")
+                messages.success(request, gettext("Tier pin saved."))
                 return redirect("admin:members_member_change", member.pk)
-        context = {**self.admin_site.each_context(request), "title": f"Pin tier: {member}", "form": form,
-                   "member": member, "opts": self.model._meta}
+        context = {**self.admin_site.each_context(request), "form": form, "member": member,
+                   "title": gettext("Pin tier: %(member)s") % {"member": member}, "opts": self.model._meta}
         return render(request, "admin/members/pin.html", context)
 
 
@@ -238,17 +241,17 @@ class MembershipSettingsForm(forms.ModelForm):
 
 
 @admin.register(MembershipSettings)
-class MembershipSettingsAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+class MembershipSettingsAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, ModelAdmin):
     form = MembershipSettingsForm
 
 
-class TierForm(forms.ModelForm):
+class TierForm(ThemedFormMixin, forms.ModelForm):
     perks = ListFormField(label=_("Perks"), item=slug_item,
                           help_text=_("Names separated by commas, e.g. free_shipping, lounge."))
 
 
 @admin.register(Tier)
-class TierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
+class TierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, ModelAdmin):
     form = TierForm
     list_display = ["rank", "name", "code", "threshold", "earn_multiplier", "birthday_gift_points", "perks", "active"]
     ordering = ["rank"]
@@ -263,7 +266,7 @@ class TierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
                                    "warning and grace period.")
 
 
-class PlanForm(forms.ModelForm):
+class PlanForm(ThemedFormMixin, forms.ModelForm):
     currency = currency_field(label=_("Currency"))
     perks = ListFormField(label=_("Perks"), item=slug_item,
                           help_text=_("Names separated by commas, e.g. free_shipping, lounge."))
@@ -279,14 +282,14 @@ class PlanForm(forms.ModelForm):
 
 
 @admin.register(Plan)
-class PlanAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
+class PlanAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, ModelAdmin):
     form = PlanForm
     list_display = ["code", "name", "kind", "period", "duration_days", "price", "currency", "trial_days",
                     "earn_multiplier", "tier_floor", "active"]
     list_filter = ["kind", "active"]
 
 
-class SubscriptionEventInline(ReadOnlyMixin, admin.TabularInline):
+class SubscriptionEventInline(ReadOnlyMixin, TabularInline):
     model = SubscriptionEvent
     extra = 0
     fields = ["created_at", "kind", "payment_reference", "amount", "refund_amount", "period_end"]
@@ -294,7 +297,7 @@ class SubscriptionEventInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SubscriptionAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["id", "member", "plan", "status", "current_period_end", "cancel_at_period_end", "started_at"]
     list_filter = ["status", "plan", "cancel_at_period_end"]
     search_fields = ["member__external_id", "events__payment_reference"]
@@ -303,7 +306,7 @@ class SubscriptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(TierChange)
-class TierChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class TierChangeAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["created_at", "member", "from_tier", "to_tier", "reason", "note", "actor"]
     list_filter = ["reason", "to_tier"]
     search_fields = ["member__external_id"]
@@ -311,7 +314,7 @@ class TierChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyMixin, ModelAdmin):
     """The outbox, read-only: what was sent to whom, through which channel, and what failed. Dead-lettered
     messages can be sent again (an action)."""
 
@@ -325,7 +328,7 @@ class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def has_retry_permission(self, request) -> bool:
         return request.user.has_perm("members.change_notification")
 
-    @admin.action(description="Send again (dead-lettered or failed messages)", permissions=["retry"])
+    @admin.action(description=_("Send again (dead-lettered or failed messages)"), permissions=["retry"])
     def retry(self, request, queryset):
         count = 0
         for notification in queryset.filter(status__in=[Notification.Status.DEAD, Notification.Status.FAILED]):
@@ -335,13 +338,13 @@ class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
         messages.success(request, f"{count} message(s) queued again.")
 
 
-class WebhookEndpointForm(forms.ModelForm):
+class WebhookEndpointForm(ThemedFormMixin, forms.ModelForm):
     kinds = ChoiceListFormField(label=_("Message kinds"), choices=NOTIFICATION_KINDS,
                                 help_text=_("None ticked: every kind."))
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class WebhookEndpointAdmin(AuditedAdminMixin, ModelAdmin):
     """Where the shop receives members' messages (JSON, signed with the endpoint's secret)."""
 
     form = WebhookEndpointForm

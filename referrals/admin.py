@@ -6,8 +6,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
 
-from core.admin_mixins import AuditedAdminMixin, BoundedNumbersAdminMixin, ReadOnlyMixin
+from core.admin_mixins import AuditedAdminMixin, BoundedNumbersAdminMixin, ReadOnlyMixin, ThemedFormMixin
 from core.errors import ApplicationError
 from core.services import audit_record
 from loyalty.admin import LoyaltyMemberAdmin
@@ -36,14 +37,14 @@ def reason_text(code: str) -> str:
     return str(REASONS.get(code, code))
 
 
-class ProgramStepInline(BoundedNumbersAdminMixin, admin.TabularInline):
+class ProgramStepInline(BoundedNumbersAdminMixin, TabularInline):
     model = ProgramStep
     extra = 1
     verbose_name = _("step (multi-tier)")
     verbose_name_plural = _("steps (multi-tier): from the n-th successful referral on, each pays")
 
 
-class ProgramForm(forms.ModelForm):
+class ProgramForm(ThemedFormMixin, forms.ModelForm):
     def clean(self):
         data = super().clean()
         if data.get("second_level_percent") is not None and data["second_level_percent"] > 100:
@@ -52,7 +53,7 @@ class ProgramForm(forms.ModelForm):
 
 
 @admin.register(Program)
-class ProgramAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
+class ProgramAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, ModelAdmin):
     """Referral programs. One is active at a time: "make active" switches to another in one transaction (the
     active flag is not typed, so two programs can never both be active nor a switch fail half-way)."""
 
@@ -88,19 +89,19 @@ class ProgramAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin
         self.message_user(request, gettext("“%(name)s” is now the active referral program.") % {"name": chosen.name})
 
 
-class ReferralRewardInline(ReadOnlyMixin, admin.TabularInline):
+class ReferralRewardInline(ReadOnlyMixin, TabularInline):
     model = ReferralReward
     fields = ["role", "member", "points", "transaction", "revoke_transaction", "created_at"]
     readonly_fields = fields
     extra = 0
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(ThemedFormMixin, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 @admin.register(Referral)
-class ReferralAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ReferralAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["id", "referrer", "referred", "code", "status", "flags", "ordinal", "created_at",
                     "qualified_at", "review_link"]
     list_filter = ["status", "program"]
@@ -180,7 +181,7 @@ class ReferralAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(ReferralCode)
-class ReferralCodeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class ReferralCodeAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["code", "member", "created_at"]
     search_fields = ["code", "member__external_id", "member__email", "member__name"]
     list_select_related = ["member"]

@@ -3,8 +3,16 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
-from core.admin_mixins import AuditedAdminMixin, BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin, currency_field
+from core.admin_mixins import (
+    AuditedAdminMixin,
+    BoundedNumbersAdminMixin,
+    ReadOnlyMixin,
+    SingletonAdminMixin,
+    ThemedFormMixin,
+    currency_field,
+)
 from loyalty.admin import ProgramSettingsAdmin
 from loyalty.models import ProgramSettings
 
@@ -13,7 +21,7 @@ from .models import Cause, Redemption, RedemptionRules, Reward, Voucher
 
 
 @admin.register(RedemptionRules)
-class RedemptionRulesAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+class RedemptionRulesAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, SingletonAdminMixin, ModelAdmin):
     pass
 
 
@@ -31,7 +39,7 @@ class ProgramSettingsRateAdmin(ProgramSettingsAdmin):
         for name, options in ProgramSettingsAdmin.fieldsets
     ]
 
-    @admin.display(description="Effective reward rate")
+    @admin.display(description=_("Effective reward rate"))
     def effective_reward_rate(self, obj) -> str:
         rate = selectors.reward_rate_effective()
         tiers = ", ".join(f"{name} {_percent(percent)}" for name, percent in rate["tiers"])
@@ -47,7 +55,7 @@ admin.site.unregister(ProgramSettings)
 admin.site.register(ProgramSettings, ProgramSettingsRateAdmin)
 
 
-class RewardForm(forms.ModelForm):
+class RewardForm(ThemedFormMixin, forms.ModelForm):
     """A reward's fields required by its kind, with errors on the field to fix (never a raw constraint message)."""
 
     currency = currency_field(required=False, label=_("Currency"))
@@ -75,7 +83,7 @@ class RewardForm(forms.ModelForm):
 
 
 @admin.register(Reward)
-class RewardAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin):
+class RewardAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, ModelAdmin):
     form = RewardForm
     list_display = ["code", "name", "kind", "points_cost", "stock", "valid_from", "valid_until", "active"]
     list_filter = ["kind", "active", "tiers"]
@@ -84,13 +92,13 @@ class RewardAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin.ModelAdmin)
 
 
 @admin.register(Cause)
-class CauseAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class CauseAdmin(AuditedAdminMixin, ModelAdmin):
     list_display = ["code", "name", "donated_points"]
     readonly_fields = ["donated_points"]
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class RedemptionAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["id", "member", "kind", "reward", "quantity", "points", "points_returned", "order_id", "status",
                     "channel", "created_at"]
     list_filter = ["kind", "status", "channel"]
@@ -99,7 +107,7 @@ class RedemptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class VoucherAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["code", "reward", "member", "status", "expires_at", "redeemed_at", "redeemed_store"]
     list_filter = ["status", "reward"]
     search_fields = ["code", "member__external_id"]

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from core.history import track
 from core.models import Channel, SettingsRow
@@ -18,21 +19,27 @@ class RedemptionRules(SettingsRow):
     """The program-wide redemption rules, edited by staff. One row."""
 
     points_per_unit = models.PositiveIntegerField(
-        default=100, validators=[MinValueValidator(1)], help_text="Points worth 1.00 of currency at checkout.")
+        default=100, validators=[MinValueValidator(1)], help_text="Points worth 1.00 of currency at checkout.",
+        verbose_name=_("points per unit"))
     min_order_value = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"),
-                                          help_text="Smallest order on which points may pay at all.")
+                                          help_text="Smallest order on which points may pay at all.",
+        verbose_name=_("min order value"))
     max_order_share = models.PositiveSmallIntegerField(
         default=50, validators=[MinValueValidator(1), MaxValueValidator(100)],
-        help_text="Largest share of an order (percent) payable with points.")
-    min_balance = models.PositiveIntegerField(default=0, help_text="Points a member must have to redeem at all.")
-    hold_minutes = models.PositiveIntegerField(default=30, help_text="A checkout hold lapses after this long.")
-    voucher_valid_days = models.PositiveIntegerField(default=90, help_text="Unless the reward says otherwise.")
+        help_text="Largest share of an order (percent) payable with points.", verbose_name=_("max order share"))
+    min_balance = models.PositiveIntegerField(default=0, help_text="Points a member must have to redeem at all.",
+        verbose_name=_("min balance"))
+    hold_minutes = models.PositiveIntegerField(default=30, help_text="A checkout hold lapses after this long.",
+        verbose_name=_("hold minutes"))
+    voucher_valid_days = models.PositiveIntegerField(default=90, help_text="Unless the reward says otherwise.",
+        verbose_name=_("voucher valid days"))
     voucher_reminder_days = models.PositiveIntegerField(
-        default=7, help_text="Remind members this many days before an unused voucher expires; 0 for never.")
-    updated_at = models.DateTimeField(auto_now=True)
+        default=7, help_text="Remind members this many days before an unused voucher expires; 0 for never.",
+        verbose_name=_("voucher reminder days"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name = verbose_name_plural = "redemption rules"
+        verbose_name = verbose_name_plural = _("redemption rules")
 
     def __str__(self) -> str:
         return "Redemption rules"
@@ -43,12 +50,14 @@ class RedemptionRules(SettingsRow):
 class Cause(models.Model):
     """Something members can give points to; the program keeps the total given."""
 
-    code = models.SlugField(max_length=32, unique=True)
-    name = models.CharField(max_length=100)
-    description = models.TextField(blank=True)
-    donated_points = models.BigIntegerField(default=0)
+    code = models.SlugField(max_length=32, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    donated_points = models.BigIntegerField(default=0, verbose_name=_("donated points"))
 
     class Meta:
+        verbose_name = _("cause")
+        verbose_name_plural = _("causes")
         constraints = [models.CheckConstraint(condition=Q(donated_points__gte=0), name="cause_total_nonnegative")]
 
     def __str__(self) -> str:
@@ -70,31 +79,39 @@ class Reward(models.Model):
         MONTH = "month", "per month"
         YEAR = "year", "per year"
 
-    code = models.SlugField(max_length=32, unique=True)
-    name = models.CharField(max_length=100)
-    description = models.TextField(blank=True)
-    image_url = models.URLField(blank=True)
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    points_cost = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    code = models.SlugField(max_length=32, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    image_url = models.URLField(blank=True, verbose_name=_("image url"))
+    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
+    points_cost = models.PositiveIntegerField(validators=[MinValueValidator(1)], verbose_name=_("points cost"))
     value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
-                                help_text="Fixed discount (currency) or percentage, by kind.")
-    currency = models.CharField(max_length=3, blank=True)
-    product_sku = models.CharField(max_length=100, blank=True)
-    cause = models.ForeignKey(Cause, null=True, blank=True, on_delete=models.PROTECT)
-    valid_from = models.DateTimeField(null=True, blank=True)
-    valid_until = models.DateTimeField(null=True, blank=True)
-    voucher_valid_days = models.PositiveIntegerField(null=True, blank=True)
-    stock = models.PositiveIntegerField(null=True, blank=True, help_text="Empty for unlimited.")
-    per_member_limit = models.PositiveIntegerField(null=True, blank=True, help_text="In all, per member.")
-    per_period_limit = models.PositiveIntegerField(null=True, blank=True)
-    limit_period = models.CharField(max_length=8, choices=Period.choices, blank=True)
-    global_limit = models.PositiveIntegerField(null=True, blank=True, help_text="In all, for all members.")
-    tiers = models.ManyToManyField(Tier, blank=True, help_text="Only members of these tiers (empty: everyone).")
-    plans = models.ManyToManyField(Plan, blank=True, help_text="Only members on these paid plans (empty: everyone).")
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+                                help_text="Fixed discount (currency) or percentage, by kind.",
+        verbose_name=_("value"))
+    currency = models.CharField(max_length=3, blank=True, verbose_name=_("currency"))
+    product_sku = models.CharField(max_length=100, blank=True, verbose_name=_("product sku"))
+    cause = models.ForeignKey(Cause, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("cause"))
+    valid_from = models.DateTimeField(null=True, blank=True, verbose_name=_("valid from"))
+    valid_until = models.DateTimeField(null=True, blank=True, verbose_name=_("valid until"))
+    voucher_valid_days = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("voucher valid days"))
+    stock = models.PositiveIntegerField(null=True, blank=True, help_text="Empty for unlimited.",
+        verbose_name=_("stock"))
+    per_member_limit = models.PositiveIntegerField(null=True, blank=True, help_text="In all, per member.",
+        verbose_name=_("per member limit"))
+    per_period_limit = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("per period limit"))
+    limit_period = models.CharField(max_length=8, choices=Period.choices, blank=True, verbose_name=_("limit period"))
+    global_limit = models.PositiveIntegerField(null=True, blank=True, help_text="In all, for all members.",
+        verbose_name=_("global limit"))
+    tiers = models.ManyToManyField(Tier, blank=True, help_text="Only members of these tiers (empty: everyone).",
+        verbose_name=_("tiers"))
+    plans = models.ManyToManyField(Plan, blank=True, help_text="Only members on these paid plans (empty: everyone).",
+        verbose_name=_("plans"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("reward")
+        verbose_name_plural = _("rewards")
         ordering = ["points_cost", "code"]
         constraints = [
             models.CheckConstraint(condition=Q(kind="donation", cause__isnull=False) | ~Q(kind="donation"),
@@ -125,26 +142,34 @@ class Redemption(models.Model):
         EXPIRED = "expired", "Hold lapsed"
         CANCELLED = "cancelled", "Cancelled"
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="redemptions")
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.POINTS)
-    reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="redemptions")
-    quantity = models.PositiveIntegerField(default=1)
-    points = models.BigIntegerField()
-    points_returned = models.BigIntegerField(default=0, help_text="Given back on refunds of the order.")
-    order_id = models.CharField(max_length=100, blank=True)
-    order_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="redemptions", verbose_name=_("member"))
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, verbose_name=_("channel"))
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.POINTS, verbose_name=_("kind"))
+    reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="redemptions",
+        verbose_name=_("reward"))
+    quantity = models.PositiveIntegerField(default=1, verbose_name=_("quantity"))
+    points = models.BigIntegerField(verbose_name=_("points"))
+    points_returned = models.BigIntegerField(default=0, help_text="Given back on refunds of the order.",
+        verbose_name=_("points returned"))
+    order_id = models.CharField(max_length=100, blank=True, verbose_name=_("order id"))
+    order_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+        verbose_name=_("order value"))
     discount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
-                                   help_text="What the points paid at checkout.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED)
-    hold_expires_at = models.DateTimeField(null=True, blank=True)
-    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="redemption")
+                                   help_text="What the points paid at checkout.", verbose_name=_("discount"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED,
+        verbose_name=_("status"))
+    hold_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("hold expires at"))
+    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="redemption",
+        verbose_name=_("transaction"))
     cancel_transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,
-                                              related_name="cancelled_redemption")
-    created_at = models.DateTimeField(auto_now_add=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+                                              related_name="cancelled_redemption",
+        verbose_name=_("cancel transaction"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
 
     class Meta:
+        verbose_name = _("redemption")
+        verbose_name_plural = _("redemptions")
         constraints = [
             models.CheckConstraint(condition=Q(points__gt=0), name="redemption_points_positive"),
             models.CheckConstraint(condition=Q(points_returned__gte=0, points_returned__lte=F("points")),
@@ -176,26 +201,31 @@ class Voucher(models.Model):
         REDEEMED = "redeemed", "Redeemed"
         VOID = "void", "Void"
 
-    code = models.CharField(max_length=19, unique=True, default=voucher_code)
+    code = models.CharField(max_length=19, unique=True, default=voucher_code, verbose_name=_("code"))
     redemption = models.ForeignKey(Redemption, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="vouchers")
+                                   related_name="vouchers", verbose_name=_("redemption"))
     birthday_gift = models.OneToOneField(BirthdayGift, null=True, blank=True, on_delete=models.PROTECT,
-                                         related_name="voucher", help_text="A tier's birthday present (no points).")
+                                         related_name="voucher", help_text="A tier's birthday present (no points).",
+        verbose_name=_("birthday gift"))
     grant_key = models.CharField(max_length=255, null=True, blank=True, unique=True,
-                                 help_text="A voucher given away by an app above (a campaign): its unique origin.")
-    reward = models.ForeignKey(Reward, on_delete=models.PROTECT)
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="vouchers")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUED)
-    expires_at = models.DateTimeField()
-    redeemed_at = models.DateTimeField(null=True, blank=True)
-    redeemed_channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT)
-    redeemed_store = models.CharField(max_length=100, blank=True)
-    redeemed_order_id = models.CharField(max_length=100, blank=True)
-    voided_at = models.DateTimeField(null=True, blank=True)
-    void_reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+                                 help_text="A voucher given away by an app above (a campaign): its unique origin.",
+        verbose_name=_("grant key"))
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, verbose_name=_("reward"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="vouchers", verbose_name=_("member"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUED, verbose_name=_("status"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    redeemed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("redeemed at"))
+    redeemed_channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT,
+        verbose_name=_("redeemed channel"))
+    redeemed_store = models.CharField(max_length=100, blank=True, verbose_name=_("redeemed store"))
+    redeemed_order_id = models.CharField(max_length=100, blank=True, verbose_name=_("redeemed order id"))
+    voided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("voided at"))
+    void_reason = models.CharField(max_length=300, blank=True, verbose_name=_("void reason"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("voucher")
+        verbose_name_plural = _("vouchers")
         indexes = [models.Index(fields=["expires_at"], condition=Q(status="issued"), name="voucher_issued_by_expiry")]
         permissions = [("void_voucher", "Can void vouchers")]
         constraints = [models.CheckConstraint(

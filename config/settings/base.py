@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.templatetags.static import static
 
 from config.localdb import embedded_database_url
 
@@ -17,6 +18,11 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
+    # The admin's theme (django-unfold, README: the back office): before django.contrib.admin so that its templates
+    # win. The basic app config leaves the admin site to ours (config.office.OfficeAdminSite, on unfold's site).
+    "unfold.apps.BasicAppConfig",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
     "config.apps.OfficeAdminConfig",  # django.contrib.admin with the back office's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -128,6 +134,18 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# The back office's theme: the program's name in the header comes from the program settings (OfficeAdminSite), the
+# sidebar from config/navigation.py (each link only for staff who may open it), the language switch (en, zh-hans)
+# posts to Django's set_language view (/i18n/setlang/).
+UNFOLD = {
+    "SITE_SYMBOL": "loyalty",
+    "SHOW_LANGUAGES": True,
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "STYLES": [lambda request: static("office/office.css")],  # our pages' panels, tables and buttons
+    "SIDEBAR": {"show_search": True, "show_all_applications": False, "navigation": "config.navigation.sidebar"},
+}
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -3,6 +3,7 @@ import secrets
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.history import track
 
@@ -17,15 +18,20 @@ def new_secret() -> str:
 class WebhookEndpoint(models.Model):
     """Where the shop wants to hear of members' messages (to push or text them). Configured by staff."""
 
-    name = models.CharField(max_length=100)
-    url = models.URLField(max_length=500)
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    url = models.URLField(max_length=500, verbose_name=_("url"))
     secret = models.CharField(max_length=128, default=new_secret,
                               help_text="Signs every request: X-Loyalty-Signature = HMAC-SHA256 of "
-                                        "'<timestamp>.<body>' with this secret, hex.")
-    active = models.BooleanField(default=True)
+                                        "'<timestamp>.<body>' with this secret, hex.", verbose_name=_("secret"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
     kinds = models.JSONField(default=list, blank=True,
-                             help_text='Message kinds to send, e.g. ["points_expiring", "birthday_gift"]; empty for all.')
-    created_at = models.DateTimeField(auto_now_add=True)
+                             help_text='Message kinds to send, e.g. ["points_expiring", "birthday_gift"]; empty for all.',
+        verbose_name=_("kinds"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.url})"
@@ -55,22 +61,28 @@ class Notification(models.Model):
         WEBHOOK = "webhook", "Webhook to the shop"
         NONE = "none", "No channel"
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=64)
-    payload = models.JSONField(default=dict)
-    dedupe_key = models.CharField(max_length=200)
-    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
-    endpoint = models.ForeignKey(WebhookEndpoint, null=True, blank=True, on_delete=models.PROTECT)
-    target = models.CharField(max_length=32, default="email")
-    marketing = models.BooleanField(default=False)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now, help_text="Not before this time (retries back off).")
-    last_error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="notifications",
+        verbose_name=_("member"))
+    kind = models.CharField(max_length=64, verbose_name=_("kind"))
+    payload = models.JSONField(default=dict, verbose_name=_("payload"))
+    dedupe_key = models.CharField(max_length=200, verbose_name=_("dedupe key"))
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL,
+        verbose_name=_("channel"))
+    endpoint = models.ForeignKey(WebhookEndpoint, null=True, blank=True, on_delete=models.PROTECT,
+        verbose_name=_("endpoint"))
+    target = models.CharField(max_length=32, default="email", verbose_name=_("target"))
+    marketing = models.BooleanField(default=False, verbose_name=_("marketing"))
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(default=timezone.now, help_text="Not before this time (retries back off).",
+        verbose_name=_("next attempt at"))
+    last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["dedupe_key", "target"], name="notification_once_per_channel")]
         indexes = [models.Index(fields=["next_attempt_at", "id"], condition=Q(status="pending"),

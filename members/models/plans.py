@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.cache import forget
 from core.history import track
@@ -26,22 +27,29 @@ class Plan(models.Model):
         MONTH = "month", "Monthly"
         YEAR = "year", "Yearly"
 
-    code = models.SlugField(max_length=32, unique=True)
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    period = models.CharField(max_length=8, choices=Period.choices, blank=True, help_text="Subscriptions only.")
-    duration_days = models.PositiveIntegerField(null=True, blank=True, help_text="One-time plans only.")
-    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
-    currency = models.CharField(max_length=3, default="EUR")
-    trial_days = models.PositiveIntegerField(default=0)
+    code = models.SlugField(max_length=32, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    period = models.CharField(max_length=8, choices=Period.choices, blank=True, help_text="Subscriptions only.",
+        verbose_name=_("period"))
+    duration_days = models.PositiveIntegerField(null=True, blank=True, help_text="One-time plans only.",
+        verbose_name=_("duration days"))
+    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))],
+        verbose_name=_("price"))
+    currency = models.CharField(max_length=3, default="EUR", verbose_name=_("currency"))
+    trial_days = models.PositiveIntegerField(default=0, verbose_name=_("trial days"))
     earn_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"),
-                                          validators=[MinValueValidator(Decimal("0"))])
+                                          validators=[MinValueValidator(Decimal("0"))],
+        verbose_name=_("earn multiplier"))
     tier_floor = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT,
-                                   help_text="Members on this plan are at least in this tier.")
-    perks = models.JSONField(default=list, blank=True)
-    active = models.BooleanField(default=True)
+                                   help_text="Members on this plan are at least in this tier.",
+        verbose_name=_("tier floor"))
+    perks = models.JSONField(default=list, blank=True, verbose_name=_("perks"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
         constraints = [
             models.CheckConstraint(
                 condition=(Q(kind="subscription") & ~Q(period="")) | (Q(kind="one_time") & Q(duration_days__gt=0)),
@@ -67,21 +75,25 @@ class Subscription(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Ended"
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="subscriptions")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT)
-    status = models.CharField(max_length=16, choices=Status.choices)
-    started_at = models.DateTimeField()
-    current_period_start = models.DateTimeField()
-    current_period_end = models.DateTimeField()
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="subscriptions",
+        verbose_name=_("member"))
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, verbose_name=_("plan"))
+    status = models.CharField(max_length=16, choices=Status.choices, verbose_name=_("status"))
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    current_period_start = models.DateTimeField(verbose_name=_("current period start"))
+    current_period_end = models.DateTimeField(verbose_name=_("current period end"))
     period_anchor = models.DateTimeField(
         null=True, blank=True, help_text="Start of the first paid period: every period ends on its day of the month "
-                                         "(or of the year), so a membership started on the 31st does not drift.")
-    cancel_at_period_end = models.BooleanField(default=False)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+                                         "(or of the year), so a membership started on the 31st does not drift.",
+        verbose_name=_("period anchor"))
+    cancel_at_period_end = models.BooleanField(default=False, verbose_name=_("cancel at period end"))
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         constraints = [
             models.UniqueConstraint(fields=["member"], condition=Q(status__in=LIVE), name="one_live_subscription"),
             models.CheckConstraint(condition=Q(current_period_end__gt=models.F("current_period_start")),
@@ -107,17 +119,22 @@ class SubscriptionEvent(models.Model):
         CANCELLED = "cancelled", "Cancelled immediately"
         EXPIRED = "expired", "Ended"
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="events")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="events",
+        verbose_name=_("subscription"))
+    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
     channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                help_text="Who reported the payment: a payment reference is unique per channel.")
-    payment_reference = models.CharField(max_length=100, blank=True)
-    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    period_end = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField()
+                                help_text="Who reported the payment: a payment reference is unique per channel.",
+        verbose_name=_("channel"))
+    payment_reference = models.CharField(max_length=100, blank=True, verbose_name=_("payment reference"))
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, verbose_name=_("amount"))
+    refund_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
+        verbose_name=_("refund amount"))
+    period_end = models.DateTimeField(null=True, blank=True, verbose_name=_("period end"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("subscription event")
+        verbose_name_plural = _("subscription events")
         ordering = ["id"]
         constraints = [
             # A payment counts once, for good: not for another member, not again after it was refunded.

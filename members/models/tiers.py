@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.cache import forget
 from core.history import track
@@ -29,35 +30,44 @@ class MembershipSettings(SettingsRow):
         HIGHEST = "highest", "The highest multiplier wins"
         MULTIPLY = "multiply", "Tier and plan multipliers multiply"
 
-    basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.POINTS)
+    basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.POINTS, verbose_name=_("basis"))
     window = models.CharField(
         max_length=32, choices=Window.choices, default=Window.ROLLING_12_MONTHS,
         help_text="Where activity counts. Calendar year: what a member qualifies for in a year they keep through the "
-                  "whole next year (qualified on 20 December 2025, kept until 31 December 2026).")
+                  "whole next year (qualified on 20 December 2025, kept until 31 December 2026).",
+        verbose_name=_("window"))
     downgrade_grace_days = models.PositiveIntegerField(
-        default=30, help_text="How long a member may stay below their tier's threshold before a downgrade.")
+        default=30, help_text="How long a member may stay below their tier's threshold before a downgrade.",
+        verbose_name=_("downgrade grace days"))
     max_steps_down = models.PositiveSmallIntegerField(
-        default=1, help_text="Tiers a member may lose at one evaluation; 0 for no limit.")
+        default=1, help_text="Tiers a member may lose at one evaluation; 0 for no limit.",
+        verbose_name=_("max steps down"))
     downgrade_warning_days = models.PositiveIntegerField(
-        default=14, help_text="Warn this many days before a downgrade takes effect; 0 for no warning.")
-    combination = models.CharField(max_length=16, choices=Combination.choices, default=Combination.HIGHEST)
-    renewal_reminder_days = models.PositiveIntegerField(default=7, help_text="Remind before a subscription renews.")
-    expiry_reminder_days = models.PositiveIntegerField(default=7, help_text="Remind before a paid membership ends.")
+        default=14, help_text="Warn this many days before a downgrade takes effect; 0 for no warning.",
+        verbose_name=_("downgrade warning days"))
+    combination = models.CharField(max_length=16, choices=Combination.choices, default=Combination.HIGHEST,
+        verbose_name=_("combination"))
+    renewal_reminder_days = models.PositiveIntegerField(default=7, help_text="Remind before a subscription renews.",
+        verbose_name=_("renewal reminder days"))
+    expiry_reminder_days = models.PositiveIntegerField(default=7, help_text="Remind before a paid membership ends.",
+        verbose_name=_("expiry reminder days"))
     renewal_grace_days = models.PositiveIntegerField(
         default=3, help_text="A subscription's renewal payment may arrive this many days after the period's end and "
                              "still continue the membership (on its usual day); it ends, and the member is told, only "
-                             "after them. Benefits pause from the period's end until the payment.")
+                             "after them. Benefits pause from the period's end until the payment.",
+        verbose_name=_("renewal grace days"))
     service_messages_need_consent = models.BooleanField(
         default=False, help_text="Send service messages (points about to expire, birthday gifts, membership "
-                                 "reminders) only to members who gave marketing consent. Marketing always needs it.")
+                                 "reminders) only to members who gave marketing consent. Marketing always needs it.",
+        verbose_name=_("service messages need consent"))
     phone_region = models.CharField(
-        max_length=2, default="CN",
+        max_length=2, default="CN", verbose_name=_("phone numbers' country"),
         help_text="ISO 3166 country code: phone numbers typed without a country code (+86, 0086) are read as numbers "
                   "of this country.")
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name = verbose_name_plural = "membership settings"
+        verbose_name = verbose_name_plural = _("membership settings")
         constraints = [models.CheckConstraint(condition=Q(phone_region__regex=r"^[A-Z]{2}$"),
                                               name="membership_settings_phone_region_iso")]
 
@@ -68,23 +78,29 @@ class MembershipSettings(SettingsRow):
 
 @track()
 class Tier(models.Model):
-    code = models.SlugField(max_length=32, unique=True)
-    name = models.CharField(max_length=64)
-    rank = models.PositiveSmallIntegerField(unique=True, help_text="Higher is better.")
+    code = models.SlugField(max_length=32, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=64, verbose_name=_("name"))
+    rank = models.PositiveSmallIntegerField(unique=True, help_text="Higher is better.", verbose_name=_("rank"))
     threshold = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"),
                                     validators=[MinValueValidator(Decimal("0"))],
                                     help_text="Qualifying points or spend (per the membership settings) to enter and "
                                               "to keep. A change reaches existing members at the next nightly "
                                               "evaluation: those who now qualify move up; those below a raised "
-                                              "threshold are warned and keep the tier through the grace period.")
+                                              "threshold are warned and keep the tier through the grace period.",
+        verbose_name=_("threshold"))
     earn_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"),
-                                          validators=[MinValueValidator(Decimal("0"))])
-    birthday_gift_points = models.PositiveIntegerField(default=0)
-    birthday_reward_code = models.CharField(max_length=64, blank=True, help_text="A reward of the catalog, by code.")
-    perks = models.JSONField(default=list, blank=True, help_text='Free-form, e.g. ["free_shipping", "lounge"].')
-    active = models.BooleanField(default=True)
+                                          validators=[MinValueValidator(Decimal("0"))],
+        verbose_name=_("earn multiplier"))
+    birthday_gift_points = models.PositiveIntegerField(default=0, verbose_name=_("birthday gift points"))
+    birthday_reward_code = models.CharField(max_length=64, blank=True, help_text="A reward of the catalog, by code.",
+        verbose_name=_("birthday reward code"))
+    perks = models.JSONField(default=list, blank=True, help_text='Free-form, e.g. ["free_shipping", "lounge"].',
+        verbose_name=_("perks"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
+        verbose_name = _("tier")
+        verbose_name_plural = _("tiers")
         ordering = ["rank"]
         constraints = [
             models.CheckConstraint(condition=Q(threshold__gte=0), name="tier_threshold_nonnegative"),
@@ -102,19 +118,25 @@ class Tier(models.Model):
 class TierStatus(models.Model):
     """A member's place in the tiers. Locked (SELECT FOR UPDATE) by whoever changes it."""
 
-    member = models.OneToOneField(Member, on_delete=models.CASCADE, primary_key=True, related_name="tier_status")
-    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    since = models.DateTimeField(null=True, blank=True)
-    pinned_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    pinned_until = models.DateTimeField(null=True, blank=True)
-    pin_reason = models.CharField(max_length=300, blank=True)
-    below_since = models.DateTimeField(null=True, blank=True, help_text="Start of the grace period, if below.")
-    warned_at = models.DateTimeField(null=True, blank=True)
-    review_at = models.DateTimeField(null=True, blank=True, help_text="When the nightly evaluation must look again.")
+    member = models.OneToOneField(Member, on_delete=models.CASCADE, primary_key=True, related_name="tier_status",
+        verbose_name=_("member"))
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("tier"))
+    since = models.DateTimeField(null=True, blank=True, verbose_name=_("since"))
+    pinned_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("pinned tier"))
+    pinned_until = models.DateTimeField(null=True, blank=True, verbose_name=_("pinned until"))
+    pin_reason = models.CharField(max_length=300, blank=True, verbose_name=_("pin reason"))
+    below_since = models.DateTimeField(null=True, blank=True, help_text="Start of the grace period, if below.",
+        verbose_name=_("below since"))
+    warned_at = models.DateTimeField(null=True, blank=True, verbose_name=_("warned at"))
+    review_at = models.DateTimeField(null=True, blank=True, help_text="When the nightly evaluation must look again.",
+        verbose_name=_("review at"))
 
     class Meta:
+        verbose_name = _("tier status")
         indexes = [models.Index(fields=["review_at"], condition=Q(review_at__isnull=False), name="tier_review_due")]
-        verbose_name_plural = "tier statuses"
+        verbose_name_plural = _("tier statuses")
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.tier or 'no tier'}"
@@ -123,14 +145,16 @@ class TierStatus(models.Model):
 class QualifyingActivity(models.Model):
     """What a member earned and spent per calendar month: tiers qualify on these, never on the ledger."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="qualifying_activity")
-    month = models.DateField(help_text="First day of the month.")
-    points = models.BigIntegerField(default=0)
-    spend = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="qualifying_activity",
+        verbose_name=_("member"))
+    month = models.DateField(help_text="First day of the month.", verbose_name=_("month"))
+    points = models.BigIntegerField(default=0, verbose_name=_("points"))
+    spend = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), verbose_name=_("spend"))
 
     class Meta:
+        verbose_name = _("qualifying activity")
         constraints = [models.UniqueConstraint(fields=["member", "month"], name="qualifying_activity_per_month")]
-        verbose_name_plural = "qualifying activity"
+        verbose_name_plural = _("qualifying activity")
 
 
 class TierChange(models.Model):
@@ -143,16 +167,22 @@ class TierChange(models.Model):
         PLAN = "plan", "Paid membership's tier floor"
         TAKEN_BACK = "taken_back", "Refunded purchase or cancelled plan taken back"
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tier_changes")
-    from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    reason = models.CharField(max_length=16, choices=Reason.choices)
-    note = models.CharField(max_length=300, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(db_index=True)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tier_changes",
+        verbose_name=_("member"))
+    from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("from tier"))
+    to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("to tier"))
+    reason = models.CharField(max_length=16, choices=Reason.choices, verbose_name=_("reason"))
+    note = models.CharField(max_length=300, blank=True, verbose_name=_("note"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        verbose_name=_("actor"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    created_at = models.DateTimeField(db_index=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("tier change")
+        verbose_name_plural = _("tier changes")
         ordering = ["-id"]
         indexes = [models.Index(fields=["member", "-id"], name="tier_change_history")]
 

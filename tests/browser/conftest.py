@@ -72,3 +72,8 @@ def page_at(browser, request):
 @pytest.fixture
 def page(page_at):
     return page_at()
+
+
+def messages(page):
+    """The messages the admin shows after an action (the theme's list of them, above the content)."""
+    return page.locator("#main li").filter(has=page.locator(".rounded-default")).first

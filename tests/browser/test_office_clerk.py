@@ -13,7 +13,7 @@ from loyalty.services.ledger import channel_id
 from rewards.models import RedemptionRules, Reward, Voucher
 from rewards.services import reward_redeem
 from tests import office
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, messages
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,7 +39,7 @@ def sign_in(page, base: str, username: str) -> None:
     page.goto(f"{base}/admin/login/")
     page.locator("#id_username").fill(username)
     page.locator("#id_password").fill("a long password 1")
-    page.locator("input[type=submit]").click()
+    page.locator("#login-form [type=submit]").click()
     page.wait_for_url(f"{base}/admin/")
 
 
@@ -65,7 +65,7 @@ def test_a_clerk_serves_a_member_at_the_counter(live_server, page_at, program, g
     page.locator("#searchbar").fill("138 0013 8000")  # as the customer says it, without the country code
     page.locator("#searchbar").press("Enter")
     page.get_by_role("link", name=member.external_id).click()
-    assert "700" in page.locator(".field-balance").inner_text()
+    assert "700" in page.locator(".office-balance").inner_text()
     shoot(page, f"member-{language}-{width}")
 
     page.get_by_role("link", name=words["purchase"]).click()
@@ -73,15 +73,15 @@ def test_a_clerk_serves_a_member_at_the_counter(live_server, page_at, program, g
     page.locator("#id_order_id").fill("R-5001")
     shoot(page, f"purchase-{language}-{width}")
     page.locator("input[type=submit]").click()
-    assert words["recorded"] in page.locator(".messagelist").inner_text()
+    assert words["recorded"] in messages(page).inner_text()
 
     page.get_by_role("link", name=words["voucher"]).click()
     page.locator("#id_code").fill(voucher.code.lower())
     page.locator("input[type=submit]").click()
-    assert words["valid"] in page.locator("h2").first.inner_text()
+    assert words["valid"] in page.locator("#content h2").first.inner_text()
     shoot(page, f"voucher-{language}-{width}")
     page.locator("input[type=submit]").click()
-    assert words["used"] in page.locator(".messagelist").inner_text()
+    assert words["used"] in messages(page).inner_text()
     voucher.refresh_from_db()
     assert voucher.status == Voucher.Status.REDEEMED
     assert balance_get(member=member).pending + balance_get(member=member).available == 712

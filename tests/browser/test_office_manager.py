@@ -4,7 +4,7 @@ import pytest
 
 from loyalty.models import ProgramSettings
 from tests import office
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, messages
 from tests.browser.test_office_clerk import shoot, sign_in
 from tests.factories import MemberFactory
 
@@ -40,8 +40,8 @@ def test_a_manager_watches_the_dashboard_and_changes_a_setting(live_server, page
     page.locator("#id_currency").select_option("CNY")
     page.locator("#id_expiry_reminder_days").fill("30, 7, 1")
     shoot(page, f"settings-{language}-{width}")
-    page.locator("input[name=_save]").click()
-    assert words["saved"] in page.locator(".messagelist").inner_text()
+    page.locator("[name=_save]").click()
+    assert words["saved"] in messages(page).inner_text()
     settings = ProgramSettings.objects.get()
     assert (settings.currency, settings.expiry_reminder_days) == ("CNY", [30, 7, 1])
 
@@ -53,8 +53,8 @@ def test_a_manager_watches_the_dashboard_and_changes_a_setting(live_server, page
 
     page.goto(f"{base}/admin/loyalty/programsettings/")
     page.locator("#id_expiry_reminder_days").fill("30, points_expring")
-    page.locator("input[name=_save]").click()
-    page.locator(".errorlist").first.wait_for()
+    page.locator("[name=_save]").click()
+    page.locator(".field-expiry_reminder_days .text-red-600").first.wait_for()
     assert ProgramSettings.objects.get().expiry_reminder_days == [30, 7, 1]
 
 
@@ -81,6 +81,6 @@ def test_a_manager_reviews_a_flagged_referral(live_server, page_at, program, lan
     page.locator("#id_reason").fill("同一家庭，同一邮箱")
     shoot(page, f"review-{language}-{width}")
     page.get_by_role("button", name="拒绝").click()
-    assert "已拒绝" in page.locator(".messagelist").inner_text()
+    assert "已拒绝" in messages(page).inner_text()
     referral.refresh_from_db()
     assert referral.status == Referral.Status.REJECTED
