@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ExportMixin
 
 from core.admin_mixins import (
     AuditedAdminMixin,
@@ -31,12 +32,14 @@ from core.admin_mixins import (
 from core.errors import ApplicationError
 from core.fields import PointsFormField
 from core.idempotency import derived_key
+from core.transfer import ImportExportPermissionMixin
 from members.admin import MemberAdmin
 from members.models import Member
 
 from . import selectors, services
 from .models import BirthdayGift, CategoryMultiplier, LedgerCheck, Lot, Order, ProgramSettings, Refund, Transaction
 from .services.ledger import channel_id
+from .transfer import StreamedLedgerExportMixin, TransactionExportResource
 
 
 class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
@@ -178,10 +181,14 @@ class CategoryMultiplierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, admin
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(ImportExportPermissionMixin, StreamedLedgerExportMixin, ExportMixin, ReadOnlyAdmin):
+    """The ledger, read-only; managers export a period of it (the date filters choose the period) as CSV or XLSX."""
+
+    export_permission = "loyalty.export_transaction"
+    export_resources = [TransactionExportResource]
     list_display = ["id", "created_at", "member", "kind", "points", "balance_after", "pending_after", "reference",
                     "channel", "actor"]
-    list_filter = ["kind", "channel"]
+    list_filter = ["created_at", "kind", "channel"]
     search_fields = ["member__external_id", "reference", "idempotency_key"]
     list_select_related = ["member", "channel", "actor"]
     date_hierarchy = "created_at"

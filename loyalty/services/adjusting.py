@@ -25,9 +25,10 @@ def adjust_limit_for(actor) -> int | None:
 
 @transaction.atomic(savepoint=False)
 def points_adjust(*, member: Member, points: int, reason: str, channel_id: int, idempotency_key: str,
-                  actor=None) -> Transaction:
+                  actor=None, details: dict | None = None) -> Transaction:
     """A manual credit (a new lot, available at once) or debit (first-expiring lots first), with a reason.
-    Staff adjustments are limited by role and always land in the audit log."""
+    Staff adjustments are limited by role and always land in the audit log. `details` go on the transaction
+    (e.g. a reason code)."""
     reason = (reason or "").strip()
     if not reason:
         raise BadRequest("A reason is required.", fields={"reason": ["Required."]})
@@ -47,13 +48,13 @@ def points_adjust(*, member: Member, points: int, reason: str, channel_id: int, 
         if points > 0:
             txn, _ = credit(account=account, points=points, kind=Transaction.Kind.ADJUST, channel_id=channel_id,
                             idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now,
-                            program=ProgramSettings.current(), reason=reason, actor=actor,
+                            program=ProgramSettings.current(), reason=reason, actor=actor, details=details,
                             member_timezone=member.timezone)
         else:
             moved = spend(account=account, points=-points, now=now)
             txn = post(account=account, kind=Transaction.Kind.ADJUST, available_delta=points, pending_delta=0,
                        channel_id=channel_id, idempotency_key=idempotency_key, now=now, movements=moved,
-                       reason=reason, actor=actor)
+                       reason=reason, actor=actor, details=details)
         audit_record(action="points.adjust", target_type="member", target_id=member.external_id, actor=actor,
                      channel_id=channel_id, details={"points": points, "reason": reason, "transaction": txn.pk})
         return txn
