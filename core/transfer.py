@@ -10,6 +10,7 @@
 """
 
 import datetime as dt
+import re
 
 import tablib
 from django.core.exceptions import ValidationError
@@ -57,6 +58,20 @@ def _merge(total: Result, part: Result, *, offset: int) -> None:
     total.base_errors += part.base_errors
     for kind, count in part.totals.items():
         total.totals[kind] += count
+
+
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+class SafeExportMixin:
+    """For export resources: a text cell that a spreadsheet would run as a formula (=, +, -, @ first, e.g. a name
+    typed as =HYPERLINK(...)) is written with a leading ' so it stays text; numbers stay numbers."""
+
+    def export_field(self, field, instance, **kwargs):
+        value = super().export_field(field, instance, **kwargs)
+        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(value):
+            return "'" + value
+        return value
 
 
 class ImportExportPermissionMixin:

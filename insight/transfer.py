@@ -17,11 +17,19 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
-from import_export import fields, resources
+from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
 from core.errors import ApplicationError
-from core.transfer import BatchedImportMixin, DateTimeWidget, DateWidget, MoneyWidget, WordsWidget, refusal
+from core.transfer import (
+    BatchedImportMixin,
+    DateTimeWidget,
+    DateWidget,
+    MoneyWidget,
+    SafeExportMixin,
+    WordsWidget,
+    refusal,
+)
 from loyalty.models import Order
 from loyalty.services.ledger import channel_id
 from members.models import Member
@@ -34,12 +42,12 @@ MEMBER_EXPORT_COLUMNS = ["external_id", "name", "email", "phone", "birth_date", 
                          "pending", "lifetime_earned", "tier", "stage", "value_tier", "loyalty_type"]
 
 
-class MemberExportResource(resources.ModelResource):
+class MemberExportResource(SafeExportMixin, resources.ModelResource):
     birth_date = fields.Field(attribute="birth_date", column_name="birth_date", widget=DateWidget())
     joined_at = fields.Field(attribute="joined_at", column_name="joined_at", widget=DateTimeWidget())
-    available = fields.Field(attribute="x_available", column_name="available")
-    pending = fields.Field(attribute="x_pending", column_name="pending")
-    lifetime_earned = fields.Field(attribute="x_lifetime_earned", column_name="lifetime_earned")
+    available = fields.Field(attribute="x_available", column_name="available", widget=widgets.IntegerWidget())
+    pending = fields.Field(attribute="x_pending", column_name="pending", widget=widgets.IntegerWidget())
+    lifetime_earned = fields.Field(attribute="x_lifetime_earned", column_name="lifetime_earned", widget=widgets.IntegerWidget())
     tier = fields.Field(attribute="x_tier", column_name="tier")
     stage = fields.Field(attribute="x_stage", column_name="stage")
     value_tier = fields.Field(attribute="x_value_tier", column_name="value_tier")
@@ -61,7 +69,7 @@ class MemberExportResource(resources.ModelResource):
             x_loyalty_type=Coalesce(F("segment__loyalty_type"), Value("")))
 
 
-class SegmentMembersResource(resources.ModelResource):
+class SegmentMembersResource(SafeExportMixin, resources.ModelResource):
     """A segment's members: the Member segments list filtered by stage, value tier or loyalty type."""
 
     external_id = fields.Field(attribute="member__external_id", column_name="external_id")

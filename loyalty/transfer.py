@@ -23,7 +23,7 @@ from import_export.instance_loaders import CachedInstanceLoader
 from import_export.signals import post_export
 
 from core.errors import ApplicationError
-from core.transfer import BatchedImportMixin, DateTimeWidget, DateWidget, PointsWidget, refusal
+from core.transfer import BatchedImportMixin, DateTimeWidget, DateWidget, PointsWidget, SafeExportMixin, refusal
 from members.models import Member
 from members.services import member_register
 
@@ -120,7 +120,7 @@ class MemberImportResource(BatchedImportMixin, resources.ModelResource):
 
 # --- The ledger, for a period ----------------------------------------------------------------------------------
 
-class TransactionExportResource(resources.ModelResource):
+class TransactionExportResource(SafeExportMixin, resources.ModelResource):
     member = fields.Field(attribute="member__external_id", column_name="member")
     channel = fields.Field(attribute="channel__name", column_name="channel")
     actor = fields.Field(attribute="actor__username", column_name="staff")

@@ -115,7 +115,6 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Import and export in the admin (django-import-export; CSV and XLSX, see core/transfer.py): a file waits between its
 # preview and its confirmation in the cache, shared by every process (CACHE_URL), so another process may confirm it.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True  # a cell such as =HYPERLINK(...) is exported as text, never run
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True  # the services write the audit log; no LogEntry per imported row
 
 CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
