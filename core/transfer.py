@@ -30,6 +30,7 @@ class BatchedImportMixin:
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None,
                     collect_failed_rows=False, rollback_on_validation_errors=False, **kwargs):
+        self.before_batches()
         size = self.import_batch_size
         total = self.get_result_class()()
         total.total_rows = len(dataset)
@@ -41,6 +42,10 @@ class BatchedImportMixin:
                                        **kwargs)
             _merge(total, part, offset=start)
         return total
+
+    def before_batches(self) -> None:
+        """Runs once before the first batch, outside the batches' transactions (e.g. create a row every batch
+        reads, so that it is committed even when the preview's batches roll back)."""
 
 
 def _merge(total: Result, part: Result, *, offset: int) -> None:
@@ -80,6 +85,7 @@ class ImportExportPermissionMixin:
 
     import_permission = ""
     export_permission = ""
+    import_template_name = "admin/transfer/import.html"
     import_resources: list = []
     export_resources: list = []
 

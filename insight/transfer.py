@@ -116,6 +116,11 @@ class OrderHistoryImportResource(BatchedImportMixin, resources.ModelResource):
     def get_queryset(self):
         return HistoricalOrder.objects.filter(channel_id=channel_id("admin"))
 
+    def before_batches(self) -> None:
+        # The admin channel the writes are keyed on, created and committed now if new: created inside a previewed
+        # (rolled back) batch, its id would be remembered by the process and then point nowhere.
+        channel_id("admin")
+
     def before_import(self, dataset, **kwargs):
         self._rows: list[services.HistoryRow] = []
         heads = dataset.headers or []

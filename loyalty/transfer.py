@@ -52,6 +52,11 @@ class MemberImportResource(BatchedImportMixin, resources.ModelResource):
         clean_model_instances = True
         report_skipped = True
 
+    def before_batches(self) -> None:
+        # The admin channel the writes are keyed on, created and committed now if new: created inside a previewed
+        # (rolled back) batch, its id would be remembered by the process and then point nowhere.
+        channel_id("admin")
+
     def before_import(self, dataset, **kwargs):
         self._opening: list[tuple[Member, int]] = []
         self._given = services.opening_balances_given(
@@ -105,7 +110,8 @@ class MemberImportResource(BatchedImportMixin, resources.ModelResource):
                     joined_at=instance.joined_at, language=instance.language or "en")
             except ApplicationError as exc:
                 raise refusal(exc, field="external_id") from exc
-            instance.pk, instance.joined_at = member.pk, member.joined_at
+            for name in ("pk", "phone", "email", "timezone", "card_number", "language", "joined_at"):
+                setattr(instance, name, getattr(member, name))  # the preview shows what registration stored
         else:
             member = instance
         points = getattr(instance, "opening_balance", 0)
