@@ -74,9 +74,13 @@ class SafeExportMixin:
 
     def export_field(self, field, instance, **kwargs):
         value = super().export_field(field, instance, **kwargs)
-        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(value):
-            return "'" + value
-        return value
+        return formula_safe(value) if isinstance(value, str) else value
+
+
+def formula_safe(value: str) -> str:
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 class ImportExportPermissionMixin:
