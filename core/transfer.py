@@ -13,6 +13,7 @@ import datetime as dt
 import re
 
 import tablib
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -40,6 +41,11 @@ class BatchedImportMixin:
             part = super().import_data(batch, dry_run=dry_run, raise_errors=raise_errors, use_transactions=True,
                                        collect_failed_rows=collect_failed_rows, rollback_on_validation_errors=True,
                                        **kwargs)
+            if not dry_run and (part.has_errors() or part.has_validation_errors()):
+                # Rolled back: none of its rows was written, whatever they would have been.
+                for kind in ("new", "update", "delete", "skip"):
+                    part.totals[kind] = 0
+                total.failed_batches = [*getattr(total, "failed_batches", []), (start + 1, start + len(batch))]
             _merge(total, part, offset=start)
         return total
 
@@ -96,6 +102,20 @@ class ImportExportPermissionMixin:
     @property
     def formats(self):
         return [CSV, XLSX]
+
+    def process_result(self, result, request):
+        """After a confirmed import: say which batches were rolled back and why, beside the library's summary."""
+        for first, last in getattr(result, "failed_batches", []):
+            reasons = [str(e.error) for e in result.base_errors]
+            reasons += [f"{row.number}: {'; '.join(row.error_dict.get(k, [''])[0] for k in row.error_dict)}"
+                        for row in result.invalid_rows if first <= row.number <= last]
+            reasons += [f"{number}: {errors[0].error}" for number, errors in result.row_errors()
+                        if first <= number <= last]
+            messages.error(request, gettext(
+                "Rows %(first)d to %(last)d were not imported (their batch was rolled back whole): %(why)s. Import "
+                "the same file again once this is fixed; what was imported is skipped.")
+                % {"first": first, "last": last, "why": " / ".join(reasons[:5])})
+        return super().process_result(result, request)
 
     def get_import_resource_classes(self, request):
         return self.import_resources

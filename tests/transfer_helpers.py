@@ -23,10 +23,10 @@ def preview(client, list_url: str, text: str, *, name: str = "file.csv", **heade
     return response
 
 
-def confirm(client, list_url: str, page):
+def confirm(client, list_url: str, page, **kwargs):
     form = page.context["confirm_form"]
     data = {name: form.initial[name] for name in ("import_file_name", "original_file_name", "format", "resource")}
-    return client.post(f"{list_url}process_import/", data)
+    return client.post(f"{list_url}process_import/", data, **kwargs)
 
 
 def export(client, list_url: str, resource, *, file_format: str = CSV, query: str = "") -> list[list]:

@@ -7,7 +7,7 @@ import time_machine
 
 from core.models import AuditLog
 from loyalty.models import Transaction
-from loyalty.transfer import TransactionExportResource
+from loyalty.transfer import MemberImportResource, TransactionExportResource
 from members.models import Member
 from tests.transfer_helpers import XLSX, confirm, export, preview, staff
 
@@ -77,6 +77,19 @@ def test_a_bad_row_is_named_in_words_and_nothing_is_written(client, manager, lan
     assert words in html
     assert ("12.5" in html) and ("不是" in html if language == "zh-hans" else "is not a number of points" in html)
     assert not Member.objects.exists() and not Transaction.objects.exists()
+
+
+def test_a_batch_refused_at_confirmation_is_rolled_back_whole_and_named(client, manager, member_factory, monkeypatch):
+    monkeypatch.setattr(MemberImportResource, "import_batch_size", 2)
+    text = "external_id,card_number,opening_balance\nA-1,,10\nA-2,,20\nA-3,CARD-9,30\nA-4,,40\n"
+    client.force_login(manager)
+    page = preview(client, MEMBERS, text)
+    member_factory(external_id="X-9", card_number="CARD-9")  # the shop registers someone with that card meanwhile
+    done = confirm(client, MEMBERS, page, follow=True).content.decode()
+    assert "Rows 3 to 4 were not imported" in done
+    assert balances() == {"A-1": 10, "A-2": 20, "X-9": None}  # the first batch stands, nothing of the second
+    fixed = preview(client, MEMBERS, text.replace("CARD-9", "CARD-10"))
+    assert [fixed.context["result"].totals[k] for k in ("new", "skip")] == [2, 2]
 
 
 def test_ledger_of_a_period_exports_as_csv_and_xlsx(client, manager, api, member):
