@@ -17,9 +17,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from import_export import widgets
 from import_export.formats.base_formats import CSV, XLSX
+from import_export.forms import SelectableFieldsExportForm
 from import_export.results import Result
 
 from .errors import ApplicationError
@@ -89,6 +90,52 @@ def formula_safe(value: str) -> str:
     return value
 
 
+COLUMN_LABELS = {
+    "external_id": pgettext_lazy("file column", "Customer id"),
+    "name": pgettext_lazy("file column", "Name"),
+    "email": pgettext_lazy("file column", "E-mail"),
+    "phone": pgettext_lazy("file column", "Phone"),
+    "birth_date": pgettext_lazy("file column", "Birth date"),
+    "status": pgettext_lazy("file column", "Status"),
+    "joined_at": pgettext_lazy("file column", "Joined"),
+    "available": pgettext_lazy("file column", "Points available"),
+    "pending": pgettext_lazy("file column", "Points pending"),
+    "lifetime_earned": pgettext_lazy("file column", "Points earned in all"),
+    "tier": pgettext_lazy("file column", "Tier"),
+    "stage": pgettext_lazy("file column", "Lifecycle stage"),
+    "value_tier": pgettext_lazy("file column", "Value tier"),
+    "loyalty_type": pgettext_lazy("file column", "Loyalty type"),
+    "id": pgettext_lazy("file column", "Number"),
+    "created_at": pgettext_lazy("file column", "When"),
+    "member": pgettext_lazy("file column", "Member"),
+    "kind": pgettext_lazy("file column", "Kind"),
+    "points": pgettext_lazy("file column", "Points"),
+    "available_delta": pgettext_lazy("file column", "Change of available points"),
+    "pending_delta": pgettext_lazy("file column", "Change of pending points"),
+    "balance_after": pgettext_lazy("file column", "Available after"),
+    "pending_after": pgettext_lazy("file column", "Pending after"),
+    "reference": pgettext_lazy("file column", "Reference"),
+    "reason": pgettext_lazy("file column", "Why"),
+    "channel": pgettext_lazy("file column", "Channel"),
+    "staff": pgettext_lazy("file column", "Staff"),
+    "stage_since": pgettext_lazy("file column", "In this stage since"),
+    "recency": pgettext_lazy("file column", "Days since the last order"),
+    "frequency": pgettext_lazy("file column", "Orders"),
+    "monetary": pgettext_lazy("file column", "Spend"),
+    "computed_on": pgettext_lazy("file column", "Computed on"),
+}
+"""What the export form's checkboxes say for each column of a file, in the staff's language (the column keeps its
+code in the file)."""
+
+
+class LabelledExportForm(SelectableFieldsExportForm):
+    def _get_field_label(self, resource, field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        column = getattr(field, "column_name", None) or field_name
+        label = COLUMN_LABELS.get(column)
+        return f"{label} ({column})" if label else super()._get_field_label(resource, field_name)
+
+
 class ImportExportPermissionMixin:
     """For a ModelAdmin with django-import-export's ImportMixin/ExportMixin: CSV and XLSX, each way behind its
     permission; `import_resources` and `export_resources` may differ (the members file in, richer rows out)."""
@@ -96,6 +143,7 @@ class ImportExportPermissionMixin:
     import_permission = ""
     export_permission = ""
     import_template_name = "admin/transfer/import.html"
+    export_form_class = LabelledExportForm
     import_resources: list = []
     export_resources: list = []
 

@@ -84,6 +84,8 @@ def test_members_export_with_balance_tier_and_segment(client, manager, api, memb
     assert (row["external_id"], row["birth_date"], row["available"], row["lifetime_earned"], row["tier"], row["stage"]) == (
         "A-1", "1990-05-01", "25", "25", gold.code, ada.segment.stage)
     assert row["name"] == "'=HYPERLINK(1)"  # text a spreadsheet would run stays text
+    form = client.get("/admin/members/member/export/", headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert "可用积分 (available)" in form and "生命周期阶段 (stage)" in form  # the columns offered, in words
     sheet = export(client, "/admin/members/member/", MemberExportResource, file_format=XLSX)
     assert sheet[0] == head and dict(zip(head, sheet[1], strict=True))["available"] == 25
 
