@@ -7,7 +7,7 @@
      peak resident size of this process before and after: the export reads keyset batches of 2,000 rows and writes
      them as it goes, so memory stays flat however long the period.
 
-    python bench/transfer.py [--members 5000] [--transactions 1000000] [--xlsx-transactions 100000]
+    python bench/transfer.py [--members 2000] [--transactions 1000000] [--xlsx-transactions 100000]
 
 Results: bench/out/transfer.json.
 """
@@ -99,7 +99,7 @@ def export(fmt, n_limit: int | None, now: datetime) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--members", type=int, default=5000)
+    parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--xlsx-transactions", type=int, default=100_000)
     args = parser.parse_args()
