@@ -4,9 +4,12 @@ snapshots and CLV fits are read-only (the jobs and the flows write them). The ch
 from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ExportMixin, ImportExportMixin, ImportMixin
 from unfold.admin import ModelAdmin
 
 from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
+from core.transfer import ImportExportPermissionMixin
+from loyalty.transfer import MemberImportResource
 
 from .models import (
     ClvModel,
@@ -22,6 +25,7 @@ from .models import (
     Tag,
 )
 from .services import member_tag_attach, member_tag_detach, segments
+from .transfer import MemberExportResource, OrderHistoryImportResource, SegmentMembersResource
 
 RULES = segments.__doc__.split("Rules (", 1)[1].split("\n", 1)[1]
 
@@ -60,7 +64,12 @@ class MemberFactsAdmin(ReadOnlyMixin, ModelAdmin):
 
 
 @admin.register(MemberSegment)
-class MemberSegmentAdmin(ReadOnlyMixin, ModelAdmin):
+class MemberSegmentAdmin(ImportExportPermissionMixin, ExportMixin, ReadOnlyMixin, ModelAdmin):
+    """Members by segment; managers export a segment's members (filter by stage, value tier or loyalty type, then
+    Export)."""
+
+    export_permission = "insight.export_membersegment"
+    export_resources = [SegmentMembersResource]
     list_display = ["member", "stage", "stage_since", "recency", "frequency", "monetary", "value_tier", "loyalty_type",
                     "computed_on"]
     list_filter = ["stage", "value_tier", "loyalty_type"]
@@ -138,8 +147,22 @@ class MemberTagAdmin(ModelAdmin):
 
 
 @admin.register(HistoricalOrder)
-class HistoricalOrderAdmin(ReadOnlyMixin, ModelAdmin):
+class HistoricalOrderAdmin(ImportExportPermissionMixin, ImportMixin, ReadOnlyMixin, ModelAdmin):
+    """The shop's order history from before the program; managers import it from a file (with a preview)."""
+
+    import_permission = "insight.import_historicalorder"
+    import_resources = [OrderHistoryImportResource]
     list_display = ["order_id", "member", "amount", "occurred_at", "imported_at"]
     list_select_related = ["member"]
     search_fields = ["order_id", "member__external_id"]
     show_full_result_count = False
+
+
+class MemberImportExportMixin(ImportExportPermissionMixin, ImportExportMixin):
+    """For the members list (its admin class lives in config): managers import members with their opening balances
+    (loyalty's resource, through the services) and export members with balance, tier and segments."""
+
+    import_permission = "members.import_member"
+    export_permission = "members.export_member"
+    import_resources = [MemberImportResource]
+    export_resources = [MemberExportResource]

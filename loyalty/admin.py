@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ExportMixin
 from unfold.admin import ModelAdmin
 
 from core.admin_mixins import (
@@ -34,6 +35,7 @@ from core.admin_mixins import (
 from core.errors import ApplicationError
 from core.fields import PointsFormField
 from core.idempotency import derived_key
+from core.transfer import ImportExportPermissionMixin
 from members.admin import MemberAdmin
 from members.models import Member
 
@@ -50,6 +52,7 @@ from .models import (
     Transaction,
 )
 from .services.ledger import channel_id
+from .transfer import StreamedLedgerExportMixin, TransactionExportResource
 
 
 class ReadOnlyAdmin(ReadOnlyMixin, ModelAdmin):
@@ -194,7 +197,12 @@ class CategoryMultiplierAdmin(AuditedAdminMixin, BoundedNumbersAdminMixin, Model
 
 
 @admin.register(Transaction)
-class TransactionAdmin(KeysetListMixin, ReadOnlyAdmin):
+class TransactionAdmin(ImportExportPermissionMixin, StreamedLedgerExportMixin, ExportMixin, KeysetListMixin,
+                       ReadOnlyAdmin):
+    """The ledger, read-only; managers export a period of it (the date filter chooses the period) as CSV or XLSX."""
+
+    export_permission = "loyalty.export_transaction"
+    export_resources = [TransactionExportResource]
     list_display = ["id", "created_at", "member", "kind", "points", "balance_after", "pending_after", "reference",
                     "channel", "actor"]
     list_filter = ["kind", "channel", ("created_at", admin.DateFieldListFilter)]

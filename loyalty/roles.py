@@ -10,7 +10,12 @@ EXTRA_PERMISSIONS = {
     # Staff permissions that hold no data of their own, created with the roles: (app_label, model) -> codenames.
     ("members", "member"): {"change_member_status": "Can change a member's status (with a reason)",
                             "export_member_data": "Can export all personal data of a member",
-                            "erase_member": "Can erase a member's personal data (with a reason)"},
+                            "erase_member": "Can erase a member's personal data (with a reason)",
+                            "import_member": "Can import members and opening balances",
+                            "export_member": "Can export members"},
+    ("loyalty", "transaction"): {"export_transaction": "Can export the ledger"},
+    ("insight", "historicalorder"): {"import_historicalorder": "Can import the order history"},
+    ("insight", "membersegment"): {"export_membersegment": "Can export a segment's members"},
 }
 
 CLERK = [
@@ -38,6 +43,8 @@ MANAGER = CLERK + [
     "members.change_notification", "members.view_webhookendpoint", "members.add_webhookendpoint",
     "members.change_webhookendpoint",
     "members.change_member_status", "members.export_member_data", "members.erase_member",
+    "members.import_member", "members.export_member", "loyalty.export_transaction", "insight.import_historicalorder",
+    "insight.export_membersegment",
     "referrals.add_programstep", "referrals.change_programstep", "referrals.delete_programstep",
     *[f"campaigns.{action}_{model}" for action in ("view", "add", "change") for model in ("eventtype", "campaign")],
     "campaigns.view_event", "campaigns.view_firing",

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "pgtrigger",  # PostgreSQL triggers as code (installed by migrations); pghistory's are made with it
     "pghistory",  # the data-change history: every write to a tracked table, old and new values, by whom
+    "import_export",  # CSV/XLSX import (with a preview) and export in the admin
     # Our apps, lowest layer first (see README: layering). Admin modules of higher apps
     # extend the ones of lower apps, so this order matters.
     "core",
@@ -149,6 +150,11 @@ UNFOLD = {
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Import and export in the admin (django-import-export; CSV and XLSX, see core/transfer.py): a file waits between its
+# preview and its confirmation in the cache, shared by every process (CACHE_URL), so another process may confirm it.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+IMPORT_EXPORT_SKIP_ADMIN_LOG = True  # the services write the audit log; no LogEntry per imported row
 
 CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
 

@@ -47,24 +47,25 @@ def _adjustment_validate(*, points: int, reason: str, actor) -> str:
 
 
 def _adjust_locked(*, account, member_timezone: str, points: int, reason: str, channel_id: int, idempotency_key: str,
-                   actor, now, program: ProgramSettings) -> Transaction:
+                   actor, now, program: ProgramSettings, details: dict | None = None) -> Transaction:
     """The adjustment itself, for a member whose account the caller locked and settled."""
     if points > 0:
         txn, _ = credit(account=account, points=points, kind=Transaction.Kind.ADJUST, channel_id=channel_id,
                         idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now, program=program,
-                        reason=reason, actor=actor, member_timezone=member_timezone)
+                        reason=reason, actor=actor, details=details, member_timezone=member_timezone)
         return txn
     moved = spend(account=account, points=-points, now=now)
     return post(account=account, kind=Transaction.Kind.ADJUST, available_delta=points, pending_delta=0,
                 channel_id=channel_id, idempotency_key=idempotency_key, now=now, movements=moved, reason=reason,
-                actor=actor)
+                actor=actor, details=details)
 
 
 @transaction.atomic(savepoint=False)
 def points_adjust(*, member: Member, points: int, reason: str, channel_id: int, idempotency_key: str,
-                  actor=None) -> Transaction:
+                  actor=None, details: dict | None = None) -> Transaction:
     """A manual credit (a new lot, available at once) or debit (first-expiring lots first), with a reason.
-    Staff adjustments are limited by role and always land in the audit log."""
+    Staff adjustments are limited by role and always land in the audit log. `details` go on the transaction
+    (e.g. a reason code)."""
     reason = _adjustment_validate(points=points, reason=reason, actor=actor)
     with members_locked([member.pk]) as accounts:
         account = accounts[member.pk]
@@ -72,7 +73,7 @@ def points_adjust(*, member: Member, points: int, reason: str, channel_id: int, 
         settle_locked({member.pk: account}, now)
         txn = _adjust_locked(account=account, member_timezone=member.timezone, points=points, reason=reason,
                              channel_id=channel_id, idempotency_key=idempotency_key, actor=actor, now=now,
-                             program=ProgramSettings.current())
+                             program=ProgramSettings.current(), details=details)
         audit_record(action="points.adjust", target_type="member", target_id=member.external_id, actor=actor,
                      channel_id=channel_id, details={"points": points, "reason": reason, "transaction": txn.pk})
         return txn
