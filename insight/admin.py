@@ -27,6 +27,7 @@ RULES = segments.__doc__.split("Rules (", 1)[1].split("\n", 1)[1]
 @admin.register(InsightSettings)
 class InsightSettingsAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
     readonly_fields = ["rules"]
+    number_bounds = {"effect_months": {"min_value": 1, "max_value": 36}}
 
     @admin.display(description="How members are placed (nightly)")
     def rules(self, obj) -> str:

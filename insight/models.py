@@ -60,6 +60,8 @@ class InsightSettings(SettingsRow):
                                                   help_text="Simple CLV: the expected lifetime of a customer.")
     clv_horizon_weeks = models.PositiveIntegerField(default=52, help_text="Model CLV: weeks ahead.")
     clv_sample_size = models.PositiveIntegerField(default=50_000, help_text="Members the nightly fit samples.")
+    effect_months = models.PositiveSmallIntegerField(
+        default=6, help_text="Programme effect: months of spend compared before and after joining.")
 
     class Meta:
         verbose_name = "insight settings"
