@@ -4,6 +4,7 @@ The dashboard reads the ledger and the apps' tables with set-based queries only 
 database; no loop over members), so its cost does not grow with a Python loop over the program's size.
 """
 
+import csv
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -11,8 +12,9 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncWeek
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -46,7 +48,9 @@ class OfficeAdminSite(admin.AdminSite):
         return context
 
     def get_urls(self):
-        return [path("dashboard/", self.admin_view(self.dashboard_view), name="dashboard")] + super().get_urls()
+        return [path("dashboard/", self.admin_view(self.dashboard_view), name="dashboard"),
+                path("dashboard/charts/<slug:key>.csv", self.admin_view(self.chart_csv_view), name="dashboard_chart_csv"),
+                *super().get_urls()]
 
     def index(self, request, extra_context=None):
         extra = {"dashboard": dashboard_summary()} if request.user.has_perm(DASHBOARD_PERMISSION) else {}
@@ -55,8 +59,37 @@ class OfficeAdminSite(admin.AdminSite):
     def dashboard_view(self, request):
         if not request.user.has_perm(DASHBOARD_PERMISSION):
             raise PermissionDenied
-        context = {**self.each_context(request), "title": gettext("Program dashboard"), **dashboard_data()}
+        context = {**self.each_context(request), "title": gettext("Program dashboard"), **dashboard_data(),
+                   "charts": insight_charts()}
         return render(request, "admin/office/dashboard.html", context)
+
+    def chart_csv_view(self, request, key: str):
+        """One insight chart's data as CSV (UTF-8 with a byte-order mark, so spreadsheets read the Chinese)."""
+        from insight.dashboard import chart_get
+
+        if not request.user.has_perm(DASHBOARD_PERMISSION):
+            raise PermissionDenied
+        chart = chart_get(key=key)
+        if chart is None:
+            raise Http404
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{key}.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow([str(c) for c in chart.columns])
+        writer.writerows([["" if v is None else v for v in row] for row in chart.rows])
+        return response
+
+
+def insight_charts() -> dict:
+    """The insight charts (funnel, value tiers, loyalty types, NPS, cohorts, lifetime value), each with its CSV link;
+    a fixed handful of grouped queries whatever the number of members."""
+    from insight.dashboard import dashboard_charts
+
+    charts = dashboard_charts()
+    for chart in charts:
+        chart.csv_url = reverse("admin:dashboard_chart_csv", args=[chart.key])
+    return {chart.key: chart for chart in charts}
 
 
 def _liability() -> dict:
