@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -27,8 +27,6 @@ FUNNEL = {  # the referral funnel's steps, in the staff's language
     "rewarded": _("Rewarded"), "held_for_review": _("Held for review"), "rejected": _("Rejected"),
     "reversed": _("Reversed (order refunded)"),
 }
-ISSUED = ["earn", "bonus", "gift", "adjust"]  # positive points of these kinds are points issued
-REDEEMED = ["redeem", "redeem_cancel", "redeem_return"]  # net points spent on rewards and at checkout
 
 
 class OfficeAdminSite(admin.AdminSite):
@@ -120,24 +118,25 @@ def dashboard_summary() -> dict:
 
 
 def weekly_points(*, weeks: int = 12, now=None) -> list[dict]:
-    """Points issued, redeemed and expired per week, the last `weeks` weeks (oldest first), in one grouped query."""
-    from loyalty.models import Transaction
+    """Points issued, redeemed and expired per week, the last `weeks` weeks (oldest first): the days before last
+    night from the nightly snapshot, today's from the ledger (insight.dashboard.points_per_day)."""
+    from insight.dashboard import points_per_day
 
     now = now or timezone.now()
     this_week = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     start = this_week - timedelta(weeks=weeks - 1)
-    rows = (Transaction.objects.filter(created_at__gte=start)
-            .annotate(week=TruncWeek("created_at")).values("week")
-            .annotate(issued=Coalesce(Sum("points", filter=Q(kind__in=ISSUED, points__gt=0)), 0),
-                      redeemed=Coalesce(Sum("points", filter=Q(kind__in=REDEEMED)), 0),
-                      expired=Coalesce(Sum("points", filter=Q(kind="expire")), 0)))
-    by_week = {r["week"].date(): r for r in rows}
+    by_week: dict = {}
+    for day, (issued, redeemed, expired) in points_per_day(start=start, now=now).items():
+        week = by_week.setdefault(day - timedelta(days=day.weekday()), {"issued": 0, "redeemed": 0, "expired": 0})
+        week["issued"] += issued
+        week["redeemed"] += redeemed
+        week["expired"] += expired
     out = []
     for n in range(weeks):
         day = (start + timedelta(weeks=n)).date()
         r = by_week.get(day, {})
-        out.append({"week": day, "issued": r.get("issued", 0), "redeemed": -r.get("redeemed", 0),
-                    "expired": -r.get("expired", 0)})
+        out.append({"week": day, "issued": r.get("issued", 0), "redeemed": r.get("redeemed", 0),
+                    "expired": r.get("expired", 0)})
     top = max([1, *(max(w["issued"], w["redeemed"], w["expired"]) for w in out)])
     for w in out:  # bar heights in percent of the tallest bar
         w.update({f"{k}_pct": round(100 * w[k] / top) for k in ("issued", "redeemed", "expired")})

@@ -7,7 +7,7 @@ and the rows its CSV download holds (`columns` and `rows`, numbers as plain valu
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -15,10 +15,25 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.models import ProgramSettings
+from loyalty.models import ProgramSettings, Transaction
 
-from .models import InsightSettings, LoyaltyType, MemberFacts, MemberSegment, MetricSnapshot, Stage, Survey, SurveyAnswer
+from .models import (
+    ChartSnapshot,
+    InsightSettings,
+    LoyaltyType,
+    MemberFacts,
+    MemberSegment,
+    MetricSnapshot,
+    Stage,
+    Survey,
+    SurveyAnswer,
+)
 from .rules import nps
+
+CUBE, CLV, POINTS = "segment-cube", "clv-buckets", "points-by-day"  # the chart snapshots' keys
+POINTS_WINDOW = timedelta(days=90)  # the points per day the nightly snapshot keeps (the dashboard shows 12 weeks)
+ISSUED = ["earn", "bonus", "gift", "adjust"]  # positive points of these kinds are points issued
+REDEEMED = ["redeem", "redeem_cancel", "redeem_return"]  # net points spent on rewards and at checkout
 
 # The seeds' words: 潜在客户, 新客户, 活跃客户, 回流客户, 沉睡客户, 流失客户 (lifecycle); 高价值, 一般价值, 低价值 (value).
 STAGE_LABELS = {Stage.PROSPECT: _("Prospects"), Stage.NEW: _("New customers"), Stage.ACTIVE: _("Active customers"),
@@ -58,11 +73,55 @@ def _pct(n: int, total: int) -> float:
     return round(100 * n / total, 1) if total else 0.0
 
 
-def segment_cube() -> dict[tuple[str, str, str], int]:
-    """Members per (stage, value tier, loyalty type), as of the last nightly run: one grouped query feeds three
-    charts."""
+def day_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _stored(key: str) -> ChartSnapshot | None:
+    return ChartSnapshot.objects.filter(key=key).first()
+
+
+def segment_cube_live() -> dict[tuple[str, str, str], int]:
     rows = MemberSegment.objects.values_list("stage", "value_tier", "loyalty_type").annotate(n=Count("pk")).order_by()
     return {(stage, value, loyalty): n for stage, value, loyalty, n in rows}
+
+
+def segment_cube() -> dict[tuple[str, str, str], int]:
+    """Members per (stage, value tier, loyalty type), as of the last nightly run (its snapshot; counted now when
+    there is none yet): one grouped result feeds three charts."""
+    stored = _stored(CUBE)
+    if stored is None:
+        return segment_cube_live()
+    return {(stage, value, loyalty): n for stage, value, loyalty, n in stored.data}
+
+
+def points_per_day_live(*, start: datetime, end: datetime) -> dict[date, list[int]]:
+    """[issued, redeemed, expired] points per UTC day of [start, end), from the ledger in one grouped query."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT (t.created_at AT TIME ZONE 'UTC')::date,
+                   COALESCE(SUM(t.points) FILTER (WHERE t.kind = ANY(%(issued)s) AND t.points > 0), 0),
+                   COALESCE(-SUM(t.points) FILTER (WHERE t.kind = ANY(%(redeemed)s)), 0),
+                   COALESCE(-SUM(t.points) FILTER (WHERE t.kind = 'expire'), 0)
+            FROM {Transaction._meta.db_table} t WHERE t.created_at >= %(start)s AND t.created_at < %(end)s
+            GROUP BY 1""", {"start": start, "end": end, "issued": ISSUED, "redeemed": REDEEMED})
+        return {day: [int(i), int(r), int(e)] for day, i, r, e in cursor.fetchall()}
+
+
+def points_per_day(*, start: datetime, now: datetime) -> dict[date, list[int]]:
+    """Points per day from `start` to `now`: the days the nightly snapshot holds, and the ledger's rows since."""
+    stored = _stored(POINTS)
+    days: dict[date, list[int]] = {}
+    live_from = start
+    if stored is not None and datetime.fromisoformat(stored.data["until"]) > start:
+        live_from = min(datetime.fromisoformat(stored.data["until"]), day_start(now))
+        days = {d: v for d, v in ((date.fromisoformat(k), v) for k, v in stored.data["days"].items())
+                if start.date() <= d < live_from.date()}
+        if datetime.fromisoformat(stored.data["until"]) - POINTS_WINDOW > start:  # older than the snapshot keeps
+            days.update(points_per_day_live(start=start, end=datetime.fromisoformat(stored.data["until"]) -
+                                            POINTS_WINDOW))
+    days.update(points_per_day_live(start=live_from, end=now + timedelta(microseconds=1)))
+    return days
 
 
 def _sum_by(cube: dict, index: int) -> dict[str, int]:
@@ -164,18 +223,11 @@ def chart_cohorts(**_kw) -> Chart:
 @chart
 def chart_clv(*, now: datetime | None = None, **_kw) -> Chart:
     """How many members' simple lifetime value falls in each bucket: AOV x orders a year x expected lifetime =
-    spend / max(years since the first order, 1) x expected lifetime (members with orders)."""
-    now = now or timezone.now()
-    lifetime = InsightSettings.current().expected_lifetime_years
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            SELECT width_bucket(f.spend / GREATEST(EXTRACT(EPOCH FROM %(now)s - f.first_order_at) / %(year)s, 1)
-                                * %(lifetime)s, %(edges)s::numeric[]) AS bucket, COUNT(*)
-            FROM {MemberFacts._meta.db_table} f
-            WHERE f.orders_count > f.refunded_orders AND f.first_order_at IS NOT NULL
-            GROUP BY 1""", {"now": now, "year": YEAR_SECONDS, "lifetime": lifetime,
-                            "edges": [Decimal(e) for e in CLV_EDGES]})
-        found = dict(cursor.fetchall())
+    spend / max(years since the first order, 1) x expected lifetime (members with orders), as of the nightly
+    snapshot (computed now when there is none yet)."""
+    stored = _stored(CLV)
+    found = ({int(k): n for k, n in stored.data.items()} if stored is not None
+             else clv_buckets_live(now=now or timezone.now()))
     currency = ProgramSettings.current().currency
     found[1] = found.get(1, 0) + found.pop(0, 0)  # a negative value (refunds) counts in the first bucket
     total, top = sum(found.values()), max([1, *found.values()])
@@ -188,6 +240,20 @@ def chart_clv(*, now: datetime | None = None, **_kw) -> Chart:
     return Chart("clv", _("Lifetime value (simple CLV)"), [_("From"), _("Below"), _("Members"), _("Share %")],
                  [[b["low"], b["high"], b["n"], b["pct"]] for b in bars], {"bars": bars, "currency": currency,
                                                                             "total": total})
+
+
+def clv_buckets_live(*, now: datetime) -> dict[int, int]:
+    """Members with orders per CLV_EDGES bucket of their simple CLV (width_bucket: 0 below the first edge)."""
+    lifetime = InsightSettings.current().expected_lifetime_years
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT width_bucket(f.spend / GREATEST(EXTRACT(EPOCH FROM %(now)s - f.first_order_at) / %(year)s, 1)
+                                * %(lifetime)s, %(edges)s::numeric[]) AS bucket, COUNT(*)
+            FROM {MemberFacts._meta.db_table} f
+            WHERE f.orders_count > f.refunded_orders AND f.first_order_at IS NOT NULL
+            GROUP BY 1""", {"now": now, "year": YEAR_SECONDS, "lifetime": lifetime,
+                            "edges": [Decimal(e) for e in CLV_EDGES]})
+        return dict(cursor.fetchall())
 
 
 def dashboard_charts(*, now: datetime | None = None) -> list[Chart]:

@@ -308,3 +308,12 @@ class HistoricalOrder(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["channel", "order_id"], name="historical_order_once")]
         indexes = [models.Index(fields=["member", "occurred_at"], name="historical_order_by_member")]
+
+
+class ChartSnapshot(models.Model):
+    """What the dashboard's charts read instead of scanning every member or the whole ledger on each view: the
+    segments' counts, the lifetime-value histogram and the points per day, stored by the nightly run."""
+
+    key = models.SlugField(max_length=40, unique=True)
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()

@@ -122,3 +122,47 @@ def test_the_dashboard_costs_the_same_queries_for_more_members(client, manager, 
         MemberFacts.objects.create(member=member, first_order_at=NOW, last_order_at=NOW, orders_count=1,
                                    spend=Decimal("70.00"))
     assert queries() == before <= 30
+
+
+def test_the_nightly_snapshots_feed_the_charts_and_todays_points_come_from_the_ledger(program_seen, member_factory):
+    from config.office import weekly_points
+    from insight.dashboard import chart_get
+    from insight.services import chart_snapshots_take
+
+    member = program_seen[0]
+    with time_machine.travel(datetime(2026, 7, 1, 10, tzinfo=UTC), tick=False):  # Wednesday: yesterday's points
+        adjust(member, 70)
+    with time_machine.travel(NOW.replace(hour=2), tick=False):
+        assert chart_snapshots_take() == {"segment-cube": 5, "clv-buckets": 4, "points-by-day": 1}
+    with time_machine.travel(NOW, tick=False):
+        adjust(member, 30)  # today, after the snapshot: read from the ledger
+        MemberSegment.objects.filter(member=member).update(stage="churned")  # not seen until the next night
+        funnel = {row[1]: row[2] for row in chart_get(key="funnel").rows}
+        weeks = weekly_points()
+    assert (funnel["active"], funnel["churned"]) == (2, 0)
+    assert (weeks[-1]["week"], weeks[-1]["issued"]) == (date(2026, 6, 29), 100)
+    assert sum(w["issued"] for w in weeks[:-1]) == 0
+
+
+def adjust(member, points: int) -> None:
+    import uuid
+
+    from loyalty.services import points_adjust
+    from loyalty.services.ledger import channel_id
+
+    points_adjust(member=member, points=points, reason="test", channel_id=channel_id("admin"),
+                  idempotency_key=uuid.uuid4().hex, actor=None)
+
+
+def test_the_member_list_filters_by_segment_with_counts(client, manager, program_seen):
+    from insight.models import Tag
+    from insight.services import member_tag_attach
+
+    member_tag_attach(member=program_seen[2], tag=Tag.objects.create(code="vip", name="VIP"))
+    client.force_login(manager)
+    page = client.get("/admin/members/member/?segment=stage:active").content.decode()
+    assert "Stage: Active customers (2)" in page and "Tag: VIP (1)" in page
+    assert program_seen[0].external_id in page and program_seen[1].external_id in page
+    assert program_seen[2].external_id not in page
+    tagged = client.get("/admin/members/member/?segment=tag:vip").content.decode()
+    assert program_seen[2].external_id in tagged and program_seen[0].external_id not in tagged
