@@ -1,7 +1,10 @@
 """The back office's admin site: the program's name in the header, and the managers' dashboard.
 
 The dashboard reads the ledger and the apps' tables with set-based queries only (aggregates grouped in the
-database; no loop over members), so its cost does not grow with a Python loop over the program's size.
+database; no loop over members), so its cost does not grow with a Python loop over the program's size. What
+would scan every member or the whole ledger on each view (the segments' counts, the lifetime-value buckets, the
+points of past days) comes from the snapshots the nightly run stores (insight.dashboard); its insight charts are
+partial templates (insight/templates/insight/charts/), each with a CSV download.
 """
 
 import csv
