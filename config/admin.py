@@ -24,7 +24,7 @@ from core.errors import ApplicationError
 from core.fields import DecimalFormField
 from core.idempotency import derived_key
 from core.services import audit_record
-from insight.admin import MemberImportExportMixin
+from insight.admin import MemberImportExportMixin, MemberSegmentFilter
 from loyalty.models import ProgramSettings
 from loyalty.services.ledger import channel_id
 from members.models import Member
@@ -71,6 +71,7 @@ def _table(heads: list, rows: list[tuple]) -> str:
 
 class CounterMemberAdmin(MemberImportExportMixin, PrivacyAdminMixin, ReferralsMemberAdmin):
     readonly_fields = [*ReferralsMemberAdmin.readonly_fields, "vouchers", "redemptions"]
+    list_filter = [*ReferralsMemberAdmin.list_filter, MemberSegmentFilter]
     # What the clerk needs at the till first: identity, tier, points, vouchers; contact details and dates below.
     _identity, _contact, _dates, _tier, _points, _referrals = ReferralsMemberAdmin.fieldsets
     fieldsets = [_identity, _tier, _points, (_("Vouchers and redemptions"), {"fields": ["vouchers", "redemptions"]}),

@@ -14,6 +14,7 @@ from core.models import Scope
 from core.openapi import ERRORS, IDEMPOTENCY_HEADER
 from core.permissions import requires_scope
 from core.serializers import parse
+from insight.api import MemberListQuerySerializer, MemberListSerializer, member_list_response
 from loyalty import services as loyalty
 from loyalty.api.serializers import OrderCreateSerializer, OrderSerializer, RefundCreateSerializer
 from members.api.serializers import MemberCreateSerializer, MemberSerializer
@@ -44,9 +45,24 @@ class RegisteredMemberSerializer(MemberSerializer):
 
 
 class MemberRegisterApi(APIView):
+    """`/api/v1/members`: register a member (POST), or list them, all or one segment's (GET, insight's selector)."""
+
     permission_classes = [requires_scope(Scope.MEMBERS_WRITE)]
     # A bad referral code writes nothing, so without a limit registration would let codes be enumerated.
     throttle_classes = [RegistrationCodeThrottle, RegistrationCodeChannelThrottle]
+
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [requires_scope(Scope.MEMBERS_READ)()]
+        return super().get_permissions()
+
+    def get_throttles(self):
+        return [] if self.request.method == "GET" else super().get_throttles()
+
+    @extend_schema(operation_id="members_list", parameters=[MemberListQuerySerializer],
+                   responses={200: MemberListSerializer, **ERRORS})
+    def get(self, request):
+        return member_list_response(request)
 
     @extend_schema(operation_id="members_register", request=RegistrationSerializer,
                    responses={201: RegisteredMemberSerializer, 429: ERRORS[400], **ERRORS}, parameters=[IDEMPOTENCY_HEADER])

@@ -1,15 +1,20 @@
 """The back office's admin site: the program's name in the header, and the managers' dashboard.
 
 The dashboard reads the ledger and the apps' tables with set-based queries only (aggregates grouped in the
-database; no loop over members), so its cost does not grow with a Python loop over the program's size.
+database; no loop over members), so its cost does not grow with a Python loop over the program's size. What
+would scan every member or the whole ledger on each view (the segments' counts, the lifetime-value buckets, the
+points of past days) comes from the snapshots the nightly run stores (insight.dashboard); its insight charts are
+partial templates (insight/templates/insight/charts/), each with a CSV download.
 """
 
+import csv
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -27,8 +32,6 @@ FUNNEL = {  # the referral funnel's steps, in the staff's language
     "rewarded": _("Rewarded"), "held_for_review": _("Held for review"), "rejected": _("Rejected"),
     "reversed": _("Reversed (order refunded)"),
 }
-ISSUED = ["earn", "bonus", "gift", "adjust"]  # positive points of these kinds are points issued
-REDEEMED = ["redeem", "redeem_cancel", "redeem_return"]  # net points spent on rewards and at checkout
 
 
 class OfficeAdminSite(UnfoldAdminSite):
@@ -58,7 +61,9 @@ class OfficeAdminSite(UnfoldAdminSite):
         return super().login(request, extra_context)
 
     def get_urls(self):
-        return [path("dashboard/", self.admin_view(self.dashboard_view), name="dashboard")] + super().get_urls()
+        return [path("dashboard/", self.admin_view(self.dashboard_view), name="dashboard"),
+                path("dashboard/charts/<slug:key>.csv", self.admin_view(self.chart_csv_view), name="dashboard_chart_csv"),
+                *super().get_urls()]
 
     def index(self, request, extra_context=None):
         extra = {"dashboard": dashboard_summary()} if request.user.has_perm(DASHBOARD_PERMISSION) else {}
@@ -68,8 +73,37 @@ class OfficeAdminSite(UnfoldAdminSite):
         if not request.user.has_perm(DASHBOARD_PERMISSION):
             raise PermissionDenied
         with replica_reads():  # figures of the whole program: a moment of replication lag is harmless
-            context = {**self.each_context(request), "title": gettext("Program dashboard"), **dashboard_data()}
+            context = {**self.each_context(request), "title": gettext("Program dashboard"), **dashboard_data(),
+                       "charts": insight_charts()}
             return render(request, "admin/office/dashboard.html", context)
+
+    def chart_csv_view(self, request, key: str):
+        """One insight chart's data as CSV (UTF-8 with a byte-order mark, so spreadsheets read the Chinese)."""
+        from insight.dashboard import chart_get
+
+        if not request.user.has_perm(DASHBOARD_PERMISSION):
+            raise PermissionDenied
+        chart = chart_get(key=key)
+        if chart is None:
+            raise Http404
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{key}.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow([str(c) for c in chart.columns])
+        writer.writerows([["" if v is None else v for v in row] for row in chart.rows])
+        return response
+
+
+def insight_charts() -> dict:
+    """The insight charts (funnel, value tiers, loyalty types, NPS, cohorts, lifetime value), each with its CSV link;
+    a fixed handful of grouped queries whatever the number of members."""
+    from insight.dashboard import dashboard_charts
+
+    charts = dashboard_charts()
+    for chart in charts:
+        chart.csv_url = reverse("admin:dashboard_chart_csv", args=[chart.key])
+    return {chart.key: chart for chart in charts}
 
 
 def _liability() -> dict:
@@ -100,24 +134,25 @@ def dashboard_summary() -> dict:
 
 
 def weekly_points(*, weeks: int = 12, now=None) -> list[dict]:
-    """Points issued, redeemed and expired per week, the last `weeks` weeks (oldest first), in one grouped query."""
-    from loyalty.models import Transaction
+    """Points issued, redeemed and expired per week, the last `weeks` weeks (oldest first): the days before last
+    night from the nightly snapshot, today's from the ledger (insight.dashboard.points_per_day)."""
+    from insight.dashboard import points_per_day
 
     now = now or timezone.now()
     this_week = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
     start = this_week - timedelta(weeks=weeks - 1)
-    rows = (Transaction.objects.filter(created_at__gte=start)
-            .annotate(week=TruncWeek("created_at")).values("week")
-            .annotate(issued=Coalesce(Sum("points", filter=Q(kind__in=ISSUED, points__gt=0)), 0),
-                      redeemed=Coalesce(Sum("points", filter=Q(kind__in=REDEEMED)), 0),
-                      expired=Coalesce(Sum("points", filter=Q(kind="expire")), 0)))
-    by_week = {r["week"].date(): r for r in rows}
+    by_week: dict = {}
+    for day, (issued, redeemed, expired) in points_per_day(start=start, now=now).items():
+        week = by_week.setdefault(day - timedelta(days=day.weekday()), {"issued": 0, "redeemed": 0, "expired": 0})
+        week["issued"] += issued
+        week["redeemed"] += redeemed
+        week["expired"] += expired
     out = []
     for n in range(weeks):
         day = (start + timedelta(weeks=n)).date()
         r = by_week.get(day, {})
-        out.append({"week": day, "issued": r.get("issued", 0), "redeemed": -r.get("redeemed", 0),
-                    "expired": -r.get("expired", 0)})
+        out.append({"week": day, "issued": r.get("issued", 0), "redeemed": r.get("redeemed", 0),
+                    "expired": r.get("expired", 0)})
     top = max([1, *(max(w["issued"], w["redeemed"], w["expired"]) for w in out)])
     for w in out:  # bar heights in percent of the tallest bar
         w.update({f"{k}_pct": round(100 * w[k] / top) for k in ("issued", "redeemed", "expired")})

@@ -248,6 +248,15 @@ OPERATIONS: dict[str, Op] = {
                   "referral": {"id": 31, "referrer": "c-0007", "member": "c-1042", "code": "7KQ2MZXH",
                                "status": "pending", "reasons": [], "order_id": None, "ordinal": 1,
                                "created_at": _T, "qualified_at": None}}),
+    "members_list": Op(
+        "members", "List members, or one segment's",
+        "The members in member-id order, keyset-paginated (`after` = the `next` of the previous page), with their "
+        "stage, value tier and loyalty type as of the last nightly run. `segment` (`stage:active`, `value:high`, "
+        "`loyalty:advocate`, `tag:vip`) narrows the list to that segment; `count` is how many members the whole "
+        "list holds. An unknown segment is a 404.", (E.NOT_FOUND,),
+        response={"segment": "stage:active", "count": 1204, "results": [
+            {"member": "C-1001", "status": "active", "joined_at": "2026-01-15T09:30:00Z", "stage": "active",
+             "value_tier": "high", "loyalty_type": "committed"}], "next": 1001}),
     "members_read": Op("members", "Read a member", "The member's profile and status.", (M.MEMBER_NOT_FOUND,)),
     "members_update": Op(
         "members", "Update a member",

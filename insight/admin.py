@@ -2,6 +2,7 @@
 snapshots and CLV fits are read-only (the jobs and the flows write them). The charts live on the dashboard."""
 
 from django.contrib import admin
+from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin, ImportExportMixin, ImportMixin
@@ -30,9 +31,40 @@ from .transfer import MemberExportResource, OrderHistoryImportResource, SegmentM
 RULES = segments.__doc__.split("Rules (", 1)[1].split("\n", 1)[1]
 
 
+class MemberSegmentFilter(admin.SimpleListFilter):
+    """The member list's filter by segment, in the API's words (`?segment=stage:active`, `value:high`,
+    `loyalty:advocate`, `tag:vip`), each with its count as of the nightly run."""
+
+    title = _("segment")
+    parameter_name = "segment"
+
+    def lookups(self, request, model_admin):
+        from .dashboard import LOYALTY_LABELS, STAGE_LABELS, VALUE_LABELS, segment_cube
+
+        cube = segment_cube()
+        counts: dict[str, int] = {}
+        for (stage, value, loyalty), n in cube.items():
+            for key in (f"stage:{stage}", f"value:{value}", f"loyalty:{loyalty}"):
+                counts[key] = counts.get(key, 0) + n
+        choices = [(f"{kind}:{code}", f"{prefix}: {label} ({counts.get(f'{kind}:{code}', 0)})")
+                   for kind, prefix, labels in (("stage", _("Stage"), STAGE_LABELS), ("value", _("Value tier"),
+                                                VALUE_LABELS), ("loyalty", _("Loyalty type"), LOYALTY_LABELS))
+                   for code, label in labels.items()]
+        tags = Tag.objects.annotate(n=Count("members")).order_by("code").values_list("code", "name", "n")
+        return choices + [(f"tag:{code}", f"{_('Tag')}: {name} ({n})") for code, name, n in tags]
+
+    def queryset(self, request, queryset):
+        kind, _sep, code = (self.value() or "").partition(":")
+        if kind == "tag":
+            return queryset.filter(tags__tag__code=code)
+        column = {"stage": "stage", "value": "value_tier", "loyalty": "loyalty_type"}.get(kind)
+        return queryset.filter(**{f"segment__{column}": code}) if column else queryset
+
+
 @admin.register(InsightSettings)
 class InsightSettingsAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, ModelAdmin):
     readonly_fields = ["rules"]
+    number_bounds = {"effect_months": {"min_value": 1, "max_value": 36}}
 
     @admin.display(description=_("How members are placed (nightly)"))
     def rules(self, obj) -> str:

@@ -131,6 +131,34 @@ class SegmentMembersApi(APIView):
         return Response({"segment": segment, "results": results, "next": after})
 
 
+class MemberListQuerySerializer(SegmentQuerySerializer):
+    segment = serializers.RegexField(r"^[a-z]+:[-a-zA-Z0-9_]+$", max_length=40, required=False, allow_blank=True,
+                                     default="", help_text="Only this segment's members: stage:active, value:high, "
+                                                           "loyalty:advocate, tag:<code>.")
+
+
+class MemberListItemSerializer(serializers.Serializer):
+    member = serializers.CharField(help_text="The member's external_id.")
+    status = serializers.CharField()
+    joined_at = serializers.DateTimeField()
+    stage = serializers.CharField(allow_null=True, help_text="As of the last nightly run (null before it).")
+    value_tier = serializers.CharField(allow_null=True)
+    loyalty_type = serializers.CharField(allow_null=True)
+
+
+class MemberListSerializer(serializers.Serializer):
+    segment = serializers.CharField(allow_null=True)
+    count = serializers.IntegerField(help_text="How many members the list holds (all its pages).")
+    results = MemberListItemSerializer(many=True)
+    next = serializers.IntegerField(allow_null=True, help_text="Pass as `after` for the next page; null on the last.")
+
+
+def member_list_response(request) -> Response:
+    """`GET /api/v1/members` (routed with the registration in config): the members, or one segment's, a page."""
+    query = _query(MemberListQuerySerializer, request)
+    return Response(selectors.member_list(segment=query["segment"], after=query["after"], limit=query["limit"]))
+
+
 class MetricsQuerySerializer(StrictSerializer):
     period = serializers.ChoiceField(choices=MetricSnapshot.Period.choices)
     date = serializers.DateField(required=False, allow_null=True, default=None,

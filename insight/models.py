@@ -73,6 +73,9 @@ class InsightSettings(SettingsRow):
         verbose_name=_("clv horizon weeks"))
     clv_sample_size = models.PositiveIntegerField(default=50_000, help_text="Members the nightly fit samples.",
         verbose_name=_("clv sample size"))
+    effect_months = models.PositiveSmallIntegerField(
+        default=6, help_text="Programme effect: months of spend compared before and after joining.",
+        verbose_name=_("effect months"))
 
     class Meta:
         verbose_name = _("insight settings")
@@ -365,3 +368,12 @@ class HistoricalOrder(models.Model):
         verbose_name_plural = _("historical orders")
         constraints = [models.UniqueConstraint(fields=["channel", "order_id"], name="historical_order_once")]
         indexes = [models.Index(fields=["member", "occurred_at"], name="historical_order_by_member")]
+
+
+class ChartSnapshot(models.Model):
+    """What the dashboard's charts read instead of scanning every member or the whole ledger on each view: the
+    segments' counts, the lifetime-value histogram and the points per day, stored by the nightly run."""
+
+    key = models.SlugField(max_length=40, unique=True)
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()

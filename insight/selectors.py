@@ -107,3 +107,24 @@ def segment_members(*, segment: str, after: int = 0, limit: int = 100) -> tuple[
     rows = rows[:limit]
     return ([{"member": r["member__external_id"], "stage": r["stage"], "value_tier": r["value_tier"],
               "loyalty_type": r["loyalty_type"]} for r in rows], rows[-1]["member_id"] if more else None)
+
+
+def member_list(*, segment: str = "", after: int = 0, limit: int = 100) -> dict:
+    """The members in member-id order, all or one segment's (as of the last nightly run), with how many there are:
+    a page after the member id `after` (keyset; `next` is the cursor of the page after, or None). An unknown segment
+    is a 404."""
+    members = Member.objects.all()
+    if segment:
+        kind, value, _ = segment_parse(segment)
+        members = (members.filter(tags__tag__code=value) if kind == "tag"
+                   else members.filter(**{f"segment__{SEGMENT_COLUMNS[kind]}": value}))
+    rows = list(members.filter(pk__gt=after).order_by("pk").values(
+        "pk", "external_id", "status", "joined_at", "segment__stage", "segment__value_tier",
+        "segment__loyalty_type")[:limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"segment": segment or None, "count": members.count(),
+            "results": [{"member": r["external_id"], "status": r["status"], "joined_at": r["joined_at"],
+                         "stage": r["segment__stage"], "value_tier": r["segment__value_tier"],
+                         "loyalty_type": r["segment__loyalty_type"]} for r in rows],
+            "next": rows[-1]["pk"] if more else None}

@@ -8,10 +8,10 @@ from . import services
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def compute_segments() -> dict:
-    """Nightly: every member's stage, RFM scores, value tier and loyalty type, then the rule tags. Idempotent: a rerun
-    records no stage change twice, and each batch commits whole or not at all."""
+    """Nightly: every member's stage, RFM scores, value tier and loyalty type, then the rule tags, then the dashboard's
+    chart snapshots. Idempotent: a rerun records no stage change twice, and each batch commits whole or not at all."""
     stats = services.segments_compute()
-    return {**stats, "tags": services.tags_evaluate()}
+    return {**stats, "tags": services.tags_evaluate(), "charts": services.chart_snapshots_take()}
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

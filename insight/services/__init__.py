@@ -1,5 +1,6 @@
 """Insight's services: every write to insight's tables goes through one of these."""
 
+from .charts import chart_snapshots_take
 from .clv import clv_model_fit
 from .facts import member_facts_record_order, member_facts_record_refund
 from .history import HistoryRow, order_history_import
@@ -9,7 +10,8 @@ from .surveys import AnswerInput, survey_answer_record
 from .tags import member_tag_attach, member_tag_detach, tags_evaluate
 
 __all__ = [
-    "AnswerInput", "HistoryRow", "clv_model_fit", "member_facts_record_order", "member_facts_record_refund",
+    "AnswerInput", "HistoryRow", "chart_snapshots_take", "clv_model_fit", "member_facts_record_order",
+    "member_facts_record_refund",
     "member_tag_attach", "member_tag_detach", "metrics_snapshot_for", "metrics_snapshot_take", "order_history_import",
     "segments_compute", "survey_answer_record", "tags_evaluate",
 ]

@@ -12,6 +12,15 @@ and stored as snapshots. Formulas (README "Insight"; the seeds' definitions):
 - points issued (earned, bonuses, gifts), redeemed (net of cancellations and returns), expired, in the period;
   redemption rate = redeemed / issued x 100; breakage = expired / issued x 100; points liability = all members'
   available + pending points when the snapshot was taken.
+- programme effect (before vs after joining, N = effect_months): the members who joined at least N months before
+  the period's end and have an imported past order in the N months before joining; spend before = their imported
+  orders in the N months before joining / (members x N); spend after = their orders (net of refunds) in the N
+  months from joining / (members x N); effect = (after - before) / before x 100. Orders of people who are not
+  members are not recorded (an order always names a member), so there is no members vs non-members comparison;
+  a store filter leaves the effect undefined (past orders carry no store);
+- cohort retention (monthly metrics only): cohort = the calendar month a member joined, for the COHORT_MONTHS
+  months up to the period's; retention k = % of the cohort with an order (not refunded in full) in calendar month
+  k since joining (k = 0 is the month joined), for each month k up to the period's.
 
 A store narrows the orders (and the buyers); a segment (stage:active, value:high, loyalty:advocate) narrows the
 members, by their segment as of the last nightly run. PostgreSQL only.
@@ -25,8 +34,19 @@ from django.utils import timezone
 
 from core.errors import BadRequest, NotFound
 from loyalty.models import Account, Order, OrderLine, Transaction
+from members.models import Member
 
-from ..models import InsightSettings, MemberFacts, MemberSegment, MemberTag, MetricSnapshot, Survey, SurveyAnswer, Tag
+from ..models import (
+    HistoricalOrder,
+    InsightSettings,
+    MemberFacts,
+    MemberSegment,
+    MemberTag,
+    MetricSnapshot,
+    Survey,
+    SurveyAnswer,
+    Tag,
+)
 from ..rules import nps, ratio
 
 SEGMENT_COLUMNS = {"stage": "stage", "value": "value_tier", "loyalty": "loyalty_type"}
@@ -37,6 +57,9 @@ ORDERS, LINES, TXNS = Order._meta.db_table, OrderLine._meta.db_table, Transactio
 ANSWERS, SURVEYS, FACTS = SurveyAnswer._meta.db_table, Survey._meta.db_table, MemberFacts._meta.db_table
 SEGMENTS, ACCOUNTS = MemberSegment._meta.db_table, Account._meta.db_table
 MEMBER_TAGS, TAGS = MemberTag._meta.db_table, Tag._meta.db_table
+MEMBERS, HISTORY = Member._meta.db_table, HistoricalOrder._meta.db_table
+COHORT_MONTHS = 12
+MONTH_NUMBER = "(EXTRACT(YEAR FROM {0} AT TIME ZONE 'UTC')::int * 12 + EXTRACT(MONTH FROM {0} AT TIME ZONE 'UTC')::int)"
 
 
 def segment_parse(segment: str) -> tuple[str, str, str] | None:
@@ -80,8 +103,80 @@ def _num(value) -> str | None:
     return None if value is None else str(value)
 
 
-def metrics_compute(*, start: date, end: date, store: str = "", segment: str = "") -> dict:
-    """The metrics of [start, end) as a JSON-ready dict (decimals as strings; None where undefined)."""
+def programme_effect(*, end: date, months: int, store: str = "", segment: str = "") -> dict:
+    """Spend per member-month in the `months` before joining (imported past orders) and after (the program's
+    orders, net of refunds), for the members who joined at least `months` before `end` with past orders in the
+    months before joining (formula in the module's docstring)."""
+    if store:  # past orders carry no store
+        return {"effect_months": months, "effect_members": 0, "spend_before_per_member_month": None,
+                "spend_after_per_member_month": None, "programme_effect": None}
+    seg = segment_parse(segment)
+    p = {"end": _instant(end), "months": months, "seg_value": seg[1] if seg else None}
+    in_segment = "AND m.id IN (" + seg[2] + ")" if seg else ""
+    members, before, after = _one(f"""
+        WITH cohort AS (
+            SELECT m.id, m.joined_at FROM {MEMBERS} m
+            WHERE m.joined_at + make_interval(months => %(months)s) <= %(end)s
+              {in_segment}
+              AND EXISTS (SELECT 1 FROM {HISTORY} h WHERE h.member_id = m.id AND h.occurred_at < m.joined_at
+                          AND h.occurred_at >= m.joined_at - make_interval(months => %(months)s)))
+        SELECT (SELECT COUNT(*) FROM cohort),
+               (SELECT COALESCE(SUM(h.amount), 0) FROM {HISTORY} h JOIN cohort c ON c.id = h.member_id
+                WHERE h.occurred_at < c.joined_at AND h.occurred_at >= c.joined_at - make_interval(months => %(months)s)),
+               (SELECT COALESCE(SUM(o.amount - o.refunded_amount), 0) FROM {ORDERS} o JOIN cohort c ON c.id = o.member_id
+                WHERE o.occurred_at >= c.joined_at AND o.occurred_at < c.joined_at + make_interval(months => %(months)s))
+        """, p)
+    return {"effect_months": months, "effect_members": members,
+            "spend_before_per_member_month": _num(ratio(before, members * months)),
+            "spend_after_per_member_month": _num(ratio(after, members * months)),
+            "programme_effect": _num(ratio(after - before, before, 100, "0.1"))}
+
+
+def _month_label(number: int) -> str:
+    return f"{(number - 1) // 12:04d}-{(number - 1) % 12 + 1:02d}"
+
+
+def cohort_retention(*, end: date, store: str = "", segment: str = "") -> list[dict]:
+    """The retention of the COHORT_MONTHS monthly cohorts up to the month before `end` (formula in the module's
+    docstring): per cohort its label, size, members with an order in month k since joining, and their share."""
+    seg = segment_parse(segment)
+    last = end.year * 12 + end.month - 1  # the month number of the period's last month (end is exclusive)
+    first = last - COHORT_MONTHS + 1
+    p = {"first": first, "last": last, "seg_value": seg[1] if seg else None, "store": store}
+    in_segment = "AND m.id IN (" + seg[2] + ")" if seg else ""
+    in_store = "AND o.store = %(store)s" if store else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT {MONTH_NUMBER.format("m.joined_at")} AS cohort, COUNT(*) FROM {MEMBERS} m
+            WHERE {MONTH_NUMBER.format("m.joined_at")} BETWEEN %(first)s AND %(last)s {in_segment}
+            GROUP BY 1""", p)
+        sizes = dict(cursor.fetchall())
+        cursor.execute(f"""
+            SELECT cohort, month - cohort AS k, COUNT(DISTINCT member_id) FROM (
+                SELECT o.member_id, {MONTH_NUMBER.format("m.joined_at")} AS cohort,
+                       {MONTH_NUMBER.format("o.occurred_at")} AS month
+                FROM {MEMBERS} m JOIN {ORDERS} o ON o.member_id = m.id
+                WHERE m.joined_at >= make_date((%(first)s - 1) / 12, (%(first)s - 1) %% 12 + 1, 1)::timestamp
+                                      AT TIME ZONE 'UTC'
+                  AND o.occurred_at >= m.joined_at AND o.amount > o.refunded_amount
+                  AND o.occurred_at < make_date(%(last)s / 12, %(last)s %% 12 + 1, 1)::timestamp
+                                      AT TIME ZONE 'UTC'
+                  {in_store} {in_segment}) AS orders
+            WHERE cohort BETWEEN %(first)s AND %(last)s
+            GROUP BY 1, 2""", p)
+        active = {(cohort, k): n for cohort, k, n in cursor.fetchall()}
+    out = []
+    for cohort in range(first, last + 1):
+        size = sizes.get(cohort, 0)
+        counts = [active.get((cohort, k), 0) for k in range(last - cohort + 1)]
+        out.append({"cohort": _month_label(cohort), "members": size, "active": counts,
+                    "retention": [_num(ratio(n, size, 100, "0.1")) for n in counts]})
+    return out
+
+
+def metrics_compute(*, start: date, end: date, store: str = "", segment: str = "", cohorts: bool = False) -> dict:
+    """The metrics of [start, end) as a JSON-ready dict (decimals as strings; None where undefined); the cohorts'
+    retention with `cohorts` (the monthly metrics), else None."""
     settings = InsightSettings.current()
     seg = segment_parse(segment)
     p = {"start": _instant(start), "end": _instant(end), "store": store,
@@ -144,6 +239,8 @@ def metrics_compute(*, start: date, end: date, store: str = "", segment: str = "
         "points_issued": int(issued), "points_redeemed": int(redeemed), "points_expired": int(expired),
         "redemption_rate": _num(ratio(redeemed, issued, 100, "0.1")), "breakage": _num(ratio(expired, issued, 100, "0.1")),
         "points_liability": int(liability),
+        **programme_effect(end=end, months=max(settings.effect_months, 1), store=store, segment=segment),
+        "cohorts": cohort_retention(end=end, store=store, segment=segment) if cohorts else None,
     }
 
 
@@ -151,7 +248,8 @@ def metrics_snapshot_take(*, period: str, day: date, store: str = "", segment: s
                           now: datetime | None = None) -> MetricSnapshot:
     """Compute the metrics of the period `day` falls in and store them (replacing an earlier snapshot of it)."""
     start, end = period_bounds(period, day)
-    values = metrics_compute(start=start, end=end, store=store, segment=segment)
+    values = metrics_compute(start=start, end=end, store=store, segment=segment,
+                             cohorts=period == MetricSnapshot.Period.MONTH)
     snapshot, _ = MetricSnapshot.objects.update_or_create(
         period=period, start=start, store=store, segment=segment,
         defaults={"end": end, "values": values, "computed_at": now or timezone.now()})
@@ -168,5 +266,6 @@ def metrics_snapshot_for(*, period: str, day: date, store: str = "", segment: st
     if stored is not None and stored.computed_at >= _instant(end):
         return stored
     return MetricSnapshot(period=period, start=start, end=end, store=store, segment=segment,
-                          values=metrics_compute(start=start, end=end, store=store, segment=segment),
+                          values=metrics_compute(start=start, end=end, store=store, segment=segment,
+                                                 cohorts=period == MetricSnapshot.Period.MONTH),
                           computed_at=now or timezone.now())

@@ -74,6 +74,41 @@ def test_segments_with_counts_and_their_members(api, member_factory):
     assert api.get("/api/v1/segments/stage:active/members?colour=red").status_code == 400
 
 
+def test_the_member_list_filters_by_segment_with_its_count(api, channel, member_factory):
+    from core.models import Scope
+    from insight.models import Tag
+    from insight.services import member_tag_attach
+    from tests.conftest import make_client
+
+    old = NOW - timedelta(days=400)
+    buyers = [member_factory(joined_at=old) for _ in range(3)]
+    facts(buyers[0], first=300, last=10, orders=2, spend="20")
+    facts(buyers[1], first=300, last=20, orders=2, spend="20")
+    facts(buyers[2], first=300, last=100, orders=1, spend="10")
+    prospect = member_factory()
+    with time_machine.travel(NOW, tick=False):
+        segments_compute()
+    member_tag_attach(member=buyers[2], tag=Tag.objects.create(code="vip", name="VIP"))
+    everyone = api.get("/api/v1/members?limit=3").json()
+    assert everyone["count"] == 4 and len(everyone["results"]) == 3 and everyone["segment"] is None
+    last = api.get(f"/api/v1/members?limit=3&after={everyone['next']}").json()
+    assert [r["member"] for r in last["results"]] == [prospect.external_id] and last["next"] is None
+    assert last["results"][0]["stage"] == "prospect"
+    first = api.get("/api/v1/members?segment=stage:active&limit=1").json()
+    assert first["count"] == 2 and first["results"][0] == {
+        "member": buyers[0].external_id, "status": "active", "joined_at": old.isoformat().replace("+00:00", "Z"),
+        "stage": "active", "value_tier": first["results"][0]["value_tier"], "loyalty_type": "none"}
+    second = api.get(f"/api/v1/members?segment=stage:active&limit=1&after={first['next']}").json()
+    assert [r["member"] for r in second["results"]] == [buyers[1].external_id] and second["next"] is None
+    tagged = api.get("/api/v1/members?segment=tag:vip").json()
+    assert (tagged["count"], [r["member"] for r in tagged["results"]]) == (1, [buyers[2].external_id])
+    assert api.get("/api/v1/members?segment=stage:happy").status_code == 404
+    assert api.get("/api/v1/members?segment=tag:nope").status_code == 404
+    assert api.get("/api/v1/members?segment=stage").status_code == 400
+    reader = make_client(channel, scopes=[Scope.MEMBERS_READ])
+    assert reader.get("/api/v1/members?segment=value:none").json()["count"] == 1
+
+
 def test_the_nightly_fit_needs_enough_customers_and_stores_its_parameters(member_factory):
     members = [member_factory() for _ in range(30)]
     for i, m in enumerate(members):

@@ -67,6 +67,17 @@ def test_the_metrics_of_a_month(june):
         "points_issued": 218, "points_redeemed": 9, "points_expired": 0,
         "redemption_rate": "4.1", "breakage": "0.0",  # 9 / 218
         "points_liability": 215,  # 2 + 4 + 1 before June, 218 in June, - 1 (C's refund) - 9
+        # No member has imported past orders: no programme effect to measure.
+        "effect_months": 6, "effect_members": 0, "spend_before_per_member_month": None,
+        "spend_after_per_member_month": None, "programme_effect": None,
+        # All four joined in January 2026 (the cohorts before it, from July 2025, are empty): in March B ordered,
+        # in April A, in May D, in June A, C (refunded in part only) and D.
+        "cohorts": [*({"cohort": f"2025-{m:02d}", "members": 0, "active": [0] * (19 - m),
+                       "retention": [None] * (19 - m)} for m in range(7, 13)),
+                    {"cohort": "2026-01", "members": 4, "active": [0, 0, 1, 1, 1, 3],
+                     "retention": ["0.0", "0.0", "25.0", "25.0", "25.0", "75.0"]},
+                    *({"cohort": f"2026-{m:02d}", "members": 0, "active": [0] * (7 - m),
+                       "retention": [None] * (7 - m)} for m in range(2, 7))],
     }
 
 
@@ -102,3 +113,53 @@ def test_reading_the_metrics_of_a_running_period_stores_nothing(db):
 
     metrics_snapshot_for(period="month", day=date.today())
     assert not MetricSnapshot.objects.exists()
+
+
+@pytest.fixture
+def history(api, member_factory):
+    """X joined 15 January 2026, Y 31 January, Z 20 January (no past orders), W 1 June (too recent for a July
+    snapshot). Past orders: X 60.00 in September and 30.00 in December 2025 (and 500.00 in June 2025, more than six
+    months before joining); Y 30.00 in October; W 10.00 in May 2026. X then orders 120.00 (1 February) and 60.00
+    (1 May, 20.00 refunded), and 70.00 on 1 August (past the six months); Z orders 40.00 on 1 March."""
+    when = {"X": "2026-01-15", "Y": "2026-01-31", "Z": "2026-01-20", "W": "2026-06-01"}
+    m = {k: member_factory(joined_at=datetime.fromisoformat(day + "T00:00:00+00:00")) for k, day in when.items()}
+    past = [("X", "h1", "500.00", "2025-06-01"), ("X", "h2", "60.00", "2025-09-01"), ("X", "h3", "30.00", "2025-12-01"),
+            ("Y", "h4", "30.00", "2025-10-01"), ("W", "h5", "10.00", "2026-05-01")]
+    with at("2026-06-02"):
+        r = api.post("/api/v1/order-history", {"orders": [
+            {"member": m[k].external_id, "order_id": oid, "amount": amount, "occurred_at": day + "T10:00:00Z"}
+            for k, oid, amount, day in past]})
+    assert r.status_code == 201, r.json()
+    for k, oid, amount, day in [("X", "X1", "120.00", "2026-02-01"), ("Z", "Z1", "40.00", "2026-03-01"),
+                                ("X", "X2", "60.00", "2026-05-01"), ("X", "X3", "70.00", "2026-08-01")]:
+        with at(day):
+            r = api.post("/api/v1/orders", {"member": m[k].external_id, "order_id": oid, "amount": amount,
+                                            "currency": "EUR"})
+        assert r.status_code == 201, r.json()
+        if oid == "X2":
+            with at(day):
+                assert api.post("/api/v1/orders/X2/refunds", {"amount": "20.00"}).status_code == 201
+    return m
+
+
+def test_the_programme_effect_and_the_cohorts_of_a_month(api, history):
+    with at("2026-08-02"):
+        body = api.get("/api/v1/metrics?period=month&date=2026-07-10").json()
+        values = metrics_snapshot_take(period="month", day=date(2026, 7, 1)).values
+        week = metrics_snapshot_for(period="week", day=date(2026, 7, 1)).values  # too early for X's and Y's six months
+        last_week = metrics_snapshot_for(period="week", day=date(2026, 7, 31)).values
+        store = metrics_snapshot_for(period="month", day=date(2026, 7, 1), store="S1").values
+    # X and Y: 60 + 30 + 30 = 120.00 before, over 2 members x 6 months; after: 120 + (60 - 20) = 160.00.
+    assert (values["effect_members"], values["spend_before_per_member_month"],
+            values["spend_after_per_member_month"], values["programme_effect"]) == (2, "10.00", "13.33", "33.3")
+    # The January cohort (X, Y, Z): February X, March Z, May X; nothing since. June's cohort (W): no orders.
+    january = next(c for c in values["cohorts"] if c["cohort"] == "2026-01")
+    assert january == {"cohort": "2026-01", "members": 3, "active": [0, 1, 1, 0, 1, 0, 0],
+                       "retention": ["0.0", "33.3", "33.3", "0.0", "33.3", "0.0", "0.0"]}
+    assert [c["cohort"] for c in values["cohorts"]][-2:] == ["2026-06", "2026-07"]
+    assert values["cohorts"][-2]["members"] == 1 and values["cohorts"][-2]["active"] == [0, 0]
+    assert (week["effect_members"], week["programme_effect"], week["cohorts"]) == (0, None, None)
+    assert (last_week["effect_members"], last_week["programme_effect"]) == (2, "33.3")
+    assert store["programme_effect"] is None  # past orders carry no store
+    assert body["values"]["programme_effect"] == "33.3" and body["values"]["cohorts"][5] == january
+
