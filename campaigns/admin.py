@@ -25,7 +25,7 @@ class CampaignAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["code", "name", "active", "starts_at", "ends_at"]}),
         ("Trigger", {"fields": ["trigger", "event_type", "event_count", "window", "window_hours", "window_days",
-                                "collect_attribute", "order_min_amount", "to_stage", "to_tier"]}),
+                                "collect_attribute", "order_min_amount", "to_stage", "to_tier", "to_tag", "fire_on"]}),
         ("Conditions", {"fields": ["tiers", "stages", "stores", "channels"]}),
         ("Effects", {"fields": ["bonus_points", "reward", "message_subject", "message_text", "tag"]}),
         ("Limits", {"fields": ["once_per_member", "budget_points", "spent_points", "created_at"]}),

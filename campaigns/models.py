@@ -7,6 +7,7 @@ A firing is unique per (campaign, member, occurrence key): whatever runs a campa
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from core.cache import forget
 from core.models import Channel
@@ -83,6 +84,10 @@ class Campaign(models.Model):
         ORDER = "order", "An order"
         STAGE_CHANGE = "stage_change", "A lifecycle stage change"
         TIER_CHANGE = "tier_change", "A tier change"
+        TAG_ENTERED = "tag_entered", _("A tag or segment entered")
+        BIRTHDAY = "birthday", _("The member's birthday")
+        ANNIVERSARY = "anniversary", _("The anniversary of joining")
+        FIXED_DATE = "fixed_date", _("A fixed date")
 
     class Window(models.TextChoices):
         AFTER_SIGN_UP = "after_sign_up", "Within the window after the member signed up"
@@ -108,6 +113,12 @@ class Campaign(models.Model):
                                 help_text="Stage change: the stage entered (any when blank).")
     to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                 help_text="Tier change: the tier entered (any when blank).")
+    to_tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("tag entered"),
+                               help_text=_("Tag entered: the tag. A segment is a rule tag on the value tier, "
+                                           "loyalty type or stage (e.g. value tier = high)."))
+    fire_on = models.DateField(null=True, blank=True, verbose_name=_("fixed date"),
+                               help_text=_("Fixed date: the day (the program's time zone) it reaches its members."))
     # Conditions (blank: any)
     tiers = models.JSONField(default=list, blank=True, help_text='Tier codes the member must hold, e.g. ["gold"].')
     stages = models.JSONField(default=list, blank=True, help_text='Lifecycle stages, e.g. ["new", "active"].')
@@ -142,6 +153,10 @@ class Campaign(models.Model):
     def clean(self) -> None:
         if self.trigger in (self.Trigger.EVENT, self.Trigger.EVENT_COUNT) and not self.event_type_id:
             raise ValidationError({"event_type": "An event trigger needs its event type."})
+        if self.trigger == self.Trigger.TAG_ENTERED and not self.to_tag_id:
+            raise ValidationError({"to_tag": _("A tag trigger needs its tag.")})
+        if self.trigger == self.Trigger.FIXED_DATE and not self.fire_on:
+            raise ValidationError({"fire_on": _("A fixed-date trigger needs its date.")})
         if not (self.bonus_points or self.reward_id or self.message_text or self.tag_id):
             raise ValidationError("A campaign needs at least one effect.")
         if self.reward_id and not self.reward.issues_voucher:

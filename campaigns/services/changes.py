@@ -1,4 +1,6 @@
-"""Lifecycle stage changes (insight records them nightly) and tier changes (members records them as they happen)
+"""Lifecycle stage changes (insight records them nightly), tier changes (members records them as they happen) and
+tags entered (insight's tag rows: a rule tag on the value tier, loyalty type or stage is a segment entered; a tag
+removed and entered again is a new row)
 fire their campaigns through a periodic job that reads each source after a cursor, by id, in batches: each batch
 and the cursor's move commit together, and the firings' unique key makes a rerun apply nothing twice."""
 
@@ -7,7 +9,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from insight.models import StageChange
+from insight.models import MemberTag, StageChange
 from members.models import TierChange
 
 from ..models import Campaign, ChangeCursor
@@ -16,12 +18,15 @@ from .evaluation import Candidate, firings_apply, live_campaigns
 SOURCES = {
     "stage": (StageChange, Campaign.Trigger.STAGE_CHANGE),
     "tier": (TierChange, Campaign.Trigger.TIER_CHANGE),
+    "tag": (MemberTag, Campaign.Trigger.TAG_ENTERED),
 }
 
 
 def _matches(campaign: Campaign, change) -> bool:
     if campaign.trigger == Campaign.Trigger.STAGE_CHANGE:
         return not campaign.to_stage or change.to_stage == campaign.to_stage
+    if campaign.trigger == Campaign.Trigger.TAG_ENTERED:
+        return change.tag_id == campaign.to_tag_id
     return change.to_tier_id is not None and (not campaign.to_tier_id or change.to_tier_id == campaign.to_tier_id)
 
 
