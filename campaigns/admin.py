@@ -26,7 +26,9 @@ class CampaignAdmin(admin.ModelAdmin):
         (None, {"fields": ["code", "name", "active", "starts_at", "ends_at"]}),
         ("Trigger", {"fields": ["trigger", "event_type", "event_count", "window", "window_hours", "window_days",
                                 "collect_attribute", "order_min_amount", "to_stage", "to_tier", "to_tag", "fire_on"]}),
-        ("Conditions", {"fields": ["tiers", "stages", "stores", "channels"]}),
+        ("Conditions", {"fields": ["tiers", "stages", "value_tiers", "loyalty_types", "stores", "channels",
+                                   ("paid_plan", "plan"), ("hour_from", "hour_to"), "weekdays", "languages",
+                                   "needs_marketing_consent", ("age_min", "age_max")]}),
         ("Effects", {"fields": ["bonus_points", "reward", "message_subject", "message_text", "tag"]}),
         ("Limits", {"fields": ["once_per_member", "budget_points", "spent_points", "created_at"]}),
     ]

@@ -13,7 +13,7 @@ from core.cache import forget
 from core.models import Channel
 from insight.models import Stage, Tag
 from loyalty.models import Transaction
-from members.models import Member, Tier
+from members.models import Member, Plan, Tier
 from rewards.models import Reward, Voucher
 
 ATTRIBUTE_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
@@ -89,6 +89,10 @@ class Campaign(models.Model):
         ANNIVERSARY = "anniversary", _("The anniversary of joining")
         FIXED_DATE = "fixed_date", _("A fixed date")
 
+    class PaidPlan(models.TextChoices):
+        ON_PLAN = "on_plan", _("On a paid plan (trial or active)")
+        NO_PLAN = "no_plan", _("Not on a paid plan")
+
     class Window(models.TextChoices):
         AFTER_SIGN_UP = "after_sign_up", "Within the window after the member signed up"
         SLIDING = "sliding", "Within any sliding window of days"
@@ -124,6 +128,28 @@ class Campaign(models.Model):
     stages = models.JSONField(default=list, blank=True, help_text='Lifecycle stages, e.g. ["new", "active"].')
     stores = models.JSONField(default=list, blank=True, help_text="The order's store (or the event's `store`).")
     channels = models.JSONField(default=list, blank=True, help_text="Names of the channels the trigger came from.")
+    value_tiers = models.JSONField(default=list, blank=True, verbose_name=_("value tiers"),
+                                   help_text=_('Value tiers (insight), e.g. ["high"].'))
+    loyalty_types = models.JSONField(default=list, blank=True, verbose_name=_("loyalty types"),
+                                     help_text=_('Loyalty types (insight), e.g. ["latent", "committed"].'))
+    paid_plan = models.CharField(max_length=8, choices=PaidPlan.choices, blank=True, verbose_name=_("paid plan"),
+                                 help_text=_("Any member when blank."))
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("plan"), help_text=_("With a paid plan: this plan only."))
+    hour_from = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("from hour"),
+                                                 help_text=_("Time of day in the member's time zone: from this hour "
+                                                             "(0-23) ..."))
+    hour_to = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("to hour"),
+                                               help_text=_("... until before this hour (1-24; past midnight when "
+                                                           "smaller than the first)."))
+    weekdays = models.JSONField(default=list, blank=True, verbose_name=_("days of the week"),
+                                help_text=_("ISO days in the member's time zone, 1 = Monday ... 7 = Sunday."))
+    languages = models.JSONField(default=list, blank=True, verbose_name=_("languages"),
+                                 help_text=_("The member's language, e.g. [\"zh-hans\"]."))
+    needs_marketing_consent = models.BooleanField(default=False, verbose_name=_("needs marketing consent"))
+    age_min = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("minimum age"),
+                                               help_text=_("From the birth date; members without one are left out."))
+    age_max = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("maximum age"))
     # Effects
     bonus_points = models.PositiveIntegerField(default=0)
     reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
@@ -153,6 +179,12 @@ class Campaign(models.Model):
     def clean(self) -> None:
         if self.trigger in (self.Trigger.EVENT, self.Trigger.EVENT_COUNT) and not self.event_type_id:
             raise ValidationError({"event_type": "An event trigger needs its event type."})
+        if self.plan_id and self.paid_plan != self.PaidPlan.ON_PLAN:
+            raise ValidationError({"plan": _("A given plan needs the condition: on a paid plan.")})
+        if (self.hour_from is None) != (self.hour_to is None) or (self.hour_from or 0) > 23 or (self.hour_to or 1) > 24:
+            raise ValidationError({"hour_to": _("Both hours, from 0-23 to 1-24.")})
+        if any(d not in range(1, 8) for d in self.weekdays or []):
+            raise ValidationError({"weekdays": _("Days are 1 (Monday) to 7 (Sunday).")})
         if self.trigger == self.Trigger.TAG_ENTERED and not self.to_tag_id:
             raise ValidationError({"to_tag": _("A tag trigger needs its tag.")})
         if self.trigger == self.Trigger.FIXED_DATE and not self.fire_on:

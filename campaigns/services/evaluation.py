@@ -27,11 +27,14 @@ from insight.models import MemberSegment
 from loyalty import locks
 from loyalty import services as loyalty
 from loyalty.models import Order
-from members.models import Member, TierStatus
+from loyalty.services.rules import member_zone
+from members.models import Member, Subscription, TierStatus
+from members.models.plans import LIVE as LIVE_PLANS
 from members.services import Message, notifications_record_many
 from rewards import services as rewards
 
 from ..models import Campaign, Firing
+from ..rules import MemberFacts, conditions_met
 
 ONCE = "once"
 ORDER_CAMPAIGNS = "campaigns.order"  # the settings cache's key (see Campaign.save)
@@ -58,32 +61,45 @@ def live_campaigns(*, trigger: str, now: datetime | None, event_type_ids=None) -
         qs = qs.filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now), Q(ends_at__isnull=True) | Q(ends_at__gt=now))
     if event_type_ids is not None:
         qs = qs.filter(event_type_id__in=event_type_ids)
-    return list(qs.select_related("reward", "tag").order_by("pk"))
+    return list(qs.select_related("reward", "tag", "plan").order_by("pk"))
 
 
-def _meets_conditions(candidates: list[Candidate]) -> list[Candidate]:
+MEMBER_CONDITIONS = ("hour_from", "weekdays", "languages", "needs_marketing_consent", "age_min", "age_max")
+
+
+def member_facts(campaigns: list[Campaign], member_ids: set[int]) -> dict[int, MemberFacts]:
+    """The facts the campaigns' conditions look at, for these members: one query per kind of condition in use."""
+    tiers, segments, plans, people = {}, {}, {}, {}
+    if any(c.tiers for c in campaigns):
+        tiers = dict(TierStatus.objects.filter(member_id__in=member_ids).values_list("member_id", "tier__code"))
+    if any(c.stages or c.value_tiers or c.loyalty_types for c in campaigns):
+        segments = {m: rest for m, *rest in MemberSegment.objects.filter(member_id__in=member_ids).values_list(
+            "member_id", "stage", "value_tier", "loyalty_type")}
+    if any(c.paid_plan for c in campaigns):
+        plans = dict(Subscription.objects.filter(member_id__in=member_ids, status__in=LIVE_PLANS)
+                     .values_list("member_id", "plan__code"))
+    if any(getattr(c, f) not in (None, False, []) for c in campaigns for f in MEMBER_CONDITIONS):
+        people = {m: rest for m, *rest in Member.objects.filter(pk__in=member_ids).values_list(
+            "pk", "timezone", "language", "marketing_consent", "birth_date")}
+    facts = {}
+    for m in member_ids:
+        stage, value_tier, loyalty_type = segments.get(m, (None, None, None))
+        zone, language, consent, birth_date = people.get(m, (None, None, None, None))
+        facts[m] = MemberFacts(tier=tiers.get(m), stage=stage, value_tier=value_tier, loyalty_type=loyalty_type,
+                               plan=plans.get(m, ""), zone=member_zone(zone) if zone else None, language=language,
+                               marketing_consent=consent, birth_date=birth_date)
+    return facts
+
+
+def _meets_conditions(candidates: list[Candidate], now: datetime) -> list[Candidate]:
     """Keep the candidates whose member and source meet their campaign's conditions (one query per kind)."""
-    ids = {c.member_id for c in candidates}
-    tiers = stages = channels = {}
-    if any(c.campaign.tiers for c in candidates):
-        tiers = dict(TierStatus.objects.filter(member_id__in=ids).values_list("member_id", "tier__code"))
-    if any(c.campaign.stages for c in candidates):
-        stages = dict(MemberSegment.objects.filter(member_id__in=ids).values_list("member_id", "stage"))
+    facts = member_facts(list({c.campaign.pk: c.campaign for c in candidates}.values()),
+                         {c.member_id for c in candidates})
+    channels = {}
     if any(c.campaign.channels for c in candidates):
         channels = dict(Channel.objects.values_list("pk", "name"))
-    kept = []
-    for c in candidates:
-        campaign = c.campaign
-        if campaign.tiers and tiers.get(c.member_id) not in campaign.tiers:
-            continue
-        if campaign.stages and stages.get(c.member_id) not in campaign.stages:
-            continue
-        if campaign.stores and c.store not in campaign.stores:
-            continue
-        if campaign.channels and channels.get(c.channel_id) not in campaign.channels:
-            continue
-        kept.append(c)
-    return kept
+    return [c for c in candidates if conditions_met(c.campaign, facts[c.member_id], now=now, store=c.store,
+                                                    channel=channels.get(c.channel_id))]
 
 
 def _text(texts: dict, language: str) -> str:
@@ -130,7 +146,7 @@ def _fire(c: Candidate, member: Member, now: datetime, system_channel: int) -> t
 
 def firings_apply(*, candidates: list[Candidate], now: datetime) -> list[Firing]:
     """Apply the candidates that meet their conditions, limits and budget and did not fire before."""
-    candidates = _meets_conditions(candidates)
+    candidates = _meets_conditions(candidates, now)
     if not candidates:
         return []
     member_ids = sorted({c.member_id for c in candidates})
