@@ -29,7 +29,8 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Conditions", {"fields": ["tiers", "stages", "value_tiers", "loyalty_types", "stores", "channels",
                                    ("paid_plan", "plan"), ("hour_from", "hour_to"), "weekdays", "languages",
                                    "needs_marketing_consent", ("age_min", "age_max")]}),
-        ("Effects", {"fields": ["bonus_points", "reward", "message_subject", "message_text", "tag"]}),
+        ("Effects", {"fields": ["bonus_points", ("boost_multiplier", "boost_valid_days"), "reward",
+                                "message_subject", "message_text", "tag"]}),
         ("Limits", {"fields": ["once_per_member", "budget_points", "spent_points", "created_at"]}),
     ]
 

@@ -4,7 +4,10 @@ A firing is unique per (campaign, member, occurrence key): whatever runs a campa
 (a replayed order, a rerun job, a retried batch) meets that key and applies nothing twice.
 """
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -154,6 +157,11 @@ class Campaign(models.Model):
     bonus_points = models.PositiveIntegerField(default=0)
     reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                help_text="A voucher of this reward, given without points.")
+    boost_multiplier = models.DecimalField(
+        max_digits=6, decimal_places=3, null=True, blank=True, verbose_name=_("multiplier on the next order"),
+        validators=[MinValueValidator(Decimal("1.001"))],
+        help_text=_("E.g. 2 for double points on the member's next order that earns."))
+    boost_valid_days = models.PositiveIntegerField(default=30, verbose_name=_("multiplier valid for days"))
     message_subject = models.JSONField(default=dict, blank=True, help_text='Per language: {"en": "...", "zh-hans": "..."}.')
     message_text = models.JSONField(default=dict, blank=True, help_text="Per language, as the subject.")
     tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -189,7 +197,7 @@ class Campaign(models.Model):
             raise ValidationError({"to_tag": _("A tag trigger needs its tag.")})
         if self.trigger == self.Trigger.FIXED_DATE and not self.fire_on:
             raise ValidationError({"fire_on": _("A fixed-date trigger needs its date.")})
-        if not (self.bonus_points or self.reward_id or self.message_text or self.tag_id):
+        if not (self.bonus_points or self.reward_id or self.message_text or self.tag_id or self.boost_multiplier):
             raise ValidationError("A campaign needs at least one effect.")
         if self.reward_id and not self.reward.issues_voucher:
             raise ValidationError({"reward": "This reward issues no voucher."})

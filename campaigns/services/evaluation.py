@@ -12,7 +12,7 @@ unique key backs it.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -127,13 +127,19 @@ def _fire(c: Candidate, member: Member, now: datetime, system_channel: int) -> t
                                                        grant_key=derived_key(*key_parts), now=now)
         except ApplicationError as exc:  # the reward was withdrawn since: the other effects still apply
             firing.details["voucher_skipped"] = exc.message
+    if campaign.boost_multiplier:
+        loyalty.earn_boost_grant(member_id=member.pk, multiplier=campaign.boost_multiplier,
+                                 grant_key=derived_key(*key_parts), reason=f"Campaign: {campaign.name}", now=now,
+                                 expires_at=now + timedelta(days=campaign.boost_valid_days))
+        firing.details["multiplier"] = str(campaign.boost_multiplier)
     if campaign.tag_id:
         insight.member_tag_attach(member=member, tag=campaign.tag)
     firing.save(update_fields=["points", "transaction", "voucher", "details"])
     message = None
     if campaign.message_text:
         payload = {"campaign": campaign.code, "subject": _text(campaign.message_subject, member.language),
-                   "text": _text(campaign.message_text, member.language), "points": firing.points}
+                   "text": _text(campaign.message_text, member.language), "points": firing.points,
+                   **({"multiplier": str(campaign.boost_multiplier)} if campaign.boost_multiplier else {})}
         if firing.voucher:
             payload |= {"voucher_code": firing.voucher.code, "reward_name": campaign.reward.name,
                         "date": firing.voucher.expires_at.date().isoformat()}
