@@ -2,10 +2,11 @@
 are read-only (the API and the evaluation write them)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from core.admin_mixins import ReadOnlyMixin
 
-from .models import Campaign, Event, EventType, Firing
+from .models import Campaign, CampaignSettings, Event, EventType, Firing
 
 
 @admin.register(EventType)
@@ -21,7 +22,7 @@ class CampaignAdmin(admin.ModelAdmin):
                     "spent_points"]
     list_filter = ["active", "trigger"]
     search_fields = ["code", "name"]
-    readonly_fields = ["spent_points", "created_at"]
+    readonly_fields = ["spent_points", "spent_vouchers", "created_at"]
     fieldsets = [
         (None, {"fields": ["code", "name", "active", "starts_at", "ends_at"]}),
         ("Trigger", {"fields": ["trigger", "event_type", "event_count", "window", "window_hours", "window_days",
@@ -31,8 +32,21 @@ class CampaignAdmin(admin.ModelAdmin):
                                    "needs_marketing_consent", ("age_min", "age_max")]}),
         ("Effects", {"fields": ["bonus_points", ("boost_multiplier", "boost_valid_days"), "reward",
                                 "message_subject", "message_text", "tag"]}),
-        ("Limits", {"fields": ["once_per_member", "budget_points", "spent_points", "created_at"]}),
+        ("Limits", {"fields": ["once_per_member", ("limit_per_member", "limit_period"), ("budget_points", "spent_points"),
+                               ("budget_vouchers", "spent_vouchers"), "created_at"]}),
+        (_("Control group"), {"fields": ["holdout_percent"]}),
     ]
+
+
+@admin.register(CampaignSettings)
+class CampaignSettingsAdmin(admin.ModelAdmin):
+    fields = ["message_cap", "message_cap_days"]
+
+    def has_add_permission(self, request) -> bool:
+        return not CampaignSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Event)
@@ -46,8 +60,8 @@ class EventAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Firing)
 class FiringAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["campaign", "member", "occurrence_key", "fired_at", "points", "voucher"]
-    list_filter = ["campaign"]
+    list_display = ["campaign", "member", "occurrence_key", "fired_at", "points", "voucher", "held_out", "messaged"]
+    list_filter = ["campaign", "held_out"]
     list_select_related = ["campaign", "member", "voucher"]
     search_fields = ["member__external_id"]
     date_hierarchy = "fired_at"

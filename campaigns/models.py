@@ -7,13 +7,13 @@ A firing is unique per (campaign, member, occurrence key): whatever runs a campa
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.cache import forget
-from core.models import Channel
+from core.models import Channel, SettingsRow
 from insight.models import Stage, Tag
 from loyalty.models import Transaction
 from members.models import Member, Plan, Tier
@@ -96,6 +96,11 @@ class Campaign(models.Model):
         ON_PLAN = "on_plan", _("On a paid plan (trial or active)")
         NO_PLAN = "no_plan", _("Not on a paid plan")
 
+    class LimitPeriod(models.TextChoices):
+        DAY = "day", _("Day")
+        WEEK = "week", _("Week")
+        MONTH = "month", _("Month")
+
     class Window(models.TextChoices):
         AFTER_SIGN_UP = "after_sign_up", "Within the window after the member signed up"
         SLIDING = "sliding", "Within any sliding window of days"
@@ -167,14 +172,29 @@ class Campaign(models.Model):
     tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # Limits
     once_per_member = models.BooleanField(default=True)
+    limit_per_member = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("firings per member"),
+                                                   help_text=_("At most this many firings per member in each period."))
+    limit_period = models.CharField(max_length=8, choices=LimitPeriod.choices, default=LimitPeriod.MONTH,
+                                    verbose_name=_("period"))
     budget_points = models.PositiveBigIntegerField(null=True, blank=True, help_text="Stops paying points beyond this.")
     spent_points = models.PositiveBigIntegerField(default=0, editable=False)
+    budget_vouchers = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("budget in vouchers"),
+                                                  help_text=_("Stops giving vouchers beyond this."))
+    spent_vouchers = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("vouchers given"))
+    # Control group
+    holdout_percent = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(50)], verbose_name=_("control group (%)"),
+        help_text=_("This share of the members it reaches (0-50) is held out at random, stably per member: they get "
+                    "no effect, so the campaign's effect is measured against them."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(
+        constraints = [models.CheckConstraint(condition=Q(holdout_percent__lte=50), name="campaign_holdout_at_most_half"),
+                       models.CheckConstraint(
             condition=Q(budget_points__isnull=True) | Q(spent_points__lte=models.F("budget_points")),
-            name="campaign_within_budget")]
+            name="campaign_within_budget"), models.CheckConstraint(
+            condition=Q(budget_vouchers__isnull=True) | Q(spent_vouchers__lte=models.F("budget_vouchers")),
+            name="campaign_within_voucher_budget")]
         indexes = [models.Index(fields=["trigger", "event_type"], condition=Q(active=True), name="campaign_live")]
 
     def __str__(self) -> str:
@@ -203,6 +223,22 @@ class Campaign(models.Model):
             raise ValidationError({"reward": "This reward issues no voucher."})
 
 
+class CampaignSettings(SettingsRow):
+    """Program-wide rules of campaigns."""
+
+    message_cap = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("campaign messages per member"),
+        help_text=_("Frequency cap across campaigns: at most this many campaign messages per member in the days "
+                    "below (blank: no cap). A capped message is recorded as skipped; the other effects apply."))
+    message_cap_days = models.PositiveIntegerField(default=7, verbose_name=_("in days"))
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("campaign settings")
+
+    def __str__(self) -> str:
+        return str(_("Campaign settings"))
+
+
 class Firing(models.Model):
     """A campaign applied to a member for one occurrence, with what it gave."""
 
@@ -214,10 +250,14 @@ class Firing(models.Model):
     transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     voucher = models.OneToOneField(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     details = models.JSONField(default=dict, blank=True)
+    messaged = models.BooleanField(default=False, help_text="A campaign message went to the outbox.")
+    held_out = models.BooleanField(default=False, help_text="In the control group: recorded, with no effect.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "member", "occurrence_key"],
                                                name="firing_once_per_occurrence")]
+        # The frequency cap counts a member's recent campaign messages through this.
+        indexes = [models.Index(fields=["member", "fired_at"], condition=Q(messaged=True), name="firing_messages")]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} for {self.member_id} ({self.occurrence_key})"

@@ -6,7 +6,9 @@ from tests.office import manager  # noqa: F401 - fixture
 CAMPAIGN = {"code": "welcome", "name": "Welcome", "active": "on", "trigger": "stage_change", "to_stage": "new",
             "event_count": 1, "window": "after_sign_up", "window_hours": 24, "window_days": 1,
             "tiers": "[]", "stages": "[]", "stores": "[]", "channels": "[]", "bonus_points": 50,
-            "message_subject": "{}", "message_text": "{}", "once_per_member": "on"}
+            "message_subject": "{}", "message_text": "{}", "once_per_member": "on",
+            "value_tiers": "[]", "loyalty_types": "[]", "weekdays": "[]", "languages": "[]", "boost_valid_days": 30,
+            "limit_period": "month", "holdout_percent": 0}
 
 
 def test_a_manager_defines_an_event_type_and_a_campaign(client, manager):  # noqa: F811
