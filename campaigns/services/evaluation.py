@@ -49,6 +49,7 @@ class Candidate:
     channel_id: int | None = None
     store: str = ""
     details: dict = field(default_factory=dict)
+    at: datetime | None = None  # when it happened (the simulation's clock for time conditions and limits)
 
     @property
     def key(self) -> str:
