@@ -20,16 +20,17 @@ class EventTypeAdmin(admin.ModelAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "trigger", "event_type", "active", "bonus_points", "reward", "budget_points",
+    list_display = ["code", "name", "journey", "trigger", "event_type", "active", "bonus_points", "reward", "budget_points",
                     "spent_points"]
-    list_filter = ["active", "trigger"]
+    list_filter = ["active", "trigger", "journey"]
     search_fields = ["code", "name"]
     readonly_fields = ["spent_points", "spent_vouchers", "created_at", "results"]
     actions = ["simulate"]
     fieldsets = [
         (None, {"fields": ["code", "name", "active", "starts_at", "ends_at"]}),
         ("Trigger", {"fields": ["trigger", "event_type", "event_count", "window", "window_hours", "window_days",
-                                "collect_attribute", "order_min_amount", "to_stage", "to_tier", "to_tag", "fire_on"]}),
+                                "collect_attribute", "order_min_amount", "to_stage", "to_tier", "upgrades_only",
+                                "to_tag", "fire_on"]}),
         ("Conditions", {"fields": ["tiers", "stages", "value_tiers", "loyalty_types", "stores", "channels",
                                    ("paid_plan", "plan"), ("hour_from", "hour_to"), "weekdays", "languages",
                                    "needs_marketing_consent", ("age_min", "age_max")]}),

@@ -91,6 +91,7 @@ class Campaign(models.Model):
         BIRTHDAY = "birthday", _("The member's birthday")
         ANNIVERSARY = "anniversary", _("The anniversary of joining")
         FIXED_DATE = "fixed_date", _("A fixed date")
+        TIER_WARNING = "tier_warning", _("A warning before a tier downgrade")
 
     class PaidPlan(models.TextChoices):
         ON_PLAN = "on_plan", _("On a paid plan (trial or active)")
@@ -107,6 +108,8 @@ class Campaign(models.Model):
 
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
+    journey = models.CharField(max_length=32, blank=True, editable=False, verbose_name=_("journey"),
+                               help_text=_("The lifecycle journey this ready campaign ships as."))
     active = models.BooleanField(default=False, help_text="Live: evaluated as events, orders and changes arrive.")
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
@@ -125,6 +128,8 @@ class Campaign(models.Model):
                                 help_text="Stage change: the stage entered (any when blank).")
     to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                 help_text="Tier change: the tier entered (any when blank).")
+    upgrades_only = models.BooleanField(default=False, verbose_name=_("upgrades only"),
+                                        help_text=_("Tier change: only when the member qualified for a higher tier."))
     to_tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                verbose_name=_("tag entered"),
                                help_text=_("Tag entered: the tag. A segment is a rule tag on the value tier, "

@@ -23,7 +23,8 @@ from members.models import Member, TierChange
 
 from ..models import Campaign, Event, EventCounter
 from ..rules import conditions_met, held_out, period_start
-from .changes import _matches
+from .changes import SOURCES as SOURCES_OF_CHANGES
+from .changes import _matches, _occurrence
 from .dates import due_members
 from .evaluation import Candidate, member_facts
 
@@ -88,10 +89,13 @@ def _changes(campaign: Campaign, since: datetime, until: datetime) -> list[Candi
         at = "changed_at"
     elif campaign.trigger == Campaign.Trigger.TIER_CHANGE:
         source, rows, at = "tier", TierChange.objects.filter(created_at__gte=since, created_at__lt=until), "created_at"
+    elif campaign.trigger == Campaign.Trigger.TIER_WARNING:
+        rows, at = SOURCES_OF_CHANGES["warning"][0].filter(created_at__gte=since, created_at__lt=until), "created_at"
+        source = "warning"
     else:
         source, rows = "tag", MemberTag.objects.filter(tag_id=campaign.to_tag_id, added_at__gte=since, added_at__lt=until)
         at = "added_at"
-    return [Candidate(campaign=campaign, member_id=change.member_id, occurrence=f"{source}:{change.pk}",
+    return [Candidate(campaign=campaign, member_id=change.member_id, occurrence=_occurrence(source, change),
                       at=getattr(change, at)) for change in rows.order_by("pk") if _matches(campaign, change)]
 
 
@@ -120,7 +124,7 @@ def _orders(campaign: Campaign, since: datetime, until: datetime) -> list[Candid
 SOURCES = {
     Campaign.Trigger.EVENT: _events, Campaign.Trigger.EVENT_COUNT: _events, Campaign.Trigger.ORDER: _orders,
     Campaign.Trigger.STAGE_CHANGE: _changes, Campaign.Trigger.TIER_CHANGE: _changes,
-    Campaign.Trigger.TAG_ENTERED: _changes, Campaign.Trigger.BIRTHDAY: _dates,
+    Campaign.Trigger.TAG_ENTERED: _changes, Campaign.Trigger.TIER_WARNING: _changes, Campaign.Trigger.BIRTHDAY: _dates,
     Campaign.Trigger.ANNIVERSARY: _dates, Campaign.Trigger.FIXED_DATE: _dates,
 }
 
