@@ -28,15 +28,15 @@ class CampaignAdmin(admin.ModelAdmin):
     actions = ["simulate"]
     fieldsets = [
         (None, {"fields": ["code", "name", "active", "starts_at", "ends_at"]}),
-        ("Trigger", {"fields": ["trigger", "event_type", "event_count", "window", "window_hours", "window_days",
+        (_("Trigger"), {"fields": ["trigger", "event_type", "event_count", "window", "window_hours", "window_days",
                                 "collect_attribute", "order_min_amount", "to_stage", "to_tier", "upgrades_only",
                                 "to_tag", "fire_on"]}),
-        ("Conditions", {"fields": ["tiers", "stages", "value_tiers", "loyalty_types", "stores", "channels",
+        (_("Conditions"), {"fields": ["tiers", "stages", "value_tiers", "loyalty_types", "stores", "channels",
                                    ("paid_plan", "plan"), ("hour_from", "hour_to"), "weekdays", "languages",
                                    "needs_marketing_consent", ("age_min", "age_max")]}),
-        ("Effects", {"fields": ["bonus_points", ("boost_multiplier", "boost_valid_days"), "reward",
+        (_("Effects"), {"fields": ["bonus_points", ("boost_multiplier", "boost_valid_days"), "reward",
                                 "message_subject", "message_text", "tag"]}),
-        ("Limits", {"fields": ["once_per_member", ("limit_per_member", "limit_period"), ("budget_points", "spent_points"),
+        (_("Limits"), {"fields": ["once_per_member", ("limit_per_member", "limit_period"), ("budget_points", "spent_points"),
                                ("budget_vouchers", "spent_vouchers"), "created_at"]}),
         (_("Control group"), {"fields": ["holdout_percent", "results"]}),
     ]
