@@ -1,5 +1,6 @@
 """The lifecycle journeys ship as ready campaigns, inactive; switched on, each fires as described."""
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,14 @@ from tests.campaigns.conftest import views
 from .test_orders_and_limits import balance, order
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def shipped(db):
+    """The journeys as the data migration ships them (a transactional test run before empties the tables)."""
+    from django.apps import apps
+
+    importlib.import_module("campaigns.migrations.0008_lifecycle_journeys").forward(apps, None)
 
 
 def journey(code: str, **changes) -> Campaign:
