@@ -82,11 +82,11 @@ class EventCounter(models.Model):
 
 class Campaign(models.Model):
     class Trigger(models.TextChoices):
-        EVENT = "event", "Each event of a type"
-        EVENT_COUNT = "event_count", "N events of a type within a window"
-        ORDER = "order", "An order"
-        STAGE_CHANGE = "stage_change", "A lifecycle stage change"
-        TIER_CHANGE = "tier_change", "A tier change"
+        EVENT = "event", _("Each event of a type")
+        EVENT_COUNT = "event_count", _("N events of a type within a window")
+        ORDER = "order", _("An order")
+        STAGE_CHANGE = "stage_change", _("A lifecycle stage change")
+        TIER_CHANGE = "tier_change", _("A tier change")
         TAG_ENTERED = "tag_entered", _("A tag or segment entered")
         BIRTHDAY = "birthday", _("The member's birthday")
         ANNIVERSARY = "anniversary", _("The anniversary of joining")
@@ -103,8 +103,8 @@ class Campaign(models.Model):
         MONTH = "month", _("Month")
 
     class Window(models.TextChoices):
-        AFTER_SIGN_UP = "after_sign_up", "Within the window after the member signed up"
-        SLIDING = "sliding", "Within any sliding window of days"
+        AFTER_SIGN_UP = "after_sign_up", _("Within the window after the member signed up")
+        SLIDING = "sliding", _("Within any sliding window of days")
 
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
