@@ -4,17 +4,20 @@ A firing is unique per (campaign, member, occurrence key): whatever runs a campa
 (a replayed order, a rerun job, a retried batch) meets that key and applies nothing twice.
 """
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.cache import forget
 from core.history import track
-from core.models import Channel
+from core.models import Channel, SettingsRow
 from insight.models import Stage, Tag
 from loyalty.models import Transaction
-from members.models import Member, Tier
+from members.models import Member, Plan, Tier
 from rewards.models import Reward, Voucher
 
 ATTRIBUTE_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
@@ -89,22 +92,37 @@ class EventCounter(models.Model):
 @track(exclude=("spent_points",))  # moved by every firing, not by staff
 class Campaign(models.Model):
     class Trigger(models.TextChoices):
-        EVENT = "event", "Each event of a type"
-        EVENT_COUNT = "event_count", "N events of a type within a window"
-        ORDER = "order", "An order"
-        STAGE_CHANGE = "stage_change", "A lifecycle stage change"
-        TIER_CHANGE = "tier_change", "A tier change"
+        EVENT = "event", _("Each event of a type")
+        EVENT_COUNT = "event_count", _("N events of a type within a window")
+        ORDER = "order", _("An order")
+        STAGE_CHANGE = "stage_change", _("A lifecycle stage change")
+        TIER_CHANGE = "tier_change", _("A tier change")
+        TAG_ENTERED = "tag_entered", _("A tag or segment entered")
+        BIRTHDAY = "birthday", _("The member's birthday")
+        ANNIVERSARY = "anniversary", _("The anniversary of joining")
+        FIXED_DATE = "fixed_date", _("A fixed date")
+        TIER_WARNING = "tier_warning", _("A warning before a tier downgrade")
+
+    class PaidPlan(models.TextChoices):
+        ON_PLAN = "on_plan", _("On a paid plan (trial or active)")
+        NO_PLAN = "no_plan", _("Not on a paid plan")
+
+    class LimitPeriod(models.TextChoices):
+        DAY = "day", _("Day")
+        WEEK = "week", _("Week")
+        MONTH = "month", _("Month")
 
     class Window(models.TextChoices):
-        AFTER_SIGN_UP = "after_sign_up", "Within the window after the member signed up"
-        SLIDING = "sliding", "Within any sliding window of days"
+        AFTER_SIGN_UP = "after_sign_up", _("Within the window after the member signed up")
+        SLIDING = "sliding", _("Within any sliding window of days")
 
-    code = models.SlugField(max_length=64, unique=True, verbose_name=_("code"))
-    name = models.CharField(max_length=200, verbose_name=_("name"))
-    active = models.BooleanField(default=False, help_text="Live: evaluated as events, orders and changes arrive.",
-        verbose_name=_("active"))
-    starts_at = models.DateTimeField(null=True, blank=True, verbose_name=_("starts at"))
-    ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ends at"))
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    journey = models.CharField(max_length=32, blank=True, editable=False, verbose_name=_("journey"),
+                               help_text=_("The lifecycle journey this ready campaign ships as."))
+    active = models.BooleanField(default=False, help_text="Live: evaluated as events, orders and changes arrive.")
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
     # Trigger
     trigger = models.CharField(max_length=16, choices=Trigger.choices, verbose_name=_("trigger"))
     event_type = models.ForeignKey(EventType, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
@@ -127,40 +145,81 @@ class Campaign(models.Model):
                                 help_text="Stage change: the stage entered (any when blank).",
         verbose_name=_("to stage"))
     to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                help_text="Tier change: the tier entered (any when blank).",
-        verbose_name=_("to tier"))
+                                help_text="Tier change: the tier entered (any when blank).")
+    upgrades_only = models.BooleanField(default=False, verbose_name=_("upgrades only"),
+                                        help_text=_("Tier change: only when the member qualified for a higher tier."))
+    to_tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("tag entered"),
+                               help_text=_("Tag entered: the tag. A segment is a rule tag on the value tier, "
+                                           "loyalty type or stage (e.g. value tier = high)."))
+    fire_on = models.DateField(null=True, blank=True, verbose_name=_("fixed date"),
+                               help_text=_("Fixed date: the day (the program's time zone) it reaches its members."))
     # Conditions (blank: any)
-    tiers = models.JSONField(default=list, blank=True, help_text='Tier codes the member must hold, e.g. ["gold"].',
-        verbose_name=_("tiers"))
-    stages = models.JSONField(default=list, blank=True, help_text='Lifecycle stages, e.g. ["new", "active"].',
-        verbose_name=_("stages"))
-    stores = models.JSONField(default=list, blank=True, help_text="The order's store (or the event's `store`).",
-        verbose_name=_("stores"))
-    channels = models.JSONField(default=list, blank=True, help_text="Names of the channels the trigger came from.",
-        verbose_name=_("channels"))
+    tiers = models.JSONField(default=list, blank=True, help_text='Tier codes the member must hold, e.g. ["gold"].')
+    stages = models.JSONField(default=list, blank=True, help_text='Lifecycle stages, e.g. ["new", "active"].')
+    stores = models.JSONField(default=list, blank=True, help_text="The order's store (or the event's `store`).")
+    channels = models.JSONField(default=list, blank=True, help_text="Names of the channels the trigger came from.")
+    value_tiers = models.JSONField(default=list, blank=True, verbose_name=_("value tiers"),
+                                   help_text=_('Value tiers (insight), e.g. ["high"].'))
+    loyalty_types = models.JSONField(default=list, blank=True, verbose_name=_("loyalty types"),
+                                     help_text=_('Loyalty types (insight), e.g. ["latent", "committed"].'))
+    paid_plan = models.CharField(max_length=8, choices=PaidPlan.choices, blank=True, verbose_name=_("paid plan"),
+                                 help_text=_("Any member when blank."))
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("plan"), help_text=_("With a paid plan: this plan only."))
+    hour_from = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("from hour"),
+                                                 help_text=_("Time of day in the member's time zone: from this hour "
+                                                             "(0-23) ..."))
+    hour_to = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("to hour"),
+                                               help_text=_("... until before this hour (1-24; past midnight when "
+                                                           "smaller than the first)."))
+    weekdays = models.JSONField(default=list, blank=True, verbose_name=_("days of the week"),
+                                help_text=_("ISO days in the member's time zone, 1 = Monday ... 7 = Sunday."))
+    languages = models.JSONField(default=list, blank=True, verbose_name=_("languages"),
+                                 help_text=_("The member's language, e.g. [\"zh-hans\"]."))
+    needs_marketing_consent = models.BooleanField(default=False, verbose_name=_("needs marketing consent"))
+    age_min = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("minimum age"),
+                                               help_text=_("From the birth date; members without one are left out."))
+    age_max = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("maximum age"))
     # Effects
     bonus_points = models.PositiveIntegerField(default=0, verbose_name=_("bonus points"))
     reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                               help_text="A voucher of this reward, given without points.", verbose_name=_("reward"))
-    message_subject = models.JSONField(default=dict, blank=True, help_text='Per language: {"en": "...", "zh-hans": "..."}.',
-        verbose_name=_("message subject"))
-    message_text = models.JSONField(default=dict, blank=True, help_text="Per language, as the subject.",
-        verbose_name=_("message text"))
-    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("tag"))
+                               help_text="A voucher of this reward, given without points.")
+    boost_multiplier = models.DecimalField(
+        max_digits=6, decimal_places=3, null=True, blank=True, verbose_name=_("multiplier on the next order"),
+        validators=[MinValueValidator(Decimal("1.001"))],
+        help_text=_("E.g. 2 for double points on the member's next order that earns."))
+    boost_valid_days = models.PositiveIntegerField(default=30, verbose_name=_("multiplier valid for days"))
+    message_subject = models.JSONField(default=dict, blank=True, help_text='Per language: {"en": "...", "zh-hans": "..."}.')
+    message_text = models.JSONField(default=dict, blank=True, help_text="Per language, as the subject.")
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # Limits
-    once_per_member = models.BooleanField(default=True, verbose_name=_("once per member"))
-    budget_points = models.PositiveBigIntegerField(null=True, blank=True, help_text="Stops paying points beyond this.",
-        verbose_name=_("budget points"))
-    spent_points = models.PositiveBigIntegerField(default=0, editable=False, verbose_name=_("spent points"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    once_per_member = models.BooleanField(default=True)
+    limit_per_member = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("firings per member"),
+                                                   help_text=_("At most this many firings per member in each period."))
+    limit_period = models.CharField(max_length=8, choices=LimitPeriod.choices, default=LimitPeriod.MONTH,
+                                    verbose_name=_("period"))
+    budget_points = models.PositiveBigIntegerField(null=True, blank=True, help_text="Stops paying points beyond this.")
+    spent_points = models.PositiveBigIntegerField(default=0, editable=False)
+    budget_vouchers = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("budget in vouchers"),
+                                                  help_text=_("Stops giving vouchers beyond this."))
+    spent_vouchers = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("vouchers given"))
+    # Control group
+    holdout_percent = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(50)], verbose_name=_("control group (%)"),
+        help_text=_("This share of the members it reaches (0-50) is held out at random, stably per member: they get "
+                    "no effect, so the campaign's effect is measured against them."))
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
-        constraints = [models.CheckConstraint(
+        constraints = [models.CheckConstraint(condition=Q(holdout_percent__lte=50), name="campaign_holdout_at_most_half"),
+                       models.CheckConstraint(
             condition=Q(budget_points__isnull=True) | Q(spent_points__lte=models.F("budget_points")),
-            name="campaign_within_budget")]
+            name="campaign_within_budget"), models.CheckConstraint(
+            condition=Q(budget_vouchers__isnull=True) | Q(spent_vouchers__lte=models.F("budget_vouchers")),
+            name="campaign_within_voucher_budget")]
         indexes = [models.Index(fields=["trigger", "event_type"], condition=Q(active=True), name="campaign_live")]
 
     def __str__(self) -> str:
@@ -173,32 +232,59 @@ class Campaign(models.Model):
     def clean(self) -> None:
         if self.trigger in (self.Trigger.EVENT, self.Trigger.EVENT_COUNT) and not self.event_type_id:
             raise ValidationError({"event_type": "An event trigger needs its event type."})
-        if not (self.bonus_points or self.reward_id or self.message_text or self.tag_id):
+        if self.plan_id and self.paid_plan != self.PaidPlan.ON_PLAN:
+            raise ValidationError({"plan": _("A given plan needs the condition: on a paid plan.")})
+        if (self.hour_from is None) != (self.hour_to is None) or (self.hour_from or 0) > 23 or (self.hour_to or 1) > 24:
+            raise ValidationError({"hour_to": _("Both hours, from 0-23 to 1-24.")})
+        if any(d not in range(1, 8) for d in self.weekdays or []):
+            raise ValidationError({"weekdays": _("Days are 1 (Monday) to 7 (Sunday).")})
+        if self.trigger == self.Trigger.TAG_ENTERED and not self.to_tag_id:
+            raise ValidationError({"to_tag": _("A tag trigger needs its tag.")})
+        if self.trigger == self.Trigger.FIXED_DATE and not self.fire_on:
+            raise ValidationError({"fire_on": _("A fixed-date trigger needs its date.")})
+        if not (self.bonus_points or self.reward_id or self.message_text or self.tag_id or self.boost_multiplier):
             raise ValidationError("A campaign needs at least one effect.")
         if self.reward_id and not self.reward.issues_voucher:
             raise ValidationError({"reward": "This reward issues no voucher."})
 
 
+class CampaignSettings(SettingsRow):
+    """Program-wide rules of campaigns."""
+
+    message_cap = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("campaign messages per member"),
+        help_text=_("Frequency cap across campaigns: at most this many campaign messages per member in the days "
+                    "below (blank: no cap). A capped message is recorded as skipped; the other effects apply."))
+    message_cap_days = models.PositiveIntegerField(default=7, verbose_name=_("in days"))
+
+    class Meta:
+        verbose_name = verbose_name_plural = _("campaign settings")
+
+    def __str__(self) -> str:
+        return str(_("Campaign settings"))
+
+
 class Firing(models.Model):
     """A campaign applied to a member for one occurrence, with what it gave."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="firings", db_index=False,
-        verbose_name=_("campaign"))
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
-    occurrence_key = models.CharField(max_length=200, verbose_name=_("occurrence key"))
-    fired_at = models.DateTimeField(verbose_name=_("fired at"))
-    points = models.BigIntegerField(default=0, verbose_name=_("points"))
-    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("transaction"))
-    voucher = models.OneToOneField(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("voucher"))
-    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="firings", db_index=False)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    occurrence_key = models.CharField(max_length=200)
+    fired_at = models.DateTimeField()
+    points = models.BigIntegerField(default=0)
+    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    voucher = models.OneToOneField(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    details = models.JSONField(default=dict, blank=True)
+    messaged = models.BooleanField(default=False, help_text="A campaign message went to the outbox.")
+    held_out = models.BooleanField(default=False, help_text="In the control group: recorded, with no effect.")
 
     class Meta:
         verbose_name = _("firing")
         verbose_name_plural = _("firings")
         constraints = [models.UniqueConstraint(fields=["campaign", "member", "occurrence_key"],
                                                name="firing_once_per_occurrence")]
+        # The frequency cap counts a member's recent campaign messages through this.
+        indexes = [models.Index(fields=["member", "fired_at"], condition=Q(messaged=True), name="firing_messages")]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} for {self.member_id} ({self.occurrence_key})"

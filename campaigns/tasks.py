@@ -8,3 +8,10 @@ def evaluate_changes() -> dict:
     """Every few minutes: the campaigns of the stage and tier changes recorded since the last run. Idempotent: a
     firing is unique per (campaign, member, change)."""
     return services.changes_evaluate()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def evaluate_dates() -> dict:
+    """Daily, just after midnight in the program's time zone: birthday, anniversary and fixed-date campaigns.
+    Idempotent: a firing is unique per (campaign, member, year or date)."""
+    return services.dates_evaluate()

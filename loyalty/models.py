@@ -356,6 +356,28 @@ class LotMovement(models.Model):
         constraints = [models.CheckConstraint(condition=~Q(points=0), name="lot_movement_nonzero")]
 
 
+class EarnBoost(models.Model):
+    """A multiplier on the member's next order that earns points (a campaign's effect): pending until that order
+    takes it, under the member's ledger lock, in the order's transaction. One order takes one boost, the oldest."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", db_index=False)
+    multiplier = models.DecimalField(max_digits=6, decimal_places=3)
+    grant_key = models.CharField(max_length=200, unique=True, help_text="Once per grant (e.g. a campaign firing).")
+    reason = models.CharField(max_length=200, blank=True)
+    granted_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(multiplier__gt=1), name="earn_boost_above_one")]
+        # The earn path's one extra query: the member's unused boosts, through this partial index.
+        indexes = [models.Index(fields=["member", "id"], condition=Q(used_at__isnull=True), name="earn_boost_unused")]
+
+    def __str__(self) -> str:
+        return f"x{self.multiplier} for {self.member_id}"
+
+
 class BirthdayGift(models.Model):
     """A member's birthday gift of one year: given once (the unique key), whatever the job does."""
 

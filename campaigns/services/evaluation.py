@@ -11,11 +11,12 @@ Lock order: the members' ledger locks (loyalty.locks, member-id order), then the
 unique key backs it.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from core.cache import cached
@@ -27,11 +28,14 @@ from insight.models import MemberSegment
 from loyalty import locks
 from loyalty import services as loyalty
 from loyalty.models import Order
-from members.models import Member, TierStatus
+from loyalty.services.rules import member_zone, program_zone
+from members.models import Member, Subscription, TierStatus
+from members.models.plans import LIVE as LIVE_PLANS
 from members.services import Message, notifications_record_many
 from rewards import services as rewards
 
-from ..models import Campaign, Firing
+from ..models import Campaign, CampaignSettings, Firing
+from ..rules import MemberFacts, conditions_met, held_out, period_start
 
 ONCE = "once"
 ORDER_CAMPAIGNS = "campaigns.order"  # the settings cache's key (see Campaign.save)
@@ -45,6 +49,7 @@ class Candidate:
     channel_id: int | None = None
     store: str = ""
     details: dict = field(default_factory=dict)
+    at: datetime | None = None  # when it happened (the simulation's clock for time conditions and limits)
 
     @property
     def key(self) -> str:
@@ -58,39 +63,53 @@ def live_campaigns(*, trigger: str, now: datetime | None, event_type_ids=None) -
         qs = qs.filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now), Q(ends_at__isnull=True) | Q(ends_at__gt=now))
     if event_type_ids is not None:
         qs = qs.filter(event_type_id__in=event_type_ids)
-    return list(qs.select_related("reward", "tag").order_by("pk"))
+    return list(qs.select_related("reward", "tag", "plan").order_by("pk"))
 
 
-def _meets_conditions(candidates: list[Candidate]) -> list[Candidate]:
+MEMBER_CONDITIONS = ("hour_from", "weekdays", "languages", "needs_marketing_consent", "age_min", "age_max")
+
+
+def member_facts(campaigns: list[Campaign], member_ids: set[int]) -> dict[int, MemberFacts]:
+    """The facts the campaigns' conditions look at, for these members: one query per kind of condition in use."""
+    tiers, segments, plans, people = {}, {}, {}, {}
+    if any(c.tiers for c in campaigns):
+        tiers = dict(TierStatus.objects.filter(member_id__in=member_ids).values_list("member_id", "tier__code"))
+    if any(c.stages or c.value_tiers or c.loyalty_types for c in campaigns):
+        segments = {m: rest for m, *rest in MemberSegment.objects.filter(member_id__in=member_ids).values_list(
+            "member_id", "stage", "value_tier", "loyalty_type")}
+    if any(c.paid_plan for c in campaigns):
+        plans = dict(Subscription.objects.filter(member_id__in=member_ids, status__in=LIVE_PLANS)
+                     .values_list("member_id", "plan__code"))
+    if any(getattr(c, f) not in (None, False, []) for c in campaigns for f in MEMBER_CONDITIONS):
+        people = {m: rest for m, *rest in Member.objects.filter(pk__in=member_ids).values_list(
+            "pk", "timezone", "language", "marketing_consent", "birth_date")}
+    facts = {}
+    for m in member_ids:
+        stage, value_tier, loyalty_type = segments.get(m, (None, None, None))
+        zone, language, consent, birth_date = people.get(m, (None, None, None, None))
+        facts[m] = MemberFacts(tier=tiers.get(m), stage=stage, value_tier=value_tier, loyalty_type=loyalty_type,
+                               plan=plans.get(m, ""), zone=member_zone(zone) if zone else None, language=language,
+                               marketing_consent=consent, birth_date=birth_date)
+    return facts
+
+
+def _meets_conditions(candidates: list[Candidate], now: datetime) -> list[Candidate]:
     """Keep the candidates whose member and source meet their campaign's conditions (one query per kind)."""
-    ids = {c.member_id for c in candidates}
-    tiers = stages = channels = {}
-    if any(c.campaign.tiers for c in candidates):
-        tiers = dict(TierStatus.objects.filter(member_id__in=ids).values_list("member_id", "tier__code"))
-    if any(c.campaign.stages for c in candidates):
-        stages = dict(MemberSegment.objects.filter(member_id__in=ids).values_list("member_id", "stage"))
+    facts = member_facts(list({c.campaign.pk: c.campaign for c in candidates}.values()),
+                         {c.member_id for c in candidates})
+    channels = {}
     if any(c.campaign.channels for c in candidates):
         channels = dict(Channel.objects.values_list("pk", "name"))
-    kept = []
-    for c in candidates:
-        campaign = c.campaign
-        if campaign.tiers and tiers.get(c.member_id) not in campaign.tiers:
-            continue
-        if campaign.stages and stages.get(c.member_id) not in campaign.stages:
-            continue
-        if campaign.stores and c.store not in campaign.stores:
-            continue
-        if campaign.channels and channels.get(c.channel_id) not in campaign.channels:
-            continue
-        kept.append(c)
-    return kept
+    return [c for c in candidates if conditions_met(c.campaign, facts[c.member_id], now=now, store=c.store,
+                                                    channel=channels.get(c.channel_id))]
 
 
 def _text(texts: dict, language: str) -> str:
     return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
 
 
-def _fire(c: Candidate, member: Member, now: datetime, system_channel: int) -> tuple[Firing, Message | None]:
+def _fire(c: Candidate, member: Member, now: datetime, system_channel: int, *,
+          may_message: bool) -> tuple[Firing, Message | None]:
     campaign = c.campaign
     firing = Firing.objects.create(campaign=campaign, member=member, occurrence_key=c.key, fired_at=now,
                                    details={"occurrence": c.occurrence, **c.details})
@@ -109,15 +128,27 @@ def _fire(c: Candidate, member: Member, now: datetime, system_channel: int) -> t
             with transaction.atomic():
                 firing.voucher = rewards.voucher_grant(member_id=member.pk, reward_code=campaign.reward.code,
                                                        grant_key=derived_key(*key_parts), now=now)
+            Campaign.objects.filter(pk=campaign.pk).update(spent_vouchers=F("spent_vouchers") + 1)
+            if campaign.budget_vouchers is not None:
+                campaign.spent_vouchers += 1
         except ApplicationError as exc:  # the reward was withdrawn since: the other effects still apply
             firing.details["voucher_skipped"] = exc.message
+    if campaign.boost_multiplier:
+        loyalty.earn_boost_grant(member_id=member.pk, multiplier=campaign.boost_multiplier,
+                                 grant_key=derived_key(*key_parts), reason=f"Campaign: {campaign.name}", now=now,
+                                 expires_at=now + timedelta(days=campaign.boost_valid_days))
+        firing.details["multiplier"] = str(campaign.boost_multiplier)
     if campaign.tag_id:
         insight.member_tag_attach(member=member, tag=campaign.tag)
-    firing.save(update_fields=["points", "transaction", "voucher", "details"])
     message = None
-    if campaign.message_text:
+    if campaign.message_text and not may_message:
+        firing.details["message_skipped"] = "frequency_cap"
+    firing.messaged = bool(campaign.message_text) and may_message
+    firing.save(update_fields=["points", "transaction", "voucher", "details", "messaged"])
+    if firing.messaged:
         payload = {"campaign": campaign.code, "subject": _text(campaign.message_subject, member.language),
-                   "text": _text(campaign.message_text, member.language), "points": firing.points}
+                   "text": _text(campaign.message_text, member.language), "points": firing.points,
+                   **({"multiplier": str(campaign.boost_multiplier)} if campaign.boost_multiplier else {})}
         if firing.voucher:
             payload |= {"voucher_code": firing.voucher.code, "reward_name": campaign.reward.name,
                         "date": firing.voucher.expires_at.date().isoformat()}
@@ -128,34 +159,81 @@ def _fire(c: Candidate, member: Member, now: datetime, system_channel: int) -> t
     return firing, message
 
 
+def _period_counts(candidates: list[Candidate], member_ids: list[int], now: datetime) -> Counter:
+    """Firings so far in the current period (the program's time zone) of the campaigns limited per member."""
+    limited = {c.campaign.pk: c.campaign for c in candidates if c.campaign.limit_per_member}
+    if not limited:
+        return Counter()
+    local = now.astimezone(program_zone())
+    since = Q(pk__in=[])
+    for campaign in limited.values():
+        since |= Q(campaign_id=campaign.pk, fired_at__gte=period_start(campaign.limit_period, local))
+    rows = (Firing.objects.filter(since, member_id__in=member_ids).values("campaign_id", "member_id")
+            .annotate(n=Count("id")).values_list("campaign_id", "member_id", "n"))
+    return Counter({(campaign_id, member_id): n for campaign_id, member_id, n in rows})
+
+
+def _messages_sent(candidates: list[Candidate], member_ids: list[int], now: datetime) -> tuple[int | None, Counter]:
+    """The program's frequency cap on campaign messages, and each member's messages within its days."""
+    settings = CampaignSettings.current()
+    if settings.message_cap is None or not any(c.campaign.message_text for c in candidates):
+        return None, Counter()
+    rows = (Firing.objects.filter(member_id__in=member_ids, messaged=True,
+                                  fired_at__gt=now - timedelta(days=settings.message_cap_days))
+            .values("member_id").annotate(n=Count("id")).values_list("member_id", "n"))
+    return settings.message_cap, Counter(dict(rows))
+
+
+def _within_budget(campaign: Campaign) -> bool:
+    if campaign.budget_points is not None and campaign.spent_points + campaign.bonus_points > campaign.budget_points:
+        return False
+    return not (campaign.reward_id and campaign.budget_vouchers is not None
+                and campaign.spent_vouchers + 1 > campaign.budget_vouchers)
+
+
 def firings_apply(*, candidates: list[Candidate], now: datetime) -> list[Firing]:
-    """Apply the candidates that meet their conditions, limits and budget and did not fire before."""
-    candidates = _meets_conditions(candidates)
+    """Apply the candidates that meet their conditions, limits and budgets and did not fire before. A member in
+    the campaign's control group gets a firing marked held out, with no effect."""
+    candidates = _meets_conditions(candidates, now)
     if not candidates:
         return []
     member_ids = sorted({c.member_id for c in candidates})
     with locks.members_locked(member_ids):
-        budgeted = sorted({c.campaign.pk for c in candidates if c.campaign.budget_points is not None})
+        budgeted = sorted({c.campaign.pk for c in candidates
+                           if c.campaign.budget_points is not None or c.campaign.budget_vouchers is not None})
         fresh = {c.pk: c for c in Campaign.objects.select_for_update().filter(pk__in=budgeted).order_by("pk")}
         done = set(Firing.objects.filter(campaign_id__in={c.campaign.pk for c in candidates}, member_id__in=member_ids,
                                          occurrence_key__in={c.key for c in candidates})
                    .values_list("campaign_id", "member_id", "occurrence_key"))
+        in_period = _period_counts(candidates, member_ids, now)
+        cap, messaged = _messages_sent(candidates, member_ids, now)
         members = Member.objects.in_bulk(member_ids)
         system_channel = Channel.named(Channel.SYSTEM).pk
         firings, messages = [], []
         for c in sorted(candidates, key=lambda c: (c.campaign.pk, c.member_id, c.occurrence)):
             if c.campaign.pk in fresh:
-                c.campaign = fresh[c.campaign.pk]  # the locked row: its spent points are current
-            member = members[c.member_id]
-            if (c.campaign.pk, c.member_id, c.key) in done or member.status != Member.Status.ACTIVE:
+                c.campaign = fresh[c.campaign.pk]  # the locked row: its spent points and vouchers are current
+            campaign, member = c.campaign, members[c.member_id]
+            if (campaign.pk, c.member_id, c.key) in done or member.status != Member.Status.ACTIVE:
                 continue
-            budget = c.campaign.budget_points
-            if budget is not None and c.campaign.spent_points + c.campaign.bonus_points > budget:
-                continue  # the budget is spent: the campaign stops paying
-            done.add((c.campaign.pk, c.member_id, c.key))
-            firing, message = _fire(c, member, now, system_channel)
+            if campaign.limit_per_member and in_period[campaign.pk, c.member_id] >= campaign.limit_per_member:
+                continue  # N firings per member in this period
+            if held_out(campaign.pk, c.member_id, campaign.holdout_percent):
+                done.add((campaign.pk, c.member_id, c.key))
+                in_period[campaign.pk, c.member_id] += 1
+                firings.append(Firing.objects.create(campaign=campaign, member=member, occurrence_key=c.key,
+                                                     fired_at=now, held_out=True,
+                                                     details={"occurrence": c.occurrence, **c.details}))
+                continue
+            if not _within_budget(campaign):
+                continue  # a budget is spent: the campaign stops paying
+            done.add((campaign.pk, c.member_id, c.key))
+            in_period[campaign.pk, c.member_id] += 1
+            may_message = cap is None or messaged[c.member_id] < cap
+            firing, message = _fire(c, member, now, system_channel, may_message=may_message)
             firings.append(firing)
             if message:
+                messaged[c.member_id] += 1
                 messages.append(message)
         notifications_record_many(messages=messages)
     return firings

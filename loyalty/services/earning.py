@@ -14,6 +14,7 @@ from ..exceptions import LoyaltyErrorCode
 from ..locks import account_locked
 from ..models import CategoryMultiplier, Lot, LotMovement, Order, OrderLine, ProgramSettings, Transaction
 from . import rules
+from .boosts import earn_boost_link, earn_boost_take
 from .ledger import post
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -80,8 +81,16 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
         CategoryMultiplier.objects.filter(active=True).values_list("category", "multiplier")))
     tiers = tier_activity_prepare(member_id=member.pk)  # read once, for the benefits and the activity
     benefits = member_benefits(member_id=member.pk, now=now, status=tiers.status)
+    multiplier = benefits.multiplier
     points, qualifying, per_line = rules.order_points(program=program, amount=amount, lines=lines,
-                                                      multipliers=multipliers, member_multiplier=benefits.multiplier)
+                                                      multipliers=multipliers, member_multiplier=multiplier)
+    # A campaign's boost on the next order (one indexed statement per earning order): taken only by an order
+    # that earns, and it multiplies the tier / plan multiplier, so a refund takes back at the rate it earned.
+    boost = earn_boost_take(member_id=member.pk, now=now) if points > 0 else None
+    if boost:
+        multiplier = benefits.multiplier * boost.multiplier
+        points, qualifying, per_line = rules.order_points(program=program, amount=amount, lines=lines,
+                                                          multipliers=multipliers, member_multiplier=multiplier)
 
     def record_order(txn: Transaction | None) -> Order:
         try:
@@ -107,9 +116,12 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
                      "rounding": program.rounding,
                      "multipliers": {lp.line.category: str(lp.multiplier) for lp in per_line if lp.multiplier != 1},
                      "tier": benefits.tier.code if benefits.tier else None,
-                     "plan": benefits.subscription.plan.code if benefits.subscription else None},
-            counters={"lifetime_earned": points}, multiplier=benefits.multiplier, member_timezone=member.timezone,
+                     "plan": benefits.subscription.plan.code if benefits.subscription else None,
+                     **({"boost": str(boost.multiplier)} if boost else {})},
+            counters={"lifetime_earned": points}, multiplier=multiplier, member_timezone=member.timezone,
         )
+        if boost:
+            earn_boost_link(boost=boost, transaction_id=order.earn_transaction_id)
     else:
         order = record_order(None)
     if per_line:

@@ -51,7 +51,9 @@ class Member(models.Model):
         verbose_name_plural = _("members")
         ordering = ["-id"]
         indexes = [models.Index(fields=["birth_month", "birth_day", "id"], condition=Q(status="active"),
-                                name="member_birthday")]
+                                name="member_birthday"),
+                   # Campaigns' anniversary trigger: today's joining anniversaries, one range per past year.
+                   models.Index(fields=["joined_at"], condition=Q(status="active"), name="member_joined")]
 
     def __str__(self) -> str:
         return f"{self.name or self.external_id} ({self.external_id})"
