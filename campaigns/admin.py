@@ -1,11 +1,17 @@
-"""Staff's view of campaigns: event types and campaigns are edited here (managers); events, counters and firings
-are read-only (the API and the evaluation write them)."""
+"""Staff's view of campaigns: event types, campaigns, challenges and the settings (the events' retention) are edited
+here (managers); events, counters, firings and challenge progress are read-only (the API and the evaluation write
+them)."""
 
 from django.contrib import admin
 
-from core.admin_mixins import ReadOnlyMixin
+from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
 
-from .models import Campaign, Event, EventType, Firing
+from .models import Campaign, CampaignSettings, Challenge, ChallengeProgress, Event, EventType, Firing
+
+
+@admin.register(CampaignSettings)
+class CampaignSettingsAdmin(BoundedNumbersAdminMixin, SingletonAdminMixin, admin.ModelAdmin):
+    number_bounds = {"event_retention_months": {"min_value": 1, "max_value": 120}}
 
 
 @admin.register(EventType)
@@ -48,3 +54,25 @@ class FiringAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["campaign", "member", "voucher"]
     search_fields = ["member__external_id"]
     date_hierarchy = "fired_at"
+
+
+@admin.register(Challenge)
+class ChallengeAdmin(BoundedNumbersAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "kind", "event_type", "times", "within_days", "weeks", "active", "bonus_points", "reward"]
+    list_filter = ["active", "kind"]
+    search_fields = ["code"]
+    readonly_fields = ["created_at"]
+    number_bounds = {"times": {"min_value": 1}, "within_days": {"min_value": 1}, "weeks": {"min_value": 1}}
+    fieldsets = [
+        (None, {"fields": ["code", "title", "description", "active", "starts_at", "ends_at"]}),
+        ("What to do", {"fields": ["kind", "event_type", "times", "within_days", "weeks"]}),
+        ("Reward", {"fields": ["bonus_points", "reward", "created_at"]}),
+    ]
+
+
+@admin.register(ChallengeProgress)
+class ChallengeProgressAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["challenge", "member", "count", "period_start", "open_until", "completed_at", "points", "voucher"]
+    list_filter = ["challenge"]
+    list_select_related = ["challenge", "member", "voucher"]
+    search_fields = ["member__external_id"]

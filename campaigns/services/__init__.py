@@ -2,8 +2,11 @@
 loyalty's services (under the member's ledger lock), vouchers through rewards', messages through members'
 outbox, tags through insight's."""
 
+from .challenges import challenges_record_order
 from .changes import changes_evaluate
 from .evaluation import order_campaigns_apply
 from .events import EventInput, events_record
+from .partitions import event_partitions_maintain
 
-__all__ = ["EventInput", "changes_evaluate", "events_record", "order_campaigns_apply"]
+__all__ = ["EventInput", "challenges_record_order", "changes_evaluate", "event_partitions_maintain", "events_record",
+           "order_campaigns_apply"]

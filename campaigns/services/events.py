@@ -1,5 +1,6 @@
-"""Behaviour events: validated against their type's attribute schema, stored once per (channel, event id), counted
-per (member, type, day) by an upsert, then matched against the live event campaigns in the same transaction.
+"""Behaviour events: validated against their type's attribute schema, stored once per (channel, event id) (the
+dedupe key in EventKey, the event in its month's partition), counted per (member, type, day) by an upsert, then
+matched against the live event campaigns and challenges in the same transaction.
 
 A batch is all or nothing: the first bad event refuses the whole batch (400, its index in `index` and in the
 fields' path), and nothing is written.
@@ -19,7 +20,8 @@ from loyalty import locks
 from members.models import Member
 
 from ..exceptions import CampaignsErrorCode
-from ..models import ATTRIBUTE_TYPES, Campaign, Event, EventCounter, EventType, Firing
+from ..models import ATTRIBUTE_TYPES, Campaign, Event, EventCounter, EventKey, EventType, Firing
+from . import challenges, partitions
 from .evaluation import Candidate, firings_apply, live_campaigns
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -69,6 +71,7 @@ def attributes_problem(schema: dict, attributes: dict) -> str:
 
 
 def _validate(events: list[EventInput], now: datetime) -> tuple[dict[str, Member], dict[str, EventType]]:
+    kept_from = partitions.retention_start(now)
     members = {m.external_id: m for m in Member.objects.filter(external_id__in={e.member for e in events})}
     types = {t.name: t for t in EventType.objects.filter(name__in={e.type for e in events}, active=True)}
     for i, event in enumerate(events):
@@ -78,6 +81,9 @@ def _validate(events: list[EventInput], now: datetime) -> tuple[dict[str, Member
             raise _refuse(i, "type", f"No event type {event.type!r}.", CampaignsErrorCode.EVENT_TYPE_UNKNOWN)
         if event.occurred_at > now + CLOCK_SKEW:
             raise _refuse(i, "occurred_at", "Is in the future.", ErrorCode.INVALID)
+        if event.occurred_at < kept_from:
+            raise _refuse(i, "occurred_at", f"Is older than the events kept (from {kept_from:%Y-%m-%d}).",
+                          CampaignsErrorCode.EVENT_TOO_OLD)
         problem = attributes_problem(types[event.type].attributes, event.attributes)
         if problem:
             raise _refuse(i, "attributes", problem, CampaignsErrorCode.EVENT_ATTRIBUTES_INVALID)
@@ -85,21 +91,29 @@ def _validate(events: list[EventInput], now: datetime) -> tuple[dict[str, Member
 
 
 def _insert(rows: list[tuple], channel_id: int, now: datetime) -> list[Recorded]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING: the events new to this channel, in one statement."""
-    table = Event._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
-    params = []
-    for event_id, member_id, type_id, occurred_at, attributes in rows:
-        params += [channel_id, event_id, member_id, type_id, occurred_at,
-                   connection.ops.adapt_json_value(attributes, None), now]
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (channel_id, event_id, member_id, type_id, occurred_at, attributes, "
-                       f"recorded_at) VALUES {values} ON CONFLICT (channel_id, event_id) DO NOTHING "
-                       "RETURNING id, event_id", params)
-        returned = cursor.fetchall()
+    """The events new to this channel, in two statements: their dedupe keys by INSERT ... ON CONFLICT DO NOTHING
+    RETURNING (the keys that were new), then those events into their partitions."""
     first = {}
     for row in rows:
         first.setdefault(row[0], row)  # an id sent twice in one batch: the first one is stored
+    keys = EventKey._meta.db_table
+    values = ", ".join(["(%s, %s, %s)"] * len(first))
+    params = [p for event_id, _, _, occurred_at, _ in first.values() for p in (channel_id, event_id, occurred_at)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {keys} (channel_id, event_id, occurred_at) VALUES {values} "
+                       "ON CONFLICT (channel_id, event_id) DO NOTHING RETURNING event_id", params)
+        new = [first[event_id] for (event_id,) in cursor.fetchall()]
+        if not new:
+            return []
+        table = Event._meta.db_table
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(new))
+        params = []
+        for event_id, member_id, type_id, occurred_at, attributes in new:
+            params += [channel_id, event_id, member_id, type_id, occurred_at,
+                       connection.ops.adapt_json_value(attributes, None), now]
+        cursor.execute(f"INSERT INTO {table} (channel_id, event_id, member_id, type_id, occurred_at, attributes, "
+                       f"recorded_at) VALUES {values} RETURNING id, event_id", params)
+        returned = cursor.fetchall()
     recorded = []
     for pk, event_id in returned:
         _, member_id, type_id, occurred_at, attributes = first[event_id]
@@ -127,7 +141,9 @@ def events_record(*, channel_id: int, events: list[EventInput], now: datetime | 
     rows = [(e.event_id, members[e.member].pk, types[e.type].pk, e.occurred_at, e.attributes) for e in events]
     campaigns = [c for trigger in (Campaign.Trigger.EVENT, Campaign.Trigger.EVENT_COUNT)
                  for c in live_campaigns(trigger=trigger, now=now, event_type_ids={t.pk for t in types.values()})]
-    acting = {c.event_type_id for c in campaigns}
+    live_challenges = challenges.challenges_live(now=now, event_type_ids={t.pk for t in types.values()})
+    acting = {c.event_type_id for c in campaigns} | {c.event_type_id for c in live_challenges}
+    partitions.event_partitions_ensure(months={partitions.month_of(e.occurred_at) for e in events})
     # The members whose events a campaign acts on are locked before their events are written and counted, so two
     # batches of one member count one after the other: the one that reaches N sees the other's events.
     with locks.members_locked({member_id for _, member_id, type_id, _, _ in rows if type_id in acting}):
@@ -135,6 +151,9 @@ def events_record(*, channel_id: int, events: list[EventInput], now: datetime | 
         if recorded:
             _count(recorded)
         firings = firings_apply(candidates=_candidates(recorded, campaigns), now=now) if recorded else []
+        if recorded and live_challenges:
+            challenges.challenges_advance(challenges=live_challenges, now=now, hits=[
+                (r.type_id, r.member_id, r.occurred_at) for r in recorded])
     return {"recorded": len(recorded), "duplicates": len(events) - len(recorded), "fired": len(firings)}
 
 

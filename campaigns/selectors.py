@@ -1,0 +1,53 @@
+"""Reads of campaigns' tables worth naming."""
+
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from members.models import Member
+
+from .models import Challenge, ChallengeProgress
+
+
+def _text(texts: dict, language: str) -> str:
+    return (texts or {}).get(language) or (texts or {}).get("en") or next(iter((texts or {}).values()), "")
+
+
+def challenges_of(*, member: Member, now: datetime | None = None) -> list[dict]:
+    """The member's challenges: every live one, and every one they completed, with the progress of their current
+    attempt (an attempt past its window counts as nothing: `expired`), in two queries."""
+    now = now or timezone.now()
+    live = Q(active=True) & (Q(starts_at__isnull=True) | Q(starts_at__lte=now)) & (
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+    attempts = {}
+    for row in ChallengeProgress.objects.filter(member=member).select_related("voucher").order_by("period_start"):
+        if attempts.get(row.challenge_id) is None or attempts[row.challenge_id].completed_at is None:
+            attempts[row.challenge_id] = row  # the completed attempt, else the last one
+    challenges = Challenge.objects.filter(live | Q(pk__in=[r.challenge_id for r in attempts.values()
+                                                           if r.completed_at])).select_related("event_type", "reward")
+    out = []
+    for challenge in challenges.order_by("pk"):
+        attempt = attempts.get(challenge.pk)
+        if attempt is not None and attempt.completed_at:
+            status, progress = "completed", challenge.target
+        elif attempt is not None and attempt.open_until > now:
+            status, progress = "in_progress", attempt.count
+        else:
+            status, progress = ("expired" if attempt is not None else "not_started"), 0
+        current = attempt if status in ("completed", "in_progress") else None
+        out.append({
+            "code": challenge.code, "title": _text(challenge.title, member.language),
+            "description": _text(challenge.description, member.language), "kind": challenge.kind,
+            "event_type": challenge.event_type.name if challenge.event_type_id else None,
+            "target": challenge.target, "within_days": challenge.within_days if challenge.kind == "count" else None,
+            "progress": progress, "status": status,
+            "started_at": current.period_start if current else None,
+            "due_by": current.open_until if status == "in_progress" else None,
+            "completed_at": attempt.completed_at if status == "completed" else None,
+            "ends_at": challenge.ends_at,
+            "reward": {"points": challenge.bonus_points, "reward": challenge.reward.name if challenge.reward_id else None},
+            "points": attempt.points if status == "completed" else 0,
+            "voucher": attempt.voucher.code if status == "completed" and attempt.voucher_id else None,
+        })
+    return out
