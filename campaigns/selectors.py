@@ -14,10 +14,11 @@ def _text(texts: dict, language: str) -> str:
     return (texts or {}).get(language) or (texts or {}).get("en") or next(iter((texts or {}).values()), "")
 
 
-def challenges_of(*, member: Member, now: datetime | None = None) -> list[dict]:
+def challenges_of(*, member: Member, now: datetime | None = None, language: str = "") -> list[dict]:
     """The member's challenges: every live one, and every one they completed, with the progress of their current
     attempt (an attempt past its window counts as nothing: `expired`), in two queries."""
     now = now or timezone.now()
+    language = language or member.language
     live = Q(active=True) & (Q(starts_at__isnull=True) | Q(starts_at__lte=now)) & (
         Q(ends_at__isnull=True) | Q(ends_at__gt=now))
     attempts = {}
@@ -37,8 +38,8 @@ def challenges_of(*, member: Member, now: datetime | None = None) -> list[dict]:
             status, progress = ("expired" if attempt is not None else "not_started"), 0
         current = attempt if status in ("completed", "in_progress") else None
         out.append({
-            "code": challenge.code, "title": _text(challenge.title, member.language),
-            "description": _text(challenge.description, member.language), "kind": challenge.kind,
+            "code": challenge.code, "title": _text(challenge.title, language),
+            "description": _text(challenge.description, language), "kind": challenge.kind,
             "event_type": challenge.event_type.name if challenge.event_type_id else None,
             "target": challenge.target, "within_days": challenge.within_days if challenge.kind == "count" else None,
             "progress": progress, "status": status,
