@@ -14,9 +14,8 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from campaigns.selectors import challenges_of
 from loyalty.models import ProgramSettings, Transaction
