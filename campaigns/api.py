@@ -1,6 +1,9 @@
 """The events API (one event or a batch of up to 1,000, recorded once per event id and channel) and a member's
 challenges (the shop's key or the member's token)."""
 
+import re
+from datetime import datetime
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -38,8 +41,48 @@ class EventsResultSerializer(serializers.Serializer):
     fired = serializers.IntegerField(help_text="Campaign firings the new events caused.")
 
 
+EVENT_FIELDS = {"event_id": 100, "member": 64, "type": 64}
+SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+def _fast(items) -> list[dict] | None:
+    """A batch checked and parsed in plain Python (the serializers take about as long as the rest of the request
+    for 1,000 events); None as soon as anything is unusual, and the serializers then answer with their exact
+    error (or accept what this was too strict for)."""
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        return None
+    parsed = []
+    for item in items:
+        if not isinstance(item, dict) or not 4 <= len(item) <= 5 or not set(item) <= ALLOWED:
+            return None
+        for name, limit in EVENT_FIELDS.items():
+            value = item.get(name)
+            if not isinstance(value, str) or not value or len(value) > limit or value != value.strip():
+                return None
+        attributes = item.get("attributes", {})
+        occurred_at = item.get("occurred_at")
+        if not isinstance(attributes, dict) or not isinstance(occurred_at, str) or not SLUG.match(item["type"]):
+            return None
+        try:
+            moment = datetime.fromisoformat(occurred_at)
+        except ValueError:
+            return None
+        if moment.tzinfo is None or not (1 <= moment.year <= 9999):
+            return None
+        parsed.append({"event_id": item["event_id"], "member": item["member"], "type": item["type"],
+                       "occurred_at": moment, "attributes": attributes})
+    return parsed
+
+
+ALLOWED = {"event_id", "member", "type", "occurred_at", "attributes"}
+
+
 def _events(request) -> list[dict]:
     """One event, or {"events": [...]}; a bad one is the 400 of the API's error shape, with its path."""
+    if isinstance(request.data, dict) and set(request.data) == {"events"}:
+        fast = _fast(request.data["events"])
+        if fast is not None:
+            return fast
     data = request.data if isinstance(request.data, dict) else None
     if data is not None and "events" not in data:
         serializer = EventSerializer(data=data)

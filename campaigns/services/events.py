@@ -90,6 +90,20 @@ def _validate(events: list[EventInput], now: datetime) -> tuple[dict[str, Member
     return members, types
 
 
+def _rows(types: list[str], rows: list[tuple]) -> tuple[str, list]:
+    """A subquery `u` of these rows, columns c1..cn, and its params. On PostgreSQL `unnest` of one array per column,
+    so the statement's text is the same for any batch size (parsed once per process, prepared by the server)
+    however many rows it carries; elsewhere (SQLite, the demo) plain VALUES rows."""
+    names = [f"c{i}" for i in range(1, len(types) + 1)]
+    if connection.vendor == "postgresql":
+        arrays = [list(column) for column in zip(*rows, strict=True)]
+        return (f"(SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) AS t({', '.join(names)})) u",
+                arrays)
+    row = "(" + ", ".join(["%s"] * len(types)) + ")"
+    columns = ", ".join(f"column{i} AS {name}" for i, name in enumerate(names, start=1))
+    return f"(SELECT {columns} FROM (VALUES {', '.join([row] * len(rows))})) u", [v for r in rows for v in r]
+
+
 def _insert(rows: list[tuple], channel_id: int, now: datetime) -> list[Recorded]:
     """The events new to this channel, in two statements: their dedupe keys by INSERT ... ON CONFLICT DO NOTHING
     RETURNING (the keys that were new), then those events into their partitions."""
@@ -97,22 +111,21 @@ def _insert(rows: list[tuple], channel_id: int, now: datetime) -> list[Recorded]
     for row in rows:
         first.setdefault(row[0], row)  # an id sent twice in one batch: the first one is stored
     keys = EventKey._meta.db_table
-    values = ", ".join(["(%s, %s, %s)"] * len(first))
-    params = [p for event_id, _, _, occurred_at, _ in first.values() for p in (channel_id, event_id, occurred_at)]
+    source, params = _rows(["text", "timestamptz"], [(event_id, occurred_at)
+                                                     for event_id, _, _, occurred_at, _ in first.values()])
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {keys} (channel_id, event_id, occurred_at) VALUES {values} "
-                       "ON CONFLICT (channel_id, event_id) DO NOTHING RETURNING event_id", params)
+        cursor.execute(f"INSERT INTO {keys} (channel_id, event_id, occurred_at) SELECT %s, u.c1, u.c2 FROM {source} "
+                       "ON CONFLICT (channel_id, event_id) DO NOTHING RETURNING event_id", [channel_id, *params])
         new = [first[event_id] for (event_id,) in cursor.fetchall()]
         if not new:
             return []
-        table = Event._meta.db_table
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(new))
-        params = []
-        for event_id, member_id, type_id, occurred_at, attributes in new:
-            params += [channel_id, event_id, member_id, type_id, occurred_at,
-                       connection.ops.adapt_json_value(attributes, None), now]
-        cursor.execute(f"INSERT INTO {table} (channel_id, event_id, member_id, type_id, occurred_at, attributes, "
-                       f"recorded_at) VALUES {values} RETURNING id, event_id", params)
+        source, params = _rows(["text", "bigint", "bigint", "timestamptz", "text"], [
+            (event_id, member_id, type_id, occurred_at, json.dumps(attributes))
+            for event_id, member_id, type_id, occurred_at, attributes in new])
+        attributes = "u.c5::jsonb" if connection.vendor == "postgresql" else "u.c5"
+        cursor.execute(f"INSERT INTO {Event._meta.db_table} (channel_id, event_id, member_id, type_id, occurred_at, "
+                       f"attributes, recorded_at) SELECT %s, u.c1, u.c2, u.c3, u.c4, {attributes}, %s FROM {source} "
+                       "RETURNING id, event_id", [channel_id, now, *params])
         returned = cursor.fetchall()
     recorded = []
     for pk, event_id in returned:
@@ -124,14 +137,13 @@ def _insert(rows: list[tuple], channel_id: int, now: datetime) -> list[Recorded]
 def _count(recorded: list[Recorded]) -> None:
     """Add the new events to their (member, type, day) counters, in key order (so batches never deadlock)."""
     counts = Counter((r.member_id, r.type_id, r.occurred_at.astimezone(UTC).date()) for r in recorded)
-    rows = sorted(counts.items())
     table = EventCounter._meta.db_table
-    values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
-    params = [p for (member_id, type_id, day), n in rows for p in (member_id, type_id, day, n)]
+    source, params = _rows(["bigint", "bigint", "date", "integer"],
+                           [(member_id, type_id, day, n) for (member_id, type_id, day), n in sorted(counts.items())])
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (member_id, type_id, day, count) VALUES {values} "
-                       f"ON CONFLICT (member_id, type_id, day) DO UPDATE SET count = {table}.count + EXCLUDED.count",
-                       params)
+        cursor.execute(f"INSERT INTO {table} (member_id, type_id, day, count) SELECT u.c1, u.c2, u.c3, u.c4 "
+                       f"FROM {source} ON CONFLICT (member_id, type_id, day) "
+                       f"DO UPDATE SET count = {table}.count + EXCLUDED.count", params)
 
 
 def events_record(*, channel_id: int, events: list[EventInput], now: datetime | None = None) -> dict:
@@ -161,7 +173,7 @@ def _candidates(recorded: list[Recorded], campaigns: list[Campaign]) -> list[Can
     by_type = defaultdict(list)
     for r in recorded:
         by_type[r.type_id].append(r)
-    candidates = []
+    candidates, sliding = [], []
     for campaign in campaigns:
         events = by_type[campaign.event_type_id]
         if not events:
@@ -174,7 +186,9 @@ def _candidates(recorded: list[Recorded], campaigns: list[Campaign]) -> list[Can
         if campaign.window == Campaign.Window.AFTER_SIGN_UP:
             candidates += _after_sign_up(campaign, events)
         else:
-            candidates += _sliding(campaign, events)
+            sliding.append(campaign)
+    if sliding:
+        candidates += _sliding(sliding, by_type)
     return candidates
 
 
@@ -197,33 +211,39 @@ def _after_sign_up(campaign: Campaign, events: list[Recorded]) -> list[Candidate
             for m in reached]
 
 
-def _sliding(campaign: Campaign, events: list[Recorded]) -> list[Candidate]:
+def _sliding(campaigns: list[Campaign], by_type: dict[int, list[Recorded]]) -> list[Candidate]:
     """Members with at least N events of the type in the `window_days` days (UTC) ending on a day of their new
     events: summed from the per-day counters. At most one firing per window: not again within `window_days` of
-    the last one."""
-    days = campaign.window_days
-    ends = {(e.member_id, e.occurred_at.astimezone(UTC).date()) for e in events}
-    first = min(d for _, d in ends) - timedelta(days=days - 1)
+    the last one. Two queries for all the sliding campaigns of the batch: their counters, their window firings."""
+    ends_of = {c.pk: {(e.member_id, e.occurred_at.astimezone(UTC).date()) for e in by_type[c.event_type_id]}
+               for c in campaigns}
+    all_ends = set().union(*ends_of.values())
+    first = min(d for _, d in all_ends) - timedelta(days=max(c.window_days for c in campaigns) - 1)
+    members = {m for m, _ in all_ends}
     counts = defaultdict(dict)
-    for member_id, day, n in EventCounter.objects.filter(
-            type_id=campaign.event_type_id, member_id__in={m for m, _ in ends}, day__gte=first,
-            day__lte=max(d for _, d in ends)).values_list("member_id", "day", "count"):
-        counts[member_id][day] = n
+    for member_id, type_id, day, n in EventCounter.objects.filter(
+            type_id__in={c.event_type_id for c in campaigns}, member_id__in=members, day__gte=first,
+            day__lte=max(d for _, d in all_ends)).values_list("member_id", "type_id", "day", "count"):
+        counts[(member_id, type_id)][day] = n
     fired = defaultdict(set)
-    for member_id, key in Firing.objects.filter(campaign=campaign, member_id__in={m for m, _ in ends},
-                                                occurrence_key__startswith="window:").values_list("member_id",
-                                                                                                 "occurrence_key"):
-        fired[member_id].add(key.removeprefix("window:"))
+    for campaign_id, member_id, key in Firing.objects.filter(
+            campaign_id__in=[c.pk for c in campaigns], member_id__in=members,
+            occurrence_key__startswith="window:").values_list("campaign_id", "member_id", "occurrence_key"):
+        fired[(campaign_id, member_id)].add(key.removeprefix("window:"))
     candidates = []
-    for member_id, end in sorted(ends):
-        window = [end - timedelta(days=k) for k in range(days)]
-        if sum(counts[member_id].get(d, 0) for d in window) < campaign.event_count:
-            continue
-        recent = {d.isoformat() for d in window} | {(end + timedelta(days=k)).isoformat() for k in range(1, days)}
-        if fired[member_id] & recent:
-            continue
-        fired[member_id].add(end.isoformat())
-        candidates.append(Candidate(campaign=campaign, member_id=member_id, occurrence=f"window:{end.isoformat()}"))
+    for campaign in campaigns:
+        days = campaign.window_days
+        for member_id, end in sorted(ends_of[campaign.pk]):
+            window = [end - timedelta(days=k) for k in range(days)]
+            per_day = counts[(member_id, campaign.event_type_id)]
+            if sum(per_day.get(d, 0) for d in window) < campaign.event_count:
+                continue
+            recent = {d.isoformat() for d in window} | {(end + timedelta(days=k)).isoformat() for k in range(1, days)}
+            if fired[(campaign.pk, member_id)] & recent:
+                continue
+            fired[(campaign.pk, member_id)].add(end.isoformat())
+            candidates.append(Candidate(campaign=campaign, member_id=member_id,
+                                        occurrence=f"window:{end.isoformat()}"))
     return candidates
 
 
