@@ -32,7 +32,7 @@ test: install services browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install services
-	$(PY) bench/run.py; status=$$?; $(PY) bench/jobs.py && $(PY) bench/insight.py && exit $$status
+	$(PY) bench/run.py; status=$$?; $(PY) bench/jobs.py && $(PY) bench/insight.py && $(PY) bench/events.py && exit $$status
 
 lint: install
 	$(PY) -m ruff check .
