@@ -179,6 +179,9 @@ def _candidates(recorded: list[Recorded], campaigns: list[Campaign]) -> list[Can
         if not events:
             continue
         if campaign.trigger == Campaign.Trigger.EVENT:
+            if campaign.once_per_member:  # one candidate per member (and store, when the campaign names stores)
+                events = list({(r.member_id, str(r.attributes.get("store", "")) if campaign.stores else ""): r
+                               for r in reversed(events)}.values())[::-1]
             candidates += [Candidate(campaign=campaign, member_id=r.member_id, occurrence=f"event:{r.pk}",
                                      channel_id=r.channel_id, store=str(r.attributes.get("store", "")))
                            for r in events]

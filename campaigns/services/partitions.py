@@ -8,6 +8,7 @@ hours, which a retention of at least one month always keeps. On SQLite (the demo
 these functions only delete what the retention says.
 """
 
+import time
 from datetime import UTC, date, datetime
 
 from django.db import connection, transaction
@@ -17,7 +18,9 @@ from ..models import CampaignSettings, Event, EventKey
 MONTHS_AHEAD = 2  # partitions created ahead of the current month
 KEY_BATCH = 10_000
 
+KNOWN_SECONDS = 600  # how long this process trusts what it saw of the catalog (another may drop a month)
 _known: set[date] = set()  # months this process has seen a partition of
+_known_at = [0.0]
 
 
 def month_of(moment: datetime) -> date:
@@ -58,10 +61,15 @@ def event_partitions() -> dict[date, str]:
 
 def event_partitions_ensure(*, months: set[date]) -> list[date]:
     """Create the partitions of these months that do not exist yet (IF NOT EXISTS: two processes may race)."""
-    if connection.vendor != "postgresql" or months <= _known:
+    if connection.vendor != "postgresql":
+        return []
+    if time.monotonic() - _known_at[0] > KNOWN_SECONDS:
+        _known.clear()
+    if months <= _known:
         return []
     existing = set(event_partitions())
     _known.update(existing)
+    _known_at[0] = time.monotonic()
     created = []
     for month in sorted(months - existing):
         start, end = month, add_months(month, 1)
