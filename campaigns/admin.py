@@ -1,15 +1,16 @@
-"""Staff's view of campaigns: event types and campaigns are edited here (managers); events, counters and firings
-are read-only (the API and the evaluation write them)."""
+"""Staff's view of campaigns: event types, campaigns, challenges and the settings (the events' retention) are edited
+here (managers); events, counters, firings and challenge progress are read-only (the API and the evaluation write
+them)."""
 
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
-from core.admin_mixins import ReadOnlyMixin
+from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin
 
 from . import selectors, services
-from .models import Campaign, CampaignSettings, Event, EventType, Firing
+from .models import Campaign, CampaignSettings, Challenge, ChallengeProgress, Event, EventType, Firing
 
 
 @admin.register(EventType)
@@ -71,7 +72,7 @@ class CampaignAdmin(ModelAdmin):
 
 @admin.register(CampaignSettings)
 class CampaignSettingsAdmin(ModelAdmin):
-    fields = ["message_cap", "message_cap_days"]
+    fields = ["message_cap", "message_cap_days", "event_retention_months"]
 
     def has_add_permission(self, request) -> bool:
         return not CampaignSettings.objects.exists()
@@ -96,3 +97,25 @@ class FiringAdmin(ReadOnlyMixin, ModelAdmin):
     list_select_related = ["campaign", "member", "voucher"]
     search_fields = ["member__external_id"]
     date_hierarchy = "fired_at"
+
+
+@admin.register(Challenge)
+class ChallengeAdmin(BoundedNumbersAdminMixin, ModelAdmin):
+    list_display = ["code", "kind", "event_type", "times", "within_days", "weeks", "active", "bonus_points", "reward"]
+    list_filter = ["active", "kind"]
+    search_fields = ["code"]
+    readonly_fields = ["created_at"]
+    number_bounds = {"times": {"min_value": 1}, "within_days": {"min_value": 1}, "weeks": {"min_value": 1}}
+    fieldsets = [
+        (None, {"fields": ["code", "title", "description", "active", "starts_at", "ends_at"]}),
+        ("What to do", {"fields": ["kind", "event_type", "times", "within_days", "weeks"]}),
+        ("Reward", {"fields": ["bonus_points", "reward", "created_at"]}),
+    ]
+
+
+@admin.register(ChallengeProgress)
+class ChallengeProgressAdmin(ReadOnlyMixin, ModelAdmin):
+    list_display = ["challenge", "member", "count", "period_start", "open_until", "completed_at", "points", "voucher"]
+    list_filter = ["challenge"]
+    list_select_related = ["challenge", "member", "voucher"]
+    search_fields = ["member__external_id"]

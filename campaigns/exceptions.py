@@ -7,3 +7,4 @@ class CampaignsErrorCode(StrEnum):
     EVENT_TYPE_UNKNOWN = "event_type_unknown"
     EVENT_ATTRIBUTES_INVALID = "event_attributes_invalid"
     EVENT_MEMBER_UNKNOWN = "event_member_unknown"
+    EVENT_TOO_OLD = "event_too_old"

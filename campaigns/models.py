@@ -54,7 +54,9 @@ class EventType(models.Model):
 
 
 class Event(models.Model):
-    """One behaviour event, once per (channel, event id)."""
+    """One behaviour event. The table is partitioned by month of `occurred_at` (migration 0003): its primary key
+    in the database is (id, occurred_at), and "once per (channel, event id)" is kept by EventKey, which a
+    partitioned table cannot hold as a unique constraint of its own."""
 
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, verbose_name=_("channel"))
     event_id = models.CharField(max_length=100, verbose_name=_("event id"))
@@ -67,12 +69,23 @@ class Event(models.Model):
     class Meta:
         verbose_name = _("event")
         verbose_name_plural = _("events")
-        constraints = [models.UniqueConstraint(fields=["channel", "event_id"], name="event_unique_per_channel")]
         indexes = [models.Index(fields=["member", "type", "occurred_at"], name="event_by_member_type_time"),
                    models.Index(fields=["recorded_at"], name="event_by_recorded_at")]
 
     def __str__(self) -> str:
         return f"{self.type_id} of {self.member_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class EventKey(models.Model):
+    """An event id a channel sent, kept once: the dedupe key of the partitioned events table. Kept as long as
+    the event's partition (the retention job deletes both); an event older than that is refused anyway."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
+    event_id = models.CharField(max_length=100)
+    occurred_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "event_id"], name="event_key_unique_per_channel")]
 
 
 class EventCounter(models.Model):
@@ -256,6 +269,11 @@ class CampaignSettings(SettingsRow):
         help_text=_("Frequency cap across campaigns: at most this many campaign messages per member in the days "
                     "below (blank: no cap). A capped message is recorded as skipped; the other effects apply."))
     message_cap_days = models.PositiveIntegerField(default=7, verbose_name=_("in days"))
+    event_retention_months = models.PositiveSmallIntegerField(
+        default=13, validators=[MinValueValidator(1), MaxValueValidator(120)], verbose_name=_("keep events for months"),
+        help_text="Behaviour events are kept this many whole months before the current one; older monthly "
+                  "partitions are dropped by the nightly job, and older events are refused. Counters and "
+                  "challenge progress are kept apart and stay.")
 
     class Meta:
         verbose_name = verbose_name_plural = _("campaign settings")
@@ -299,3 +317,83 @@ class ChangeCursor(models.Model):
     class Meta:
         verbose_name = _("change cursor")
         verbose_name_plural = _("change cursors")
+
+
+class Challenge(models.Model):
+    """A small game staff define: "do E N times within T days" (an event type, or orders when blank), or a streak
+    ("an order every week for K consecutive weeks", weeks from Monday in the member's time zone). Progress is
+    kept per member as events and orders arrive; completing pays once per member."""
+
+    class Kind(models.TextChoices):
+        COUNT = "count", "N times within T days"
+        STREAK = "streak", "An order every week for K weeks"
+
+    code = models.SlugField(max_length=64, unique=True)
+    title = models.JSONField(default=dict, help_text='Per language: {"en": "...", "zh-hans": "..."}.')
+    description = models.JSONField(default=dict, blank=True, help_text="Per language, as the title.")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.COUNT)
+    event_type = models.ForeignKey(EventType, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                   help_text="Count: the event to do; blank: orders. Streaks count orders.")
+    times = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)], help_text="Count: N.")
+    within_days = models.PositiveIntegerField(default=7, validators=[MinValueValidator(1)],
+                                              help_text="Count: T, days from the first of the N.")
+    weeks = models.PositiveIntegerField(default=4, validators=[MinValueValidator(1)], help_text="Streak: K.")
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=False)
+    bonus_points = models.PositiveIntegerField(default=0, help_text="Paid through the ledger when done.")
+    reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               help_text="A voucher of this reward, given when done.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        forget("campaigns.challenges")  # the per-process list of live challenges
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.STREAK and self.event_type_id:
+            raise ValidationError({"event_type": "A streak counts orders: leave the event type blank."})
+        if not (self.bonus_points or self.reward_id):
+            raise ValidationError("A challenge needs a reward: bonus points or a voucher.")
+        if self.reward_id and not self.reward.issues_voucher:
+            raise ValidationError({"reward": "This reward issues no voucher."})
+        if not isinstance(self.title, dict) or not self.title.get("en"):
+            raise ValidationError({"title": 'At least {"en": "..."}.'})
+
+    @property
+    def target(self) -> int:
+        return self.weeks if self.kind == self.Kind.STREAK else self.times
+
+
+class ChallengeProgress(models.Model):
+    """One attempt of a member at a challenge: a count window from its first event, or a run of weeks. An attempt
+    that can no longer progress (`open_until` passed) is left as it is and the next event starts a new one."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="progress", db_index=False)
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", db_index=False)
+    period_start = models.DateTimeField(help_text="Count: the first event; streak: the first week's Monday.")
+    last_at = models.DateTimeField(help_text="Count: the last event counted; streak: the last week's Monday.")
+    open_until = models.DateTimeField(help_text="Count: the end of the window; streak: the end of the next week.")
+    count = models.PositiveIntegerField(default=0)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    points = models.BigIntegerField(default=0)
+    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    voucher = models.OneToOneField(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name_plural = "challenge progress"
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "member", "period_start"], name="challenge_progress_period"),
+            models.UniqueConstraint(fields=["challenge", "member"], condition=Q(completed_at__isnull=False),
+                                    name="challenge_completed_once"),
+        ]
+        indexes = [models.Index(fields=["member", "challenge", "open_until"], name="challenge_progress_member")]
+
+    def __str__(self) -> str:
+        return f"{self.challenge_id} of {self.member_id}: {self.count}"

@@ -4,8 +4,8 @@ Every label here is translated (locale/); codes never reach the page: perks by n
 reward refusals as reasons.
 """
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import segno
@@ -14,9 +14,10 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
+from campaigns.selectors import challenges_of
 from loyalty.models import ProgramSettings, Transaction
 from loyalty.selectors import balance_get, points_earned_total, points_expiring_soon, statement
 from members.models import Member, MembershipSettings
@@ -159,6 +160,7 @@ class AccountPage:
     referral_link: str
     subscription: object
     history: list[dict]
+    challenges: list[dict] = field(default_factory=list)
 
 
 def account_page_get(*, member: Member, now: datetime | None = None) -> AccountPage:
@@ -208,4 +210,8 @@ def account_page_get(*, member: Member, now: datetime | None = None) -> AccountP
         subscription=subscription_current(member=member),
         history=[{"txn": t, "text": transaction_text(t, reward_names), "total": t.balance_after + t.pending_after}
                  for t in history],
+        # due_by is the instant the attempt closes (a streak's: Monday 00:00); the page names the last day to act.
+        challenges=[c | {"percent": min(100, 100 * c["progress"] // c["target"]),
+                         "due_day": c["due_by"] - timedelta(microseconds=1) if c["due_by"] else None}
+                    for c in challenges_of(member=member, now=now, language=get_language() or "")],
     )

@@ -26,6 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from campaigns import services as campaigns
 from insight import services as insight
@@ -53,6 +54,7 @@ def order_place(*, member: Member, channel_id: int, order_id: str, amount: Decim
                                               payment_fingerprint=payment_fingerprint)
         insight.member_facts_record_order(order=order, categories=[line.category for line in lines])
         campaigns.order_campaigns_apply(order=order, channel_id=channel_id)
+        campaigns.challenges_record_order(member_id=member.pk, occurred_at=order.occurred_at, now=timezone.now())
     return order, referral
 
 

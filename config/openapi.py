@@ -184,6 +184,7 @@ CODES: dict[str, CodeDoc] = {
            (CA.EVENT_TYPE_UNKNOWN, "type", "events[3].type: No event type 'course_viewd'."),
            (CA.EVENT_ATTRIBUTES_INVALID, "attributes", "events[3].attributes: The attribute 'course_id' is required."),
            (CA.EVENT_MEMBER_UNKNOWN, "member", "events[3].member: No member 'C-1041'."),
+           (CA.EVENT_TOO_OLD, "occurred_at", "events[3].occurred_at: Is older than the events kept (from 2025-10-01)."),
        ]},
 }
 
@@ -501,11 +502,26 @@ OPERATIONS: dict[str, Op] = {
         "One event, or `events`: a batch of up to 1,000. Each is validated against its event type's attribute "
         "schema; the first bad one refuses the whole batch (its `index`), and nothing is written. Recorded once "
         "per `event_id` and channel (sent again: counted in `duplicates`); the live campaigns the new events fire "
-        "are applied in the same transaction.",
-        (CA.EVENT_MEMBER_UNKNOWN, CA.EVENT_TYPE_UNKNOWN, CA.EVENT_ATTRIBUTES_INVALID, (422, E.INVALID)),
+        "and the challenges they count towards are applied in the same transaction. Events are kept for the "
+        "retention staff set (months); an older one is refused (`event_too_old`).",
+        (CA.EVENT_MEMBER_UNKNOWN, CA.EVENT_TYPE_UNKNOWN, CA.EVENT_ATTRIBUTES_INVALID, CA.EVENT_TOO_OLD,
+         (422, E.INVALID)),
         request={"events": [{"event_id": "ev-1", "member": "C-1001", "type": "course_viewed",
                              "occurred_at": "2026-11-24T10:00:00Z", "attributes": {"course_id": "py-101"}}]},
         response={"recorded": 1, "duplicates": 0, "fired": 0}),
+    "member_challenges": Op(
+        "campaigns", "Read a member's challenges",
+        "Every live challenge and every one the member completed, with the progress of the current attempt: "
+        "`count` (do an event, or order, `target` times within `within_days` of the first) or `streak` (an order "
+        "every week for `target` weeks). Kept as events and orders are recorded; completing pays once.",
+        (M.MEMBER_NOT_FOUND,),
+        response={"results": [{"code": "five-courses", "title": "Watch 5 courses in a week", "description": "",
+                               "kind": "count", "event_type": "course_viewed", "target": 5, "within_days": 7,
+                               "progress": 3, "status": "in_progress", "started_at": _T,
+                               "due_by": "2026-03-21T10:21:07Z", "completed_at": None, "ends_at": None,
+                               "reward": {"points": 200, "reward": None}, "points": 0, "voucher": None}]}),
+    "me_challenges": Op("member self-service", "Read my challenges", "As the shop's read, for the member's own "
+                        "account."),
 }
 
 # Rules across the fields of a request body that the serializers check in `validate()`.

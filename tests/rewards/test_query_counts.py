@@ -26,8 +26,9 @@ def shop(api, member, give):
 
 
 def test_an_earn_takes_at_most_25_queries(shop, member, django_assert_max_num_queries):
-    # 22, one upsert of the member's insight facts, one read of the order campaigns (cached outside the tests), and
-    # the take of a campaign's pending multiplier (one indexed UPDATE ... RETURNING on the member's unused boosts)
+    # 22, one upsert of the member's insight facts, one read each of the order campaigns and of the live challenges
+    # (both cached outside the tests), and the take of a campaign's pending multiplier (one indexed UPDATE ...
+    # RETURNING on the member's unused boosts)
     with django_assert_max_num_queries(25):
         r = shop.post("/api/v1/orders", {"member": member.external_id, "order_id": "Q1", "amount": "100.00",
                                          "currency": "EUR"})
