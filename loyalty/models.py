@@ -130,7 +130,9 @@ class Transaction(models.Model):
     balance_after = models.BigIntegerField(help_text="Available balance after this transaction.")
     pending_after = models.BigIntegerField()
     reference = models.CharField(max_length=100, blank=True)
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
+    # No constraint in the database: see core.models.IdempotencyRecord.channel (a shared lock on the channel row
+    # per write); Django's PROTECT still guards the channel.
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, db_constraint=False)
     # Partial indexes below: most transactions have neither, and every index costs each insert.
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                               db_index=False)
@@ -164,7 +166,8 @@ class Transaction(models.Model):
 
 
 class Order(models.Model):
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)  # unique (channel, order_id)
+    # unique (channel, order_id); no constraint in the database, as Transaction.channel
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, db_constraint=False)
     order_id = models.CharField(max_length=100)
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders")
     amount = models.DecimalField(max_digits=12, decimal_places=2)

@@ -45,7 +45,7 @@ def points_adjust(*, member: Member, points: int, reason: str, channel_id: int, 
         now = timezone.now()
         settle_locked({member.pk: account}, now)
         if points > 0:
-            txn, _ = credit(account=account, points=points, kind=Transaction.Kind.ADJUST, channel_id=channel_id,
+            txn = credit(account=account, points=points, kind=Transaction.Kind.ADJUST, channel_id=channel_id,
                             idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now,
                             program=ProgramSettings.current(), reason=reason, actor=actor,
                             member_timezone=member.timezone)
