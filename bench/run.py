@@ -377,7 +377,8 @@ WAL_OF_DATABASE = """
 
 def wal_lsn() -> str:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        return conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
+        # flushed: what pg_walinspect may read (every commit of the run is flushed by then)
+        return conn.execute("SELECT pg_current_wal_flush_lsn()::text").fetchone()[0]
 
 
 class WalWindow:
@@ -398,7 +399,7 @@ class WalWindow:
 
 def wal_of(database: str, start: str, end: str, transactions: int) -> dict:
     """WAL records and bytes per transaction that `database` wrote between two LSNs; and what the whole server
-    wrote then (pg_current_wal_insert_lsn difference), for comparison."""
+    wrote then (pg_current_wal_flush_lsn difference), for comparison."""
     if not transactions:
         return {}
     with psycopg.connect(f"{PG}/{database}", autocommit=True) as conn:
