@@ -1,10 +1,11 @@
 -- HTTP load for the loyalty API, driven by bench/run.py.
 --
--- Arguments after `--`: mode (earn | balance), number of seeded members, API key, run tag.
+-- Arguments after `--`: mode (earn | balance | floor), number of seeded members, API key, run tag.
 --   earn:    POST /api/v1/orders for a random seeded member; order id and Idempotency-Key are unique per
 --            request: run tag + thread number + a per-thread random nonce + a per-thread counter (all the
 --            connections of one thread share its Lua state, so the counter is unique across them).
 --   balance: GET /api/v1/members/<random seeded member>/balance.
+--   floor:   GET /bench/floor, a SELECT 1 through the same middleware and API key (config/floor.py).
 -- Every response that is not 2xx is counted by status, and the first few bodies are kept; done() prints
 -- one line `BENCH_RESULT {json}` with throughput, latency, socket errors and those failures.
 
@@ -46,6 +47,9 @@ function request()
       return wrk.format("POST", "/api/v1/orders", headers, body)
    end
    local headers = {["Authorization"] = auth, ["Accept"] = "application/json"}
+   if mode == "floor" then
+      return wrk.format("GET", "/bench/floor", headers)
+   end
    return wrk.format("GET", "/api/v1/members/" .. random_member() .. "/balance", headers)
 end
 

@@ -6,6 +6,10 @@
     seed.py check [--pairs N --services-last T]
                                     the ledger invariant for every member; with --pairs, also that the first
                                     N copies hold exactly what their templates hold
+    seed.py roundtrips KEY MEMBERS [N]
+                                    N sequential earns and balance reads in this process through the API (warm:
+                                    caches filled first): statements per request (BEGIN and COMMIT counted) and
+                                    this process's CPU per request
 
 Every service-seeded member gets three orders, 60, 35 and 10 days ago: the first two are past the return
 window (available), the last is still pending; amounts vary with the member number.
@@ -323,6 +327,51 @@ def check(pairs: int, services_last: int) -> dict:
     return result
 
 
+def roundtrips(api_key: str, members: int, count: int) -> dict:
+    """Statements and in-process CPU per earn and per balance read, as a warm web process serves them."""
+    import itertools
+    import random
+
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Api-Key {api_key}", HTTP_HOST="127.0.0.1")
+    serial, tag, rng = itertools.count(), f"rt{time.time_ns()}", random.Random(7)
+
+    def earn():
+        n = next(serial)
+        body = {"member": external_id(rng.randint(1, members)), "order_id": f"{tag}-{n}", "amount": "123.45",
+                "currency": "EUR"}
+        r = client.post("/api/v1/orders", json.dumps(body), content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY=f"{tag}-{n}")
+        assert r.status_code == 201, r.content[:500]
+
+    def balance():
+        r = client.get(f"/api/v1/members/{external_id(rng.randint(1, members))}/balance")
+        assert r.status_code == 200, r.content[:500]
+
+    out = {}
+    for name, request in (("earn", earn), ("balance", balance)):
+        for _ in range(20):  # warm: settings, tiers, the API key, prepared statements
+            request()
+        statements = []
+
+        def counted(execute, sql, params, many, context, statements=statements):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(counted):
+            request()
+        started = time.process_time()
+        for _ in range(count):
+            request()
+        # An earn is one database transaction: its BEGIN and COMMIT are round trips too (not seen by the wrapper).
+        out[name] = {"statements": len(statements) + (2 if name == "earn" else 0),
+                     "cpu_ms": round(1000 * (time.process_time() - started) / count, 2),
+                     "sql": [sql[:120] for sql in statements]}
+    return out
+
+
 def main(argv: list[str]) -> int:
     setup_django()
     command = argv[0] if argv else ""
@@ -336,6 +385,8 @@ def main(argv: list[str]) -> int:
         pairs = int(argv[argv.index("--pairs") + 1]) if "--pairs" in argv else 0
         services_last = int(argv[argv.index("--services-last") + 1]) if "--services-last" in argv else 0
         out = check(pairs, services_last)
+    elif command == "roundtrips":
+        out = roundtrips(argv[1], int(argv[2]), int(argv[3]) if len(argv) > 3 else 100)
     else:
         print(__doc__, file=sys.stderr)
         return 2

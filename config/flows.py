@@ -46,12 +46,13 @@ def order_place(*, member: Member, channel_id: int, order_id: str, amount: Decim
                 idempotency_key: str, lines: list[loyalty.LineInput] = (), store: str = "",
                 occurred_at: datetime | None = None, payment_fingerprint: str = "") -> tuple[Order, Referral | None]:
     """Earn on an order; if it is the member's first qualifying order after a referral, the referral pays."""
-    with locks.members_locked(referrals.referral_parties(member_id=member.pk)):
+    parties = referrals.referral_parties(member_id=member.pk)
+    with locks.members_locked(parties):
         order = loyalty.order_earn(member=member, channel_id=channel_id, order_id=order_id, amount=amount,
                                    currency=currency, idempotency_key=idempotency_key, store=store,
                                    occurred_at=occurred_at, lines=lines)
         referral = referrals.referral_qualify(order=order, channel_id=channel_id,
-                                              payment_fingerprint=payment_fingerprint)
+                                              payment_fingerprint=payment_fingerprint, parties=parties)
         insight.member_facts_record_order(order=order, categories=[line.category for line in lines])
         campaigns.order_campaigns_apply(order=order, channel_id=channel_id)
         campaigns.challenges_record_order(member_id=member.pk, occurred_at=order.occurred_at, now=timezone.now())

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -49,6 +50,11 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("account/", member_account, name="member-account"),
 ]
+
+if settings.BENCH_FLOOR_VIEW:  # `make bench` only: the floor the API is measured against (config/floor.py)
+    from config.floor import FloorApi
+
+    urlpatterns.append(path("bench/floor", FloorApi.as_view(), name="bench-floor"))
 
 handler400 = "core.views.handler400"
 handler403 = "core.views.handler403"

@@ -33,3 +33,49 @@ def one_or_none(queryset):
     """The first row of an unordered lookup, or None. Unlike .first(), adds no ORDER BY (cheaper on hot paths
     where at most one row matches)."""
     return next(iter(queryset.order_by()[:1]), None)
+
+
+def insert_linked(rows: list, *, links: dict[tuple[int, str], int] | None = None,
+                  before: tuple[str, list] | None = None) -> None:
+    """INSERT new model instances in one statement (one round trip), each row able to point at the new id of an
+    earlier one: `links[(i, attname)] = j` sets row i's foreign key `attname` to row j's new primary key. `before`
+    is one more data-modifying statement (SQL, params) run first in the same statement, e.g. the UPDATE of a
+    counter row. Sets every instance's primary key and marks it saved, as Model.save() would.
+
+    The rows are written as data-modifying CTEs: they run against the same snapshot, which is fine for inserts
+    of new rows; foreign keys between them are checked at the end of the statement."""
+    from django.db import connection
+
+    links = links or {}
+    ctes, params = [], []
+    if before is not None:
+        ctes.append(f"b AS ({before[0]} RETURNING 1)")
+        params += before[1]
+    for i, instance in enumerate(rows):
+        meta = instance._meta
+        columns, values, sources = [], [], set()
+        for field in meta.concrete_fields:
+            if field.primary_key and (i, field.attname) not in links and getattr(instance, field.attname) is None:
+                continue  # serial: the database numbers it
+            columns.append(connection.ops.quote_name(field.column))
+            if (i, field.attname) in links:
+                j = links[(i, field.attname)]
+                values.append(f"r{j}.{connection.ops.quote_name(rows[j]._meta.pk.column)}")
+                sources.add(j)
+                continue
+            value = field.pre_save(instance, add=True)
+            values.append(f"CAST(%s AS {field.db_type(connection)})")
+            params.append(field.get_db_prep_save(value, connection))
+        source = f" FROM {', '.join(f'r{j}' for j in sorted(sources))}" if sources else ""
+        ctes.append(f"r{i} AS (INSERT INTO {connection.ops.quote_name(meta.db_table)} ({', '.join(columns)}) "
+                    f"SELECT {', '.join(values)}{source} RETURNING {connection.ops.quote_name(meta.pk.column)})")
+    selected = ", ".join(f"(SELECT * FROM r{i})" for i in range(len(rows)))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT {selected}", params)
+        ids = cursor.fetchone()
+    for i, instance in enumerate(rows):
+        instance.pk = ids[i]
+        for (k, attname), j in links.items():
+            if k == i:
+                setattr(instance, attname, ids[j])
+        instance._state.adding, instance._state.db = False, connection.alias

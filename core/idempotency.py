@@ -87,6 +87,15 @@ def _claim(channel_id: int, key: str, digest: str) -> bool:
         return cursor.fetchone() is not None
 
 
+def _answer(channel_id: int, key: str, status: int, body: dict) -> None:
+    """Store the answer that replays will get (plain SQL: on every write, the ORM's UPDATE cost more to build than
+    to run)."""
+    response = IdempotencyRecord._meta.get_field("response").get_db_prep_save(body, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {IdempotencyRecord._meta.db_table} SET status_code = %s, response = %s "
+                       "WHERE channel_id = %s AND key = %s", [status, response, channel_id, key])
+
+
 def idempotent_write(request, *, channel_id: int, perform: Callable[[], tuple[int, dict]],
                      key: str | None = None) -> Response:
     """Run `perform` (returning status and body) exactly once for this channel and Idempotency-Key."""
@@ -111,5 +120,5 @@ def _write_once(request, *, channel_id: int, key: str, digest: str, perform: Cal
                 )
             return Response(record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"})
         status, body = perform()
-        IdempotencyRecord.objects.filter(channel_id=channel_id, key=key).update(status_code=status, response=body)
+        _answer(channel_id, key, status, body)
     return Response(body, status=status)

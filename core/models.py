@@ -86,8 +86,12 @@ class ApiKey(models.Model):
 class IdempotencyRecord(models.Model):
     """The first successful answer to a write, kept so that a replay gets the same answer."""
 
+    # No foreign key constraint in the database (db_constraint=False): its check would take a shared lock on the one
+    # channel row on every write of every request of that channel (a WAL record and, with requests in parallel, a
+    # new multixact each time), to guard a tiny table whose rows are never deleted; Django's PROTECT still refuses
+    # to delete a channel that has records. The same holds for the ledger's transactions and orders.
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False,
-        verbose_name=_("channel"))  # unique (channel, key)
+                                db_constraint=False, verbose_name=_("channel"))  # unique (channel, key)
     key = models.CharField(max_length=255, verbose_name=_("key"))
     fingerprint = models.CharField(max_length=64, verbose_name=_("fingerprint"))
     status_code = models.PositiveSmallIntegerField(null=True, verbose_name=_("status code"))

@@ -142,16 +142,17 @@ class Transaction(models.Model):
 
     # Indexed by the statement index (member, -id); the channel by the unique (channel, idempotency_key).
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="transactions", db_index=False,
-        verbose_name=_("member"))
+                               verbose_name=_("member"))
     kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
     points = models.BigIntegerField(help_text="Signed change of available + pending.", verbose_name=_("points"))
     available_delta = models.BigIntegerField(verbose_name=_("available delta"))
     pending_delta = models.BigIntegerField(verbose_name=_("pending delta"))
-    balance_after = models.BigIntegerField(help_text="Available balance after this transaction.",
-        verbose_name=_("balance after"))
+    balance_after = models.BigIntegerField(help_text="Available balance after this transaction.", verbose_name=_("balance after"))
     pending_after = models.BigIntegerField(verbose_name=_("pending after"))
     reference = models.CharField(max_length=100, blank=True, verbose_name=_("reference"))
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, verbose_name=_("channel"))
+    # No constraint in the database: see core.models.IdempotencyRecord.channel (a shared lock on the channel row
+    # per write); Django's PROTECT still guards the channel.
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, db_constraint=False, verbose_name=_("channel"))
     # Partial indexes below: most transactions have neither, and every index costs each insert.
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                               db_index=False, verbose_name=_("actor"))
@@ -188,8 +189,8 @@ class Transaction(models.Model):
 
 
 class Order(models.Model):
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False,
-        verbose_name=_("channel"))  # unique (channel, order_id)
+    # unique (channel, order_id); no constraint in the database, as Transaction.channel
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, db_constraint=False, verbose_name=_("channel"))
     order_id = models.CharField(max_length=100, verbose_name=_("order id"))
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="orders", verbose_name=_("member"))
     amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))

@@ -221,6 +221,8 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=5)
 # How long a process keeps program settings, tiers and category multipliers before reading them again.
 SETTINGS_CACHE_SECONDS = env.int("SETTINGS_CACHE_SECONDS", default=5)
+# `make bench` mounts GET /bench/floor, a `SELECT 1` through the API's whole stack (config/floor.py); off elsewhere.
+BENCH_FLOOR_VIEW = env.bool("BENCH_FLOOR_VIEW", default=False)
 # Database connections the expiry job uses at once on large runs (disjoint member batches).
 SETTLE_WORKERS = env.int("SETTLE_WORKERS", default=2)
 # Referral code lookups, attaches and sign-ups with a code: per end user, and per channel whatever the address.

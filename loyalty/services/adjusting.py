@@ -50,10 +50,9 @@ def _adjust_locked(*, account, member_timezone: str, points: int, reason: str, c
                    actor, now, program: ProgramSettings, details: dict | None = None) -> Transaction:
     """The adjustment itself, for a member whose account the caller locked and settled."""
     if points > 0:
-        txn, _ = credit(account=account, points=points, kind=Transaction.Kind.ADJUST, channel_id=channel_id,
-                        idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now, program=program,
-                        reason=reason, actor=actor, details=details, member_timezone=member_timezone)
-        return txn
+        return credit(account=account, points=points, kind=Transaction.Kind.ADJUST, channel_id=channel_id,
+                      idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now, program=program,
+                      reason=reason, actor=actor, details=details, member_timezone=member_timezone)
     moved = spend(account=account, points=-points, now=now)
     return post(account=account, kind=Transaction.Kind.ADJUST, available_delta=points, pending_delta=0,
                 channel_id=channel_id, idempotency_key=idempotency_key, now=now, movements=moved, reason=reason,

@@ -25,7 +25,7 @@ def points_bonus(*, member: Member, points: int, channel_id: int, idempotency_ke
         raise BadRequest("A bonus must be positive.", fields={"points": ["Must be positive."]})
     account = account_locked(member.pk)
     now = timezone.now()
-    txn, _ = credit(account=account, points=points, kind=Transaction.Kind.BONUS, channel_id=channel_id,
+    txn = credit(account=account, points=points, kind=Transaction.Kind.BONUS, channel_id=channel_id,
                     idempotency_key=idempotency_key, now=now, earned_at=now, available_at=available_at or now,
                     program=ProgramSettings.current(), reference=reference, reason=reason, details=details,
                     member_timezone=member.timezone)

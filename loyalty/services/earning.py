@@ -5,7 +5,9 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from core.cache import cached
+from core.db import insert_linked
 from core.errors import BadRequest, BusinessRuleError, Conflict, ErrorCode
+from core.metrics import ledger_write_count
 from members.exceptions import MembersErrorCode
 from members.models import Member
 from members.services import member_benefits, tier_activity_prepare, tier_activity_record
@@ -15,7 +17,7 @@ from ..locks import account_locked
 from ..models import CategoryMultiplier, Lot, LotMovement, Order, OrderLine, ProgramSettings, Transaction
 from . import rules
 from .boosts import earn_boost_link, earn_boost_take
-from .ledger import post
+from .ledger import account_update_sql, transaction_build
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -27,32 +29,40 @@ def ensure_active(member: Member) -> None:
 
 
 def credit(*, account, points: int, kind: str, channel_id: int, idempotency_key: str, now: datetime,
-           earned_at: datetime, available_at: datetime, program: ProgramSettings, order_factory=None,
+           earned_at: datetime, available_at: datetime, program: ProgramSettings, order: Order | None = None,
            reference: str = "", reason: str = "", actor=None, details: dict | None = None,
            counters: dict | None = None, multiplier: Decimal = Decimal(1),
-           member_timezone: str | None = None) -> tuple[Transaction, Order | None]:
+           member_timezone: str | None = None) -> Transaction:
     """Add a lot of `points` (pending until `available_at`) and the transaction that explains it.
 
-    `order_factory(txn)`, when given, records the order that earned the lot once its transaction exists (so the
-    order is written once, with its transaction, and the lot points at it). The lot expires at the end of a day
-    in the member's time zone: callers that hold the member pass `member_timezone` (else it is read here)."""
+    `order`, when given, is the unsaved order that earned the lot: it is written with its transaction (pointing at
+    it), and the lot points at it. Everything (the account's balances, the transaction, the order, the lot and its
+    movement) is written in one statement (core.db.insert_linked): one round trip for every credit, earn, bonus,
+    gift or adjustment alike. The lot expires at the end of a day in the member's time zone: callers that hold the
+    member pass `member_timezone` (else it is read here)."""
     is_released = available_at <= now
-    txn = post(
+    txn, changed = transaction_build(
         account=account, kind=kind, available_delta=points if is_released else 0,
         pending_delta=0 if is_released else points, channel_id=channel_id, idempotency_key=idempotency_key,
         now=now, reference=reference, reason=reason, actor=actor, details=details, counters=counters,
         multiplier=multiplier,
     )
-    order = order_factory(txn) if order_factory else None
     if member_timezone is None:
         member_timezone = Member.objects.filter(pk=account.member_id).values_list("timezone", flat=True).first()
-    lot = Lot.objects.create(
-        member_id=account.member_id, source=txn, order=order, amount=points, remaining=points,
-        released=is_released, earned_at=earned_at, available_at=available_at,
-        expires_at=rules.expiry_for(program, earned_at, member_timezone=member_timezone),
-    )
-    LotMovement.objects.create(transaction=txn, lot=lot, points=points)
-    return txn, order
+    lot = Lot(member_id=account.member_id, amount=points, remaining=points, released=is_released,
+              earned_at=earned_at, available_at=available_at,
+              expires_at=rules.expiry_for(program, earned_at, member_timezone=member_timezone))
+    movement = LotMovement(points=points)
+    rows, links = [txn, lot, movement], {(1, "source_id"): 0, (2, "transaction_id"): 0, (2, "lot_id"): 1}
+    if order is not None:
+        rows, links = [txn, order, lot, movement], {(1, "earn_transaction_id"): 0, (2, "source_id"): 0,
+                                                    (2, "order_id"): 1, (3, "transaction_id"): 0, (3, "lot_id"): 2}
+    insert_linked(rows, links=links, before=account_update_sql(account, changed, now))
+    lot.source, lot.order = txn, order
+    if order is not None:
+        order.earn_transaction = txn
+    ledger_write_count(kind)
+    return txn
 
 
 def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decimal, currency: str,
@@ -92,38 +102,34 @@ def order_earn(*, member: Member, channel_id: int, order_id: str, amount: Decima
         points, qualifying, per_line = rules.order_points(program=program, amount=amount, lines=lines,
                                                           multipliers=multipliers, member_multiplier=multiplier)
 
-    def record_order(txn: Transaction | None) -> Order:
-        try:
-            # The unique (channel, order_id) decides between a replayed and a new order, for this member or another
-            # one; the whole request's transaction rolls back with the 409.
-            return Order.objects.create(
-                channel_id=channel_id, order_id=order_id, member=member, amount=amount, currency=currency,
-                store=store, occurred_at=occurred_at, points_earned=points, qualifying_points=qualifying,
-                earn_transaction=txn, rate_points=program.earn_points, rate_amount=program.earn_amount,
+    order = Order(channel_id=channel_id, order_id=order_id, member=member, amount=amount, currency=currency,
+                  store=store, occurred_at=occurred_at, points_earned=points, qualifying_points=qualifying,
+                  rate_points=program.earn_points, rate_amount=program.earn_amount)
+    try:
+        # The unique (channel, order_id) decides between a replayed and a new order, for this member or another
+        # one; the whole request's transaction rolls back with the 409.
+        if points > 0:
+            credit(
+                account=account, points=points, kind=Transaction.Kind.EARN, channel_id=channel_id,
+                idempotency_key=idempotency_key, now=now, earned_at=occurred_at,
+                available_at=rules.available_from(program, occurred_at), program=program, order=order,
+                reference=order_id, reason=f"Order {order_id}",
+                details={"rate": f"{program.earn_points} per {program.earn_amount}", "amount": str(amount),
+                         "rounding": program.rounding,
+                         "multipliers": {lp.line.category: str(lp.multiplier) for lp in per_line if lp.multiplier != 1},
+                         "tier": benefits.tier.code if benefits.tier else None,
+                         "plan": benefits.subscription.plan.code if benefits.subscription else None,
+                         **({"boost": str(boost.multiplier)} if boost else {})},
+                counters={"lifetime_earned": points}, multiplier=multiplier, member_timezone=member.timezone,
             )
-        except IntegrityError as exc:
-            if "order_unique_per_channel" not in str(exc):
-                raise
-            raise Conflict(f"Order {order_id!r} was already recorded.", code=LoyaltyErrorCode.DUPLICATE_ORDER) from exc
-
-    if points > 0:
-        _, order = credit(
-            account=account, points=points, kind=Transaction.Kind.EARN, channel_id=channel_id,
-            idempotency_key=idempotency_key, now=now, earned_at=occurred_at,
-            available_at=rules.available_from(program, occurred_at), program=program, order_factory=record_order,
-            reference=order_id, reason=f"Order {order_id}",
-            details={"rate": f"{program.earn_points} per {program.earn_amount}", "amount": str(amount),
-                     "rounding": program.rounding,
-                     "multipliers": {lp.line.category: str(lp.multiplier) for lp in per_line if lp.multiplier != 1},
-                     "tier": benefits.tier.code if benefits.tier else None,
-                     "plan": benefits.subscription.plan.code if benefits.subscription else None,
-                     **({"boost": str(boost.multiplier)} if boost else {})},
-            counters={"lifetime_earned": points}, multiplier=multiplier, member_timezone=member.timezone,
-        )
-        if boost:
-            earn_boost_link(boost=boost, transaction_id=order.earn_transaction_id)
-    else:
-        order = record_order(None)
+        else:
+            order.save(force_insert=True)
+    except IntegrityError as exc:
+        if "order_unique_per_channel" not in str(exc):
+            raise
+        raise Conflict(f"Order {order_id!r} was already recorded.", code=LoyaltyErrorCode.DUPLICATE_ORDER) from exc
+    if boost:
+        earn_boost_link(boost=boost, transaction_id=order.earn_transaction_id)
     if per_line:
         OrderLine.objects.bulk_create([
             OrderLine(order=order, sku=lp.line.sku, category=lp.line.category, quantity=lp.line.quantity,

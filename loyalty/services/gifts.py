@@ -37,7 +37,7 @@ def points_gift(*, member_id: int, points: int, reason: str, idempotency_key: st
     """Give a member points (a new lot, available at once, expiring by the program's policy at the end of the day
     in the member's time zone), under the member's ledger lock, which the caller holds."""
     account = account_locked(member_id)
-    txn, _ = credit(account=account, points=points, kind=Transaction.Kind.GIFT, channel_id=channel_id(SYSTEM),
+    txn = credit(account=account, points=points, kind=Transaction.Kind.GIFT, channel_id=channel_id(SYSTEM),
                     idempotency_key=idempotency_key, now=now, earned_at=now, available_at=now,
                     program=ProgramSettings.current(), reason=reason, details=details,
                     member_timezone=member_timezone)

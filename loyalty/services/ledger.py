@@ -43,6 +43,34 @@ def post(*, account: Account, kind: str, available_delta: int, pending_delta: in
          counters: dict[str, int] | None = None, multiplier: Decimal = Decimal(1)) -> Transaction:
     """Write one transaction and its lot movements, and move the cached balances with it. A credit that would take
     the member past MAX_BALANCE is refused (422), before anything is written."""
+    txn, changed = transaction_build(
+        account=account, kind=kind, available_delta=available_delta, pending_delta=pending_delta,
+        channel_id=channel_id, idempotency_key=idempotency_key, now=now, reference=reference, reason=reason,
+        actor=actor, reverses=reverses, details=details, counters=counters, multiplier=multiplier)
+    account.save(update_fields=changed)
+    txn.save(force_insert=True)
+    LotMovement.objects.bulk_create([LotMovement(transaction=txn, lot=lot, points=p) for lot, p in movements if p])
+    ledger_write_count(kind)
+    return txn
+
+
+def account_update_sql(account: Account, changed: list[str], now: datetime) -> tuple[str, list]:
+    """The UPDATE that stores `changed` fields of a locked account (for a statement that writes more rows)."""
+    account.updated_at = now
+    fields = [Account._meta.get_field(name) for name in changed]
+    assignments = ", ".join(f'"{field.column}" = %s' for field in fields)
+    return (f'UPDATE "{Account._meta.db_table}" SET {assignments} WHERE "member_id" = %s',
+            [getattr(account, field.attname) for field in fields] + [account.member_id])
+
+
+def transaction_build(*, account: Account, kind: str, available_delta: int, pending_delta: int, channel_id: int,
+                      idempotency_key: str, now: datetime, reference: str = "", reason: str = "", actor=None,
+                      reverses: Transaction | None = None, details: dict | None = None,
+                      counters: dict[str, int] | None = None,
+                      multiplier: Decimal = Decimal(1)) -> tuple[Transaction, list[str]]:
+    """The rules of a posting, nothing written: refuse a credit past MAX_BALANCE (422), move the account's cached
+    balances and counters in memory, and build the transaction that explains it. Returns the unsaved transaction
+    and the account fields to store; `post` and `credit` write them, each in its own statements."""
     points = available_delta + pending_delta
     if points > 0 and account.available + account.pending + points > MAX_BALANCE:
         raise BusinessRuleError(
@@ -53,17 +81,14 @@ def post(*, account: Account, kind: str, available_delta: int, pending_delta: in
     account.pending += pending_delta
     for name, delta in (counters or {}).items():
         setattr(account, name, getattr(account, name) + delta)
-    account.save(update_fields=["available", "pending", "updated_at", *(counters or {})])
-    txn = Transaction.objects.create(
+    txn = Transaction(
         member_id=account.member_id, kind=kind, points=available_delta + pending_delta,
         available_delta=available_delta, pending_delta=pending_delta, balance_after=account.available,
         pending_after=account.pending, reference=reference[:100], channel_id=channel_id,
         actor=actor if getattr(actor, "pk", None) else None, reason=reason[:500], idempotency_key=idempotency_key,
         reverses=reverses, details=details or {}, created_at=now, multiplier=multiplier,
     )
-    LotMovement.objects.bulk_create([LotMovement(transaction=txn, lot=lot, points=p) for lot, p in movements if p])
-    ledger_write_count(kind)
-    return txn
+    return txn, ["available", "pending", "updated_at", *(counters or {})]
 
 
 def spendable_lots(member_id: int, now: datetime):

@@ -145,8 +145,10 @@ class TierStatus(models.Model):
 class QualifyingActivity(models.Model):
     """What a member earned and spent per calendar month: tiers qualify on these, never on the ledger."""
 
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="qualifying_activity",
-        verbose_name=_("member"))
+    # Indexed by the unique (member, month), whose first column serves every lookup by member: a second index on
+    # member alone only cost each new month's row a write (WAL on an earn's hot path).
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="qualifying_activity", db_index=False,
+                               verbose_name=_("member"))
     month = models.DateField(help_text="First day of the month.", verbose_name=_("month"))
     points = models.BigIntegerField(default=0, verbose_name=_("points"))
     spend = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), verbose_name=_("spend"))

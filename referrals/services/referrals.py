@@ -204,14 +204,30 @@ def _qualifies(referral: Referral, order: Order) -> bool:
             and max(joined, referral.created_at) <= order.occurred_at <= joined + timedelta(days=program.qualify_days))
 
 
-def referral_qualify(*, order: Order, channel_id: int, payment_fingerprint: str = "") -> Referral | None:
+def _has_referral(member_id: int) -> bool:
+    """Whether the member was referred at all (plain SQL on the unique index of the referred member: on most
+    orders the answer is no, and the ORM's query with the referral's program cost more to build than to run)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {Referral._meta.db_table} WHERE referred_id = %s LIMIT 1", [member_id])
+        return cursor.fetchone() is not None
+
+
+def referral_qualify(*, order: Order, channel_id: int, payment_fingerprint: str = "",
+                     parties: list[int] | None = None) -> Referral | None:
     """After an order is earned: if it is the referred member's first qualifying order, the referral succeeds
     (paid as pending points through the order's return window), or is held for review. Returns the referral
-    this order qualified, else None."""
+    this order qualified, else None.
+
+    `parties`, when given, is what `referral_parties` answered for the member as the caller locked: the member
+    alone means they had no live referral then (most orders), and a cheap look at the unique index on the
+    referred member stands in for reading the referral with its program: it finds nothing, or a code attached
+    meanwhile, which the full path below refuses as a conflict to retry."""
     now = timezone.now()
     if payment_fingerprint:
         PaymentFingerprint.objects.bulk_create(
             [PaymentFingerprint(member_id=order.member_id, fingerprint=payment_fingerprint)], ignore_conflicts=True)
+    if parties is not None and list(parties) == [order.member_id] and not _has_referral(order.member_id):
+        return None
     candidate = one_or_none(Referral.objects.select_related("program", "referred").filter(
         referred_id=order.member_id, status__in=OPEN, order__isnull=True))
     if candidate is None or not _qualifies(candidate, order):

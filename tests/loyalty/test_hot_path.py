@@ -1,0 +1,71 @@
+"""The earn's hot path: one statement writes the ledger rows of a credit, the channel is guarded by Django instead of a
+database lock, and the benchmark's floor view is not among the public URLs."""
+
+from decimal import Decimal
+
+import pytest
+from django.db.models import ProtectedError
+from rest_framework.test import APIRequestFactory, force_authenticate
+
+from config.floor import FloorApi
+from core.models import Channel
+from loyalty.models import Account, Lot, LotMovement, Order, Transaction
+
+
+def test_an_earn_writes_the_order_its_transaction_lot_and_movement_linked(api, member):
+    r = api.post("/api/v1/orders", {"member": member.external_id, "order_id": "HP-1", "amount": "123.45",
+                                    "currency": "EUR"})
+    assert r.status_code == 201 and r.json()["points"] == 12
+    order = Order.objects.get(order_id="HP-1")
+    txn = Transaction.objects.get(pk=order.earn_transaction_id)
+    lot = Lot.objects.get(order=order)
+    assert (txn.kind, txn.points, txn.balance_after, txn.channel_id) == ("earn", 12, 12, order.channel_id)
+    assert (lot.source_id, lot.amount, lot.remaining, lot.released) == (txn.pk, 12, 12, True)
+    assert list(LotMovement.objects.filter(lot=lot).values_list("transaction_id", "points")) == [(txn.pk, 12)]
+    account = Account.objects.get(member=member)
+    assert (account.available, account.pending, account.lifetime_earned) == (12, 0, 12)
+    assert r.json()["transaction"]["id"] == txn.pk
+
+
+def test_the_same_order_id_again_is_a_conflict_and_writes_nothing(api, member):
+    body = {"member": member.external_id, "order_id": "HP-2", "amount": "50.00", "currency": "EUR"}
+    assert api.post("/api/v1/orders", body).status_code == 201
+    again = api.post("/api/v1/orders", {**body, "amount": "60.00"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "duplicate_order"
+    assert Transaction.objects.filter(member=member).count() == 1
+    assert Account.objects.get(member=member).available == 5
+
+
+def test_a_channel_with_ledger_entries_cannot_be_deleted(api, member, channel):
+    """The ledger's channel columns have no database constraint (it would lock the channel row on every write);
+    Django's PROTECT still refuses to delete a channel that has orders and transactions."""
+    assert api.post("/api/v1/orders", {"member": member.external_id, "order_id": "HP-3", "amount": "20.00",
+                                       "currency": "EUR"}).status_code == 201
+    with pytest.raises(ProtectedError):
+        Channel.objects.filter(pk=channel.pk).delete()
+    assert Order.objects.filter(order_id="HP-3", channel=channel).exists()
+
+
+def test_the_floor_view_is_not_a_public_url(api):
+    assert api.get("/bench/floor").status_code == 404
+
+
+def test_the_floor_view_answers_a_select_1(api, channel):
+    request = APIRequestFactory().get("/bench/floor")
+    force_authenticate(request, user=type("Key", (), {"is_authenticated": True, "channel_id": channel.pk})())
+    response = FloorApi.as_view()(request)
+    assert (response.status_code, response.data) == (200, {"ok": 1})
+
+
+def test_credits_other_than_orders_share_the_one_writer(member, program):
+    """An adjustment goes through the same one-statement credit: its lot and movement point at its transaction."""
+    from loyalty.services import points_adjust
+    from loyalty.services.ledger import channel_id
+
+    points_adjust(member=member, points=40, reason="goodwill", channel_id=channel_id("admin"),
+                  idempotency_key="hp-adjust", actor=None)
+    txn = Transaction.objects.get(member=member, kind="adjust")
+    lot = Lot.objects.get(source=txn)
+    assert (lot.amount, lot.order_id, txn.balance_after) == (40, None, 40)
+    assert LotMovement.objects.get(transaction=txn).lot_id == lot.pk
+    assert Decimal(Account.objects.get(member=member).available) == 40
