@@ -69,7 +69,8 @@ class Stack:
     def send_task(self, name: str, **kwargs) -> None:
         from celery import Celery
 
-        app = Celery("faults", broker=self.redis.url(BROKER_DB))
+        # Not the current app: the test process's own tasks must keep the project's Celery app (eager, its backend).
+        app = Celery("faults", broker=self.redis.url(BROKER_DB), set_as_current=False)
         try:
             app.send_task(name, kwargs=kwargs)
         finally:
