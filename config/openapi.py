@@ -106,6 +106,7 @@ CODES: dict[str, CodeDoc] = {
                                         "Idempotency-Key."),
     # members
     M.MEMBER_NOT_FOUND: CodeDoc(404, "No member with external_id 'c-1042'."),
+    M.PHONE_INVALID: CodeDoc(422, "Not a valid phone number.", fields={"phone": ["Not a valid phone number."]}),
     M.MEMBER_EXISTS: CodeDoc(409, "A member with external_id 'c-1042' exists."),
     M.MEMBER_INACTIVE: CodeDoc(422, "The member is suspended.", extra={
         "status": ({"type": "string"}, "The member's status (when earning).", "suspended"), **_RULE_EXTRA}),
@@ -241,7 +242,7 @@ OPERATIONS: dict[str, Op] = {
         "Creates the member (and their own referral code). With `referral_code`, attaches it in the same write: a "
         "bad code writes nothing. 409 `member_exists` if the external_id is taken. Rate-limited when a code is "
         "given, so codes cannot be enumerated.",
-        (M.MEMBER_EXISTS, *_ATTACH),
+        (M.MEMBER_EXISTS, M.PHONE_INVALID, *_ATTACH),
         request={"external_id": "c-1042", "name": "Ada Lovelace", "email": "ada@example.com",
                  "phone": "+44 20 7946 0958", "birth_date": "1990-12-10", "timezone": "Europe/London",
                  "marketing_consent": True, "referral_code": "7KQ2MZXH"},
@@ -262,7 +263,7 @@ OPERATIONS: dict[str, Op] = {
     "members_update": Op(
         "members", "Update a member",
         "Partial update: only the fields sent change (`status` suspends, closes or reactivates the membership). "
-        "409 `conflict` when another member has the card number.", (M.MEMBER_NOT_FOUND, E.CONFLICT)),
+        "409 `conflict` when another member has the card number.", (M.MEMBER_NOT_FOUND, E.CONFLICT, M.PHONE_INVALID)),
     "members_token_issue": Op(
         "members", "Issue a member token",
         "A short-lived token the shop's server hands to the member's app, which then calls `/api/v1/me...` with "

@@ -7,6 +7,7 @@ class MembersErrorCode(StrEnum):
     MEMBER_NOT_FOUND = "member_not_found"
     MEMBER_EXISTS = "member_exists"
     MEMBER_INACTIVE = "member_inactive"
+    PHONE_INVALID = "phone_invalid"
     PLAN_NOT_FOUND = "plan_not_found"
     NO_TRIAL = "no_trial"
     TRIAL_USED = "trial_used"

@@ -90,7 +90,7 @@ class PlanSerializer(serializers.ModelSerializer):
 
 
 class TierChangeSerializer(serializers.ModelSerializer):
-    from_tier = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    from_tier = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     to_tier = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:

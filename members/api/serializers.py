@@ -1,8 +1,10 @@
 from rest_framework import serializers
 
+from core.errors import BusinessRuleError
 from core.fields import BirthDateField, PhoneField, TimezoneField
 from core.serializers import StrictSerializer
 
+from ..exceptions import MembersErrorCode
 from ..models import Member
 from ..phones import InvalidPhone, phone_parse
 
@@ -15,7 +17,9 @@ def phone_validate(value: str) -> str:
     try:
         return phone_parse(value)
     except InvalidPhone as exc:
-        raise serializers.ValidationError("Not a valid phone number.") from exc
+        # A number the schema cannot describe (valid for its country) is a rule of the program: 422, not 400.
+        raise BusinessRuleError("Not a valid phone number.", code=MembersErrorCode.PHONE_INVALID,
+                                fields={"phone": ["Not a valid phone number."]}) from exc
 
 
 class MemberSerializer(serializers.ModelSerializer):

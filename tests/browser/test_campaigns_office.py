@@ -6,7 +6,7 @@ import pytest
 
 from campaigns.models import Campaign
 from tests import office
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, messages
 from tests.browser.test_office_clerk import shoot, sign_in
 from tests.factories import MemberFactory
 
@@ -30,7 +30,7 @@ def test_a_manager_simulates_a_birthday_campaign(live_server, page_at, program, 
     page.locator("select[name=action]").select_option("simulate")
     page.locator("button[name=index]").click()
     reached, results = WORDS[language]
-    assert reached in page.locator(".messagelist").inner_text()
+    assert reached in messages(page).inner_text()
     shoot(page, f"campaign-simulate-{language}-{width}")
     page.goto(f"{base}/admin/campaigns/campaign/{campaign.pk}/change/")
     assert results in page.content()

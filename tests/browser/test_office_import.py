@@ -5,7 +5,7 @@ import pytest
 from loyalty.models import Account
 from members.models import Member
 from tests import office
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, messages
 from tests.browser.test_office_clerk import shoot, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,5 +40,5 @@ def test_a_manager_imports_members_with_a_preview(live_server, page_at, program,
 
     page.locator("input[name=confirm]").click()
     page.wait_for_url(f"{base}/admin/members/member/")
-    assert words["done"] in page.locator(".messagelist").inner_text()
+    assert words["done"] in messages(page).inner_text()
     assert dict(Account.objects.values_list("member__external_id", "available")) == {"N-1": 150, "OLD-1": 40}

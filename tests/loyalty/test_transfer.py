@@ -62,7 +62,7 @@ def test_members_file_previews_then_registers_and_gives_opening_balances_once(cl
     assert balances() == {"C-1": 250, "C-2": None, "E-1": 100}
 
 
-@pytest.mark.parametrize("language, words", [("en", "Not a phone number."), ("zh-hans", "不是有效的电话号码")])
+@pytest.mark.parametrize("language, words", [("en", "Not a valid phone number."), ("zh-hans", "不是有效的电话号码")])
 def test_a_bad_row_is_named_in_words_and_nothing_is_written(client, manager, language, words):
     text = "\n".join([
         HEADER,

@@ -30,7 +30,7 @@ def test_the_api_stores_and_answers_e164_and_refuses_a_bad_number_on_the_field(a
     r = api.post("/api/v1/members", {"external_id": "li-1", "phone": "138 0013 8000"})
     assert r.status_code == 201 and r.json()["phone"] == LI_WEI
     r = api.patch("/api/v1/members/li-1", {"phone": "138 0013 800"})
-    assert r.status_code == 400 and list(r.json()["error"]["fields"]) == ["phone"]
+    assert r.status_code == 422 and list(r.json()["error"]["fields"]) == ["phone"]
     assert Member.objects.get(external_id="li-1").phone == LI_WEI
 
 
