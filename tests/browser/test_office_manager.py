@@ -47,8 +47,7 @@ def test_a_manager_watches_the_dashboard_and_changes_a_setting(live_server, page
 
     # The History button of the settings' page: who changed what from what to what.
     page.goto(f"{base}/admin/loyalty/programsettings/1/change/")
-    page.goto(page.locator("a[href$='/history/']").first.get_attribute("href") and
-              f"{base}/admin/loyalty/programsettings/1/history/")
+    page.goto(base + page.locator("a[href$='/programsettings/1/history/']").first.get_attribute("href"))
     row = page.locator("#result_list tbody tr").first.inner_text()
     assert "boss" in row and "EUR → CNY" in row
     shoot(page, f"history-{language}-{width}")
