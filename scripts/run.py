@@ -46,6 +46,18 @@ def celery_commands(*, python: str = sys.executable) -> dict[str, list[str]]:
     }
 
 
+# Opening one channel creates the database broker's tables (kombu's SQLAlchemy transport does it on first use);
+# done once before the worker and beat start, they would otherwise race to create the same tables and sequences.
+_BROKER_PREPARE = ("import django; django.setup(); from config.celery import app; "
+                   "c = app.connection_for_write(); c.default_channel; c.release()")
+
+
+def broker_prepare(*, env: dict, python: str = sys.executable) -> None:
+    """Make the broker ready for the worker and beat to start at once (a no-op for Redis)."""
+    subprocess.run([python, "-c", _BROKER_PREPARE], cwd=ROOT, env=env, check=True, timeout=120,
+                   capture_output=True)
+
+
 def database_ensure(url: str) -> bool:
     """Create the database that `url` names when its server does not have it. True when it was created."""
     import environ
@@ -158,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         processes.run("migrate", [python, "manage.py", "migrate", "--noinput"])
         processes.run("seed_demo", [python, "manage.py", "seed_demo", "--url", f"http://{args.host}:{args.port}"])
         broker = "Redis (CELERY_BROKER_URL)" if env.get("CELERY_BROKER_URL") else "the PostgreSQL database"
+        broker_prepare(env=env, python=python)
         for name, command in celery_commands(python=python).items():
             processes.start(name, command, log=ROOT / f"celery-{name}.log")
         print(f"Celery worker and beat started, broker: {broker} (logs in celery-worker.log, celery-beat.log).")

@@ -21,7 +21,7 @@ from environ import Env
 from config.localdb import embedded_database_url
 from loyalty.models import Account, Transaction
 from rewards.selectors import reward_rate_effective
-from scripts.run import Processes, celery_commands, database_ensure, embedded_start, embedded_stop
+from scripts.run import Processes, broker_prepare, celery_commands, database_ensure, embedded_start, embedded_stop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLL_SECONDS = 120  # bound on waiting for processes we started (a worker's start, beat's first tick)
@@ -50,6 +50,7 @@ def test_a_job_scheduled_in_the_database_runs_under_make_runs_worker_and_beat(ap
     env.update(DATABASE_URL=_test_database_url(), DJANGO_SETTINGS_MODULE="config.settings.local")
     processes = Processes(env)
     try:
+        broker_prepare(env=env)
         for name, command in celery_commands().items():
             processes.start(name, command, log=tmp_path / f"{name}.log")
         deadline = time.monotonic() + POLL_SECONDS

@@ -42,6 +42,8 @@ class MemberCreateSerializer(StrictSerializer):
     language = serializers.ChoiceField(choices=Member.Language.choices, required=False, default=Member.Language.ENGLISH)
 
     def validate_phone(self, value: str) -> str:
+        if not isinstance(self.initial_data.get("phone", ""), str):  # a number where text belongs is bad input (400)
+            raise serializers.ValidationError("Not a valid string.")
         return phone_validate(value)
 
 
@@ -57,6 +59,8 @@ class MemberUpdateSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=Member.Status.choices, required=False)
 
     def validate_phone(self, value: str) -> str:
+        if not isinstance(self.initial_data.get("phone", ""), str):  # a number where text belongs is bad input (400)
+            raise serializers.ValidationError("Not a valid string.")
         return phone_validate(value)
 
 
