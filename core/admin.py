@@ -124,7 +124,9 @@ class ObjectFilter(admin.SimpleListFilter):
             pk = model._meta.pk.to_python(self.value())
         except Exception:  # noqa: BLE001 - a typed address: nothing matches
             return queryset.none()
-        return queryset.tracks(model(pk=pk))
+        # Not pghistory's `tracks()`: it quotes the key with `cursor.mogrify`, which the cursors of server-side
+        # binding (DATABASE_PREPARE_THRESHOLD) do not have. The model filter already reads its one table.
+        return queryset.filter(pgh_obj_model=model._meta.label, pgh_obj_id=str(pk))
 
 
 class StaffFilter(admin.SimpleListFilter):

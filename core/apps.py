@@ -7,4 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("API access and audit")
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the schema's authentication extensions)
+        from . import history, schema  # noqa: F401  (schema registers the authentication extensions)
+
+        history.install()

@@ -10,8 +10,13 @@ adjustment, a status change, an erasure); this history is the record of *data*: 
 `track()` is the one way our models are tracked, so every tracked table keeps the same events and exclusions.
 """
 
+import json
+import re
+
 import pghistory
+import pghistory.config
 import pghistory.middleware
+import pghistory.runtime as pghistory_runtime
 
 ALWAYS_EXCLUDED = ["updated_at"]
 """Fields no history wants: a timestamp that changes with every save would be the only "change" of a no-op save."""
@@ -79,3 +84,52 @@ def history_url(model, pk) -> str:
 
     return reverse("admin:core_datachange_changelist") + "?" + urlencode(
         {"model": model._meta.concrete_model._meta.label_lower, "object": pk})
+
+
+# --- Who made a change, without touching statements that change nothing tracked -------------------------------
+# pghistory tells its triggers who is writing by prefixing every write statement in a context (every POST) with a
+# `SELECT set_config(...);`. Two statements in one string cannot run with server-side binding or be prepared
+# (DATABASE_PREPARE_THRESHOLD: "cannot insert multiple commands into a prepared statement"), and the prefix rides
+# on every write of the earn path, whose tables no trigger watches. Ours: statements that write no tracked table
+# run untouched; one that does is preceded by its own `set_config` statement (local to the transaction, or, outside
+# one, set for the session and cleared right after the write).
+
+_WRITE_TARGET = re.compile(r'\b(?:insert\s+into|update|delete\s+from)\s+"?([a-z0-9_]+)"?', re.IGNORECASE)
+_SET = ("SELECT set_config('pghistory.context_id', %s, {local}), "
+        "set_config('pghistory.context_metadata', %s, {local})")
+_tracked_tables: frozenset[str] | None = None
+
+
+def tracked_tables() -> frozenset[str]:
+    global _tracked_tables
+    if _tracked_tables is None:
+        _tracked_tables = frozenset(m._meta.db_table for m in tracked_models())
+    return _tracked_tables
+
+
+def writes_tracked_table(sql: str) -> bool:
+    return any(table.lower() in tracked_tables() for table in _WRITE_TARGET.findall(sql))
+
+
+def _inject_history_context(execute, sql, params, many, context):
+    text = sql.decode() if isinstance(sql, bytes) else sql
+    cursor = context["cursor"]
+    if not writes_tracked_table(text) or not pghistory_runtime._can_inject_variable(cursor, text):
+        return execute(sql, params, many, context)
+    tracker = pghistory_runtime._tracker.value
+    values = (str(tracker.id), json.dumps(tracker.metadata, cls=pghistory.config.json_encoder()))
+    connection = context["connection"]
+    if connection.in_atomic_block:
+        execute(_SET.format(local="true"), values, False, context)
+        return execute(sql, params, many, context)
+    execute(_SET.format(local="false"), values, False, context)
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        if not pghistory_runtime._is_transaction_errored(cursor):
+            execute(_SET.format(local="false"), ("", ""), False, context)
+
+
+def install() -> None:
+    """Called once from core's AppConfig.ready(): pghistory's context manager installs this wrapper instead."""
+    pghistory_runtime._inject_history_context = _inject_history_context

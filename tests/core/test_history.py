@@ -55,3 +55,42 @@ def test_a_shops_api_write_names_its_channel_and_erasure_removes_the_members_his
     assert "API: webshop" in page and "+8613800138000" in page
     member_erase(member=member, reason="asked", actor=manager, channel_id=None)
     assert not apps.get_model("members", "MemberEvent").objects.filter(pgh_obj_id=member.pk).exists()
+
+
+@pytest.fixture
+def prepared_statements(transactional_db):
+    """The connection as production runs it with DATABASE_PREPARE_THRESHOLD: server-side binding, every statement
+    prepared from its first run."""
+    from django.db import connection
+
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    saved = dict(options)
+    connection.close()
+    options.update(server_side_binding=True, prepare_threshold=0)
+    yield
+    connection.close()
+    options.clear()
+    options.update(saved)
+
+
+def test_with_prepared_statements_writes_in_a_request_work_and_still_name_who_made_them(prepared_statements,
+                                                                                       api, client, manager):
+    from pghistory.models import Context
+
+    client.force_login(manager)
+    for currency in ("USD", "EUR", "USD"):  # the same statements again: prepared by now
+        assert client.post(URL, settings_form(currency=currency)).status_code == 302
+        assert api.post("/api/v1/members", {"external_id": f"p-{currency}{Member.objects.count()}",
+                                            "name": "Pat"}).status_code == 201
+    member = Member.objects.get(external_id="p-USD0")
+    for n in range(3):  # an earn writes no tracked table: its statements carry no history context
+        assert api.post("/api/v1/orders", {"member": member.external_id, "order_id": f"o-{n}", "amount": "50.00",
+                                           "currency": "USD"}).status_code == 201
+    page = client.get(HISTORY, {"model": "loyalty.programsettings"}).content.decode()
+    assert page.count("Currency: EUR → USD") == 2 and "manager" in page
+    page = client.get(HISTORY, {"model": "members.member", "object": member.pk}).content.decode()
+    assert "API: webshop" in page
+    # A write outside any request after all that is the system's, not the last request's.
+    Tier.objects.create(code="gold", name="Gold", rank=2, threshold=1000)
+    event = apps.get_model("members", "TierEvent").objects.get(pgh_obj__code="gold")
+    assert event.pgh_context_id is None or not Context.objects.filter(id=event.pgh_context_id).exists()
