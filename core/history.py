@@ -10,6 +10,7 @@ adjustment, a status change, an erasure); this history is the record of *data*: 
 `track()` is the one way our models are tracked, so every tracked table keeps the same events and exclusions.
 """
 
+import functools
 import json
 import re
 
@@ -107,6 +108,7 @@ def tracked_tables() -> frozenset[str]:
     return _tracked_tables
 
 
+@functools.lru_cache(maxsize=1024)
 def writes_tracked_table(sql: str) -> bool:
     return any(table.lower() in tracked_tables() for table in _WRITE_TARGET.findall(sql))
 
