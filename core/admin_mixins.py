@@ -13,7 +13,7 @@ from unfold.widgets import (
     INPUT_CLASSES,
     SELECT_CLASSES,
     TEXTAREA_CLASSES,
-    UnfoldAdminCheckboxSelectMultiple,
+    UnfoldAdminCheckboxSelectMultipleWidget,
     UnfoldAdminSelectWidget,
     UnfoldAdminTextInputWidget,
 )
@@ -214,7 +214,7 @@ def days_item(word: str) -> int:
 class ChoiceListFormField(forms.TypedMultipleChoiceField):
     """A list of known values, as checkboxes: anything else (a typo such as "points_expring") is refused."""
 
-    widget = UnfoldAdminCheckboxSelectMultiple
+    widget = UnfoldAdminCheckboxSelectMultipleWidget
 
     def __init__(self, *, choices, **kwargs) -> None:
         for name in ("encoder", "decoder", "max_length"):
