@@ -46,10 +46,12 @@ def celery_commands(*, python: str = sys.executable) -> dict[str, list[str]]:
     }
 
 
-# Opening one channel creates the database broker's tables (kombu's SQLAlchemy transport does it on first use);
-# done once before the worker and beat start, they would otherwise race to create the same tables and sequences.
+# The database broker's tables (kombu's SQLAlchemy transport makes them with a channel's first session, not when
+# the channel opens) are made once here, before the worker and beat start: they would otherwise race to create the
+# same tables and sequences.
 _BROKER_PREPARE = ("import django; django.setup(); from config.celery import app; "
-                   "c = app.connection_for_write(); c.default_channel; c.release()")
+                   "c = app.connection_for_write(); ch = c.default_channel; "
+                   "getattr(type(ch), 'session', None) is not None and ch.session.close(); c.release()")
 
 
 def broker_prepare(*, env: dict, python: str = sys.executable) -> None:
