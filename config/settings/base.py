@@ -92,12 +92,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", defa
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services draw their own transaction boundaries
 
 
-def prepared_statements(database: dict) -> dict:
+def prepared_statements(database: dict, default: str = "") -> dict:
     """Server-side binding and prepared statements when DATABASE_PREPARE_THRESHOLD is set: a statement run that
     many times on a connection is prepared, and planned no more (an earn's statements cost more to plan than to
     run). Unset: off, Django's default, which any connection pooler accepts; a PgBouncer in transaction mode
     needs 1.21 or later with max_prepared_statements set."""
-    threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="")
+    threshold = env.str("DATABASE_PREPARE_THRESHOLD", default=default)
     if threshold:
         database.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=int(threshold))
     return database
