@@ -1,0 +1,79 @@
+"""The daily date job writes a batch of firings set-based: a rerun pays nothing more, the books still balance, and a
+batch costs the same statements whatever its size (its cost does not grow per member)."""
+
+from datetime import UTC, date, datetime
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from campaigns.models import Campaign, Firing
+from campaigns.services import dates_evaluate
+from loyalty.models import Account, Lot, Transaction
+from loyalty.services import ledger_drift
+from members.models import Notification
+
+NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+def _campaigns():
+    Campaign.objects.create(code="bday", name="Birthday", active=True, trigger=Campaign.Trigger.BIRTHDAY,
+                            bonus_points=30, once_per_member=False, budget_points=10_000,
+                            message_subject={"en": "Happy birthday", "zh-hans": "生日快乐"},
+                            message_text={"en": "30 points for you", "zh-hans": "送您 30 积分"})
+    Campaign.objects.create(code="anniv", name="Anniversary", active=True, trigger=Campaign.Trigger.ANNIVERSARY,
+                            bonus_points=10, once_per_member=False, holdout_percent=50)
+
+
+def _books() -> tuple:
+    return (Transaction.objects.count(), Lot.objects.count(), Firing.objects.count(), Notification.objects.count(),
+            sorted(Account.objects.values_list("member_id", "available")))
+
+
+def test_a_rerun_of_the_day_pays_nothing_more_and_the_books_balance(program, member_factory):
+    _campaigns()
+    born = [member_factory(birth_date=date(1990, 11, 20), language=lang) for lang in ("en", "zh-hans", "en")]
+    joined = [member_factory(joined_at=datetime(2024, 11, 20, 9, 0, tzinfo=UTC)) for _ in range(6)]
+    first = dates_evaluate(now=NOW, batch_size=2)
+    held = Firing.objects.filter(campaign__code="anniv", held_out=True).count()
+    assert first["fired"] == 9
+    books = _books()
+    assert dates_evaluate(now=NOW, batch_size=2)["fired"] == 0
+    assert dates_evaluate(now=NOW, batch_size=500)["fired"] == 0
+    assert _books() == books
+    for member in born:
+        assert Account.objects.get(member=member).available == 30
+        txn = Transaction.objects.get(member=member)
+        assert (txn.kind, txn.points, txn.balance_after, txn.reference) == ("bonus", 30, 30, "campaign:bday")
+        assert Firing.objects.get(member=member).transaction == txn
+    assert sum(Account.objects.get(member=m).available for m in joined) == 10 * (6 - held)
+    assert Campaign.objects.get(code="bday").spent_points == 90
+    assert Campaign.objects.get(code="anniv").spent_points == 10 * (6 - held)
+    texts = dict(Notification.objects.filter(kind="campaign", channel="email")
+                 .values_list("member__language", "payload__text"))
+    assert texts == {"en": "30 points for you", "zh-hans": "送您 30 积分"}
+    with connection.cursor() as cursor:  # the deferred checks (movements add up to each transaction) now
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    drift = ledger_drift()
+    assert (drift["members_drifted"], drift["lots_drifted"]) == (0, 0)
+    assert drift["entries_total"] == drift["balances_total"] == 90 + 10 * (6 - held)
+
+
+def _statements(now: datetime) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        result = dates_evaluate(now=now, batch_size=100)
+    assert result["batches"] == 1
+    return len(captured.captured_queries)
+
+
+def test_the_statements_of_a_batch_do_not_grow_with_its_size(program, member_factory):
+    _campaigns()
+    member_factory(birth_date=date(1990, 11, 19))
+    for _ in range(2):
+        member_factory(birth_date=date(1990, 11, 20))
+    for _ in range(12):
+        member_factory(birth_date=date(1990, 11, 21))
+    _statements(datetime(2026, 11, 19, 8, tzinfo=UTC))  # warms the per-process caches (settings, channels)
+    small, large = _statements(NOW), _statements(datetime(2026, 11, 21, 8, tzinfo=UTC))
+    assert Firing.objects.filter(occurrence_key="birthday:2026").count() == 15
+    assert small == large
+    assert large <= 30  # the whole day: both campaigns read, one batch of each (locks, reads, the writes)
