@@ -29,6 +29,25 @@ def ensure_active(member: Member) -> None:
                                 extra={"status": member.status})
 
 
+def _credit_build(*, account, points: int, kind: str, channel_id: int, idempotency_key: str, now: datetime,
+                  earned_at: datetime, available_at: datetime, program: ProgramSettings, reference: str, reason: str,
+                  actor, details: dict | None, counters: dict | None, multiplier: Decimal,
+                  member_timezone: str | None) -> tuple[Transaction, list[str], Lot]:
+    """The rules of a credit, nothing written: the posting (`transaction_build`) and its lot, pending until
+    `available_at`, expiring at the end of a day in the member's time zone. `credit` and `credits_post` write it."""
+    is_released = available_at <= now
+    txn, changed = transaction_build(
+        account=account, kind=kind, available_delta=points if is_released else 0,
+        pending_delta=0 if is_released else points, channel_id=channel_id, idempotency_key=idempotency_key,
+        now=now, reference=reference, reason=reason, actor=actor, details=details, counters=counters,
+        multiplier=multiplier,
+    )
+    lot = Lot(member_id=account.member_id, amount=points, remaining=points, released=is_released,
+              earned_at=earned_at, available_at=available_at,
+              expires_at=rules.expiry_for(program, earned_at, member_timezone=member_timezone))
+    return txn, changed, lot
+
+
 def credit(*, account, points: int, kind: str, channel_id: int, idempotency_key: str, now: datetime,
            earned_at: datetime, available_at: datetime, program: ProgramSettings, order: Order | None = None,
            reference: str = "", reason: str = "", actor=None, details: dict | None = None,
@@ -41,18 +60,12 @@ def credit(*, account, points: int, kind: str, channel_id: int, idempotency_key:
     movement) is written in one statement (core.db.insert_linked): one round trip for every credit, earn, bonus,
     gift or adjustment alike. The lot expires at the end of a day in the member's time zone: callers that hold the
     member pass `member_timezone` (else it is read here)."""
-    is_released = available_at <= now
-    txn, changed = transaction_build(
-        account=account, kind=kind, available_delta=points if is_released else 0,
-        pending_delta=0 if is_released else points, channel_id=channel_id, idempotency_key=idempotency_key,
-        now=now, reference=reference, reason=reason, actor=actor, details=details, counters=counters,
-        multiplier=multiplier,
-    )
     if member_timezone is None:
         member_timezone = Member.objects.filter(pk=account.member_id).values_list("timezone", flat=True).first()
-    lot = Lot(member_id=account.member_id, amount=points, remaining=points, released=is_released,
-              earned_at=earned_at, available_at=available_at,
-              expires_at=rules.expiry_for(program, earned_at, member_timezone=member_timezone))
+    txn, changed, lot = _credit_build(
+        account=account, points=points, kind=kind, channel_id=channel_id, idempotency_key=idempotency_key, now=now,
+        earned_at=earned_at, available_at=available_at, program=program, reference=reference, reason=reason,
+        actor=actor, details=details, counters=counters, multiplier=multiplier, member_timezone=member_timezone)
     movement = LotMovement(points=points)
     rows, links = [txn, lot, movement], {(1, "source_id"): 0, (2, "transaction_id"): 0, (2, "lot_id"): 1}
     if order is not None:
@@ -81,9 +94,9 @@ class CreditLine:
 
 def credits_post(*, lines: list[CreditLine], kind: str, channel_id: int, now: datetime, earned_at: datetime,
                  available_at: datetime, program: ProgramSettings) -> list[Transaction]:
-    """`credit` for many members at once (the batch jobs' form): the same rules (`transaction_build` refuses a
-    credit past MAX_BALANCE and moves each locked account in memory, `rules.expiry_for` dates each lot in its
-    member's time zone), written set-based: the transactions, the lots and their movements as three multi-row
+    """`credit` for many members at once (the batch jobs' form): the same rules (`_credit_build`: the posting
+    refuses a credit past MAX_BALANCE and moves each locked account in memory, each lot expires at the end of a day
+    in its member's time zone), written set-based: the transactions, the lots and their movements as three multi-row
     INSERTs and the accounts as one UPDATE ... FROM unnest, so a batch costs four statements whatever its size.
     The caller holds every member's ledger lock (`account_locked` asserts it); a member may appear more than once.
     Returns the transactions, saved, in the order of `lines`."""
@@ -93,19 +106,16 @@ def credits_post(*, lines: list[CreditLine], kind: str, channel_id: int, now: da
     unknown = [m for m, zone in zones.items() if zone is None]
     if unknown:
         zones |= dict(Member.objects.filter(pk__in=unknown).values_list("pk", "timezone"))
-    is_released = available_at <= now
     accounts, txns, lots = {}, [], []
     for line in lines:
         account = accounts[line.member_id] = account_locked(line.member_id)
-        txn, _ = transaction_build(
-            account=account, kind=kind, available_delta=line.points if is_released else 0,
-            pending_delta=0 if is_released else line.points, channel_id=channel_id,
-            idempotency_key=line.idempotency_key, now=now, reference=line.reference, reason=line.reason,
-            details=line.details)
+        txn, _, lot = _credit_build(
+            account=account, points=line.points, kind=kind, channel_id=channel_id,
+            idempotency_key=line.idempotency_key, now=now, earned_at=earned_at, available_at=available_at,
+            program=program, reference=line.reference, reason=line.reason, actor=None, details=line.details,
+            counters=None, multiplier=Decimal(1), member_timezone=zones[line.member_id])
         txns.append(txn)
-        lots.append(Lot(member_id=line.member_id, amount=line.points, remaining=line.points, released=is_released,
-                        earned_at=earned_at, available_at=available_at,
-                        expires_at=rules.expiry_for(program, earned_at, member_timezone=zones[line.member_id])))
+        lots.append(lot)
     Transaction.objects.bulk_create(txns)
     for txn, lot in zip(txns, lots, strict=True):
         lot.source = txn
