@@ -4,10 +4,11 @@ Two writers share the effects' rules: `firing_write` writes one firing at a time
 firings in the transaction of what caused them), `firings_write_many` a whole batch set-based (the daily date job:
 hundreds of members per batch). The batch's firings go in one `INSERT ... ON CONFLICT DO NOTHING RETURNING`, so
 the unique key (campaign, member, occurrence) says which are new, and only those are paid: their bonuses through
-loyalty's set-based credit (`points_bonus_many`, four statements for the batch), the campaigns' spent points in one
-UPDATE, the firings' transactions in one UPDATE, the messages in one multi-row insert
-(`notifications_record_many`, by the caller). Vouchers, next-order multipliers and tags are still granted one
-firing at a time, through their apps' services.
+loyalty's set-based credit (`points_bonus_many`, four statements for the batch), their vouchers through
+`rewards.vouchers_grant_many` (a read and a multi-row insert per campaign with a reward), the campaigns' spent points
+and vouchers in one UPDATE, the firings' transactions and vouchers in one UPDATE, the messages in one multi-row insert
+(`notifications_record_many`, by the caller). Next-order multipliers and tags are still granted one firing at a
+time, through their apps' services (two statements per firing that has one).
 """
 
 import json
@@ -70,18 +71,45 @@ def _bonus_line(d: Decided) -> loyalty.CreditLine:
                               member_timezone=d.member.timezone)
 
 
-def _row_effects(d: Decided, firing: Firing, now: datetime) -> None:
-    """The effects granted one firing at a time: a voucher (in a savepoint: a reward withdrawn since skips it and
-    the other effects still apply), a next-order multiplier, a tag."""
-    c, campaign, member = d.candidate, d.candidate.campaign, d.member
-    if campaign.reward_id:
+def _voucher_effect(d: Decided, firing: Firing, now: datetime) -> None:
+    """One firing's voucher, in a savepoint: a reward withdrawn since skips it and the other effects still apply."""
+    c, campaign = d.candidate, d.candidate.campaign
+    try:
+        with transaction.atomic():
+            firing.voucher = rewards.voucher_grant(member_id=d.member.pk, reward_code=campaign.reward.code,
+                                                   grant_key=derived_key(*_key_parts(c, d.member.pk)), now=now)
+        Campaign.objects.filter(pk=campaign.pk).update(spent_vouchers=F("spent_vouchers") + 1)
+    except ApplicationError as exc:
+        firing.details["voucher_skipped"] = exc.message
+
+
+def _vouchers_many(paid: list[tuple[Decided, Firing]], now: datetime) -> dict[int, int]:
+    """The vouchers of a batch's firings: one multi-row grant per campaign with a reward (in a savepoint: a reward
+    withdrawn since skips them and the other effects still apply). Returns the vouchers granted per campaign."""
+    by_campaign: dict[int, list[tuple[Decided, Firing]]] = {}
+    for d, f in paid:
+        if d.candidate.campaign.reward_id:
+            by_campaign.setdefault(f.campaign_id, []).append((d, f))
+    granted = {}
+    for campaign_id, pairs in by_campaign.items():
+        campaign = pairs[0][0].candidate.campaign
+        keys = [(d.member.pk, derived_key(*_key_parts(d.candidate, d.member.pk))) for d, _ in pairs]
         try:
             with transaction.atomic():
-                firing.voucher = rewards.voucher_grant(member_id=member.pk, reward_code=campaign.reward.code,
-                                                       grant_key=derived_key(*_key_parts(c, member.pk)), now=now)
-            Campaign.objects.filter(pk=campaign.pk).update(spent_vouchers=F("spent_vouchers") + 1)
+                vouchers = rewards.vouchers_grant_many(reward_code=campaign.reward.code, grants=keys, now=now)
         except ApplicationError as exc:
-            firing.details["voucher_skipped"] = exc.message
+            for _, f in pairs:
+                f.details["voucher_skipped"] = exc.message
+            continue
+        for (_, f), (_, key) in zip(pairs, keys, strict=True):
+            f.voucher = vouchers[key]
+        granted[campaign_id] = len(pairs)
+    return granted
+
+
+def _row_effects(d: Decided, now: datetime) -> None:
+    """The effects still granted one firing at a time: a next-order multiplier, a tag."""
+    c, campaign, member = d.candidate, d.candidate.campaign, d.member
     if campaign.boost_multiplier:
         loyalty.earn_boost_grant(member_id=member.pk, multiplier=campaign.boost_multiplier,
                                  grant_key=derived_key(*_key_parts(c, member.pk)), reason=f"Campaign: {campaign.name}",
@@ -119,7 +147,9 @@ def firing_write(d: Decided, *, now: datetime, system_channel: int) -> tuple[Fir
             member=d.member, points=line.points, channel_id=system_channel, idempotency_key=line.idempotency_key,
             reason=line.reason, reference=line.reference, details=line.details)
         Campaign.objects.filter(pk=campaign.pk).update(spent_points=F("spent_points") + campaign.bonus_points)
-    _row_effects(d, firing, now)
+    if campaign.reward_id:
+        _voucher_effect(d, firing, now)
+    _row_effects(d, now)
     firing.save(update_fields=["transaction", "voucher", "details"])
     return firing, _message(d, firing)
 
@@ -134,8 +164,8 @@ RETURNING id, campaign_id, member_id, occurrence_key
 """
 
 _SPENT = """
-UPDATE {table} c SET spent_points = c.spent_points + v.points
-FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, points) WHERE c.id = v.id
+UPDATE {table} c SET spent_points = c.spent_points + v.points, spent_vouchers = c.spent_vouchers + v.vouchers
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, points, vouchers) WHERE c.id = v.id
 """
 
 _LINK = """
@@ -170,16 +200,20 @@ def firings_write_many(decided: list[Decided], *, now: datetime,
              if (f.campaign_id, f.member_id, f.occurrence_key) in new]
     paid = [(d, f) for d, f in pairs if not d.held_out]
     bonus = [(d, f) for d, f in paid if d.candidate.campaign.bonus_points]
-    txns = loyalty.points_bonus_many(lines=[_bonus_line(d) for d, _ in bonus], channel_id=system_channel, now=now)
+    txns = loyalty.points_bonus_many(lines=[_bonus_line(d) for d, _ in bonus], channel_id=system_channel,
+                                     now=now) if bonus else []
     spent: dict[int, int] = {}
     for (_, f), txn in zip(bonus, txns, strict=True):
         f.transaction = txn
         spent[f.campaign_id] = spent.get(f.campaign_id, 0) + f.points
+    vouchers = _vouchers_many(paid, now)
     with connection.cursor() as cursor:
-        if spent:
-            cursor.execute(_SPENT.format(table=Campaign._meta.db_table), [list(spent), list(spent.values())])
-        for d, f in paid:
-            _row_effects(d, f, now)
+        if spent or vouchers:
+            ids = sorted(set(spent) | set(vouchers))
+            cursor.execute(_SPENT.format(table=Campaign._meta.db_table),
+                           [ids, [spent.get(i, 0) for i in ids], [vouchers.get(i, 0) for i in ids]])
+        for d, _ in paid:
+            _row_effects(d, now)
         linked = [f for _, f in paid if f.transaction_id or f.voucher_id or "voucher_skipped" in f.details]
         if linked:
             cursor.execute(_LINK.format(table=Firing._meta.db_table),

@@ -11,6 +11,7 @@ from campaigns.services import dates_evaluate
 from loyalty.models import Account, Lot, Transaction
 from loyalty.services import ledger_drift
 from members.models import Notification
+from rewards.models import Voucher
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -61,12 +62,15 @@ def test_a_rerun_of_the_day_pays_nothing_more_and_the_books_balance(program, mem
 def _statements(now: datetime) -> int:
     with CaptureQueriesContext(connection) as captured:
         result = dates_evaluate(now=now, batch_size=100)
-    assert result["batches"] == 1
+    assert result["batches"] == 2  # one batch of each birthday campaign
     return len(captured.captured_queries)
 
 
-def test_the_statements_of_a_batch_do_not_grow_with_its_size(program, member_factory):
+def test_the_statements_of_a_batch_do_not_grow_with_its_size(program, member_factory, course_coupon):
     _campaigns()
+    Campaign.objects.create(code="bday-coupon", name="Birthday coupon", active=True, reward=course_coupon,
+                            trigger=Campaign.Trigger.BIRTHDAY, once_per_member=False,
+                            message_text={"en": "A coupon for your birthday", "zh-hans": "生日优惠券"})
     member_factory(birth_date=date(1990, 11, 19))
     for _ in range(2):
         member_factory(birth_date=date(1990, 11, 20))
@@ -74,6 +78,8 @@ def test_the_statements_of_a_batch_do_not_grow_with_its_size(program, member_fac
         member_factory(birth_date=date(1990, 11, 21))
     _statements(datetime(2026, 11, 19, 8, tzinfo=UTC))  # warms the per-process caches (settings, channels)
     small, large = _statements(NOW), _statements(datetime(2026, 11, 21, 8, tzinfo=UTC))
-    assert Firing.objects.filter(occurrence_key="birthday:2026").count() == 15
+    assert Firing.objects.filter(occurrence_key="birthday:2026").count() == 30
+    assert Voucher.objects.filter(reward=course_coupon).count() == 15
+    assert Notification.objects.filter(kind="campaign", payload__voucher_code__isnull=False).count() == 15
     assert small == large
-    assert large <= 30  # the whole day: both campaigns read, one batch of each (locks, reads, the writes)
+    assert large <= 55  # the whole day: three campaigns read, a batch of each birthday one (locks, reads, writes)
