@@ -3,6 +3,7 @@ batch costs the same statements whatever its size (its cost does not grow per me
 
 from datetime import UTC, date, datetime
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -83,3 +84,27 @@ def test_the_statements_of_a_batch_do_not_grow_with_its_size(program, member_fac
     assert Notification.objects.filter(kind="campaign", payload__voucher_code__isnull=False).count() == 15
     assert small == large
     assert large <= 55  # the whole day: three campaigns read, a batch of each birthday one (locks, reads, writes)
+
+
+def test_a_worker_killed_mid_job_resumes_paying_the_rest_once(program, member_factory, monkeypatch):
+    from campaigns.services import evaluation
+
+    _campaigns()
+    born = [member_factory(birth_date=date(1990, 11, 20)) for _ in range(5)]
+    real, calls = evaluation.firings_write_many, []
+
+    def dying(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "firings_write_many", dying)
+    with pytest.raises(SystemExit):
+        dates_evaluate(now=NOW, batch_size=2)
+    assert sorted(Account.objects.filter(member__in=born).values_list("available", flat=True)) == [30, 30]
+    assert Transaction.objects.count() == Firing.objects.count() == 2  # the second batch rolled back whole
+    monkeypatch.setattr(evaluation, "firings_write_many", real)
+    assert dates_evaluate(now=NOW, batch_size=2)["fired"] == 3
+    assert [Account.objects.get(member=m).available for m in born] == [30] * 5
+    assert Notification.objects.filter(kind="campaign").values("dedupe_key").distinct().count() == 5
