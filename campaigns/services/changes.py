@@ -53,7 +53,7 @@ def _batch(source: str, batch_size: int, now: datetime) -> tuple[int, int]:
         candidates = [Candidate(campaign=campaign, member_id=change.member_id, occurrence=_occurrence(source, change))
                       for campaign in live_campaigns(trigger=trigger, now=now)
                       for change in changes if _matches(campaign, change)]
-        fired = len(firings_apply(candidates=candidates, now=now)) if candidates else 0
+        fired = len(firings_apply(candidates=candidates, now=now, set_based=True)) if candidates else 0
         cursor.last_id = changes[-1].pk
         cursor.save(update_fields=["last_id"])
         return len(changes), fired

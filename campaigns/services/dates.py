@@ -88,7 +88,7 @@ def dates_evaluate(*, now: datetime | None = None, batch_size: int = 500) -> dic
             for ids in _keyset(members, batch_size):
                 with transaction.atomic(durable=True):
                     fired = firings_apply(candidates=[Candidate(campaign=campaign, member_id=m, occurrence=occurrence)
-                                                      for m in ids], now=now)
+                                                      for m in ids], now=now, set_based=True)
                 stats["members"] += len(ids)
                 stats["fired"] += len(fired)
                 stats["batches"] += 1

@@ -15,27 +15,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.cache import cached
-from core.errors import ApplicationError
-from core.idempotency import derived_key
 from core.models import Channel
-from insight import services as insight
 from insight.models import MemberSegment
 from loyalty import locks
-from loyalty import services as loyalty
 from loyalty.models import Order
 from loyalty.services.rules import member_zone, program_zone
 from members.models import Member, Subscription, TierStatus
 from members.models.plans import LIVE as LIVE_PLANS
-from members.services import Message, notifications_record_many
-from rewards import services as rewards
+from members.services import notifications_record_many
 
 from ..models import Campaign, CampaignSettings, Firing
 from ..rules import MemberFacts, conditions_met, held_out, period_start
+from .firings import Decided, firing_write, firings_write_many
 
 ONCE = "once"
 ORDER_CAMPAIGNS = "campaigns.order"  # the settings cache's key (see Campaign.save)
@@ -104,61 +99,6 @@ def _meets_conditions(candidates: list[Candidate], now: datetime) -> list[Candid
                                                     channel=channels.get(c.channel_id))]
 
 
-def _text(texts: dict, language: str) -> str:
-    return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
-
-
-def _fire(c: Candidate, member: Member, now: datetime, system_channel: int, *,
-          may_message: bool) -> tuple[Firing, Message | None]:
-    campaign = c.campaign
-    firing = Firing.objects.create(campaign=campaign, member=member, occurrence_key=c.key, fired_at=now,
-                                   details={"occurrence": c.occurrence, **c.details})
-    key_parts = ("campaign", campaign.pk, member.pk, c.key)
-    if campaign.bonus_points:
-        firing.points = campaign.bonus_points
-        firing.transaction = loyalty.points_bonus(
-            member=member, points=campaign.bonus_points, channel_id=system_channel,
-            idempotency_key=derived_key(*key_parts), reason=f"Campaign: {campaign.name}",
-            reference=f"campaign:{campaign.code}", details={"campaign": campaign.code, "occurrence": c.occurrence})
-        Campaign.objects.filter(pk=campaign.pk).update(spent_points=F("spent_points") + campaign.bonus_points)
-        if campaign.budget_points is not None:  # the locked row, shared by this batch's firings of the campaign
-            campaign.spent_points += campaign.bonus_points
-    if campaign.reward_id:
-        try:
-            with transaction.atomic():
-                firing.voucher = rewards.voucher_grant(member_id=member.pk, reward_code=campaign.reward.code,
-                                                       grant_key=derived_key(*key_parts), now=now)
-            Campaign.objects.filter(pk=campaign.pk).update(spent_vouchers=F("spent_vouchers") + 1)
-            if campaign.budget_vouchers is not None:
-                campaign.spent_vouchers += 1
-        except ApplicationError as exc:  # the reward was withdrawn since: the other effects still apply
-            firing.details["voucher_skipped"] = exc.message
-    if campaign.boost_multiplier:
-        loyalty.earn_boost_grant(member_id=member.pk, multiplier=campaign.boost_multiplier,
-                                 grant_key=derived_key(*key_parts), reason=f"Campaign: {campaign.name}", now=now,
-                                 expires_at=now + timedelta(days=campaign.boost_valid_days))
-        firing.details["multiplier"] = str(campaign.boost_multiplier)
-    if campaign.tag_id:
-        insight.member_tag_attach(member=member, tag=campaign.tag)
-    message = None
-    if campaign.message_text and not may_message:
-        firing.details["message_skipped"] = "frequency_cap"
-    firing.messaged = bool(campaign.message_text) and may_message
-    firing.save(update_fields=["points", "transaction", "voucher", "details", "messaged"])
-    if firing.messaged:
-        payload = {"campaign": campaign.code, "subject": _text(campaign.message_subject, member.language),
-                   "text": _text(campaign.message_text, member.language), "points": firing.points,
-                   **({"multiplier": str(campaign.boost_multiplier)} if campaign.boost_multiplier else {})}
-        if firing.voucher:
-            payload |= {"voucher_code": firing.voucher.code, "reward_name": campaign.reward.name,
-                        "date": firing.voucher.expires_at.date().isoformat()}
-        if c.details.get("values"):
-            payload["values"] = c.details["values"]
-        message = Message(member_id=member.pk, kind="campaign", payload=payload, dedupe_key=f"campaign:{firing.pk}",
-                          marketing=True)
-    return firing, message
-
-
 def _period_counts(candidates: list[Candidate], member_ids: list[int], now: datetime) -> Counter:
     """Firings so far in the current period (the program's time zone) of the campaigns limited per member."""
     limited = {c.campaign.pk: c.campaign for c in candidates if c.campaign.limit_per_member}
@@ -191,9 +131,19 @@ def _within_budget(campaign: Campaign) -> bool:
                 and campaign.spent_vouchers + 1 > campaign.budget_vouchers)
 
 
-def firings_apply(*, candidates: list[Candidate], now: datetime) -> list[Firing]:
+def _reserve(campaign: Campaign) -> None:
+    """Count a firing's cost against the locked row of a budgeted campaign, shared by this batch's firings of it."""
+    if campaign.budget_points is not None:
+        campaign.spent_points += campaign.bonus_points
+    if campaign.reward_id and campaign.budget_vouchers is not None:
+        campaign.spent_vouchers += 1
+
+
+def firings_apply(*, candidates: list[Candidate], now: datetime, set_based: bool = False) -> list[Firing]:
     """Apply the candidates that meet their conditions, limits and budgets and did not fire before. A member in
-    the campaign's control group gets a firing marked held out, with no effect."""
+    the campaign's control group gets a firing marked held out, with no effect. `set_based` writes the batch's
+    firings and their points in a fixed number of statements (`firings.firings_write_many`, for the batch jobs);
+    else one firing at a time (an order or an event batch: a few firings)."""
     candidates = _meets_conditions(candidates, now)
     if not candidates:
         return []
@@ -208,8 +158,7 @@ def firings_apply(*, candidates: list[Candidate], now: datetime) -> list[Firing]
         in_period = _period_counts(candidates, member_ids, now)
         cap, messaged = _messages_sent(candidates, member_ids, now)
         members = Member.objects.in_bulk(member_ids)
-        system_channel = Channel.named(Channel.SYSTEM).pk
-        firings, messages = [], []
+        decided = []
         for c in sorted(candidates, key=lambda c: (c.campaign.pk, c.member_id, c.occurrence)):
             if c.campaign.pk in fresh:
                 c.campaign = fresh[c.campaign.pk]  # the locked row: its spent points and vouchers are current
@@ -221,20 +170,25 @@ def firings_apply(*, candidates: list[Candidate], now: datetime) -> list[Firing]
             if held_out(campaign.pk, c.member_id, campaign.holdout_percent):
                 done.add((campaign.pk, c.member_id, c.key))
                 in_period[campaign.pk, c.member_id] += 1
-                firings.append(Firing.objects.create(campaign=campaign, member=member, occurrence_key=c.key,
-                                                     fired_at=now, held_out=True,
-                                                     details={"occurrence": c.occurrence, **c.details}))
+                decided.append(Decided(candidate=c, member=member, held_out=True))
                 continue
             if not _within_budget(campaign):
                 continue  # a budget is spent: the campaign stops paying
             done.add((campaign.pk, c.member_id, c.key))
             in_period[campaign.pk, c.member_id] += 1
             may_message = cap is None or messaged[c.member_id] < cap
-            firing, message = _fire(c, member, now, system_channel, may_message=may_message)
-            firings.append(firing)
-            if message:
+            if campaign.message_text and may_message:
                 messaged[c.member_id] += 1
-                messages.append(message)
+            _reserve(campaign)
+            decided.append(Decided(candidate=c, member=member, may_message=may_message))
+        if not decided:
+            return []
+        system_channel = Channel.named(Channel.SYSTEM).pk
+        if set_based:
+            firings, messages = firings_write_many(decided, now=now, system_channel=system_channel)
+        else:
+            written = [firing_write(d, now=now, system_channel=system_channel) for d in decided]
+            firings, messages = [f for f, _ in written], [m for _, m in written if m is not None]
         notifications_record_many(messages=messages)
     return firings
 

@@ -14,7 +14,7 @@ from members.models import Member
 
 from ..locks import account_locked
 from ..models import ProgramSettings, Transaction
-from .earning import credit
+from .earning import CreditLine, credit, credits_post
 
 
 def points_bonus(*, member: Member, points: int, channel_id: int, idempotency_key: str, reason: str,
@@ -30,3 +30,13 @@ def points_bonus(*, member: Member, points: int, channel_id: int, idempotency_ke
                     program=ProgramSettings.current(), reference=reference, reason=reason, details=details,
                     member_timezone=member.timezone)
     return txn
+
+
+def points_bonus_many(*, lines: list[CreditLine], channel_id: int, now: datetime) -> list[Transaction]:
+    """`points_bonus` for a batch of members (the campaigns' date job), available at once: every line a bonus lot
+    of its own with its own idempotency key, written set-based (`earning.credits_post`: four statements whatever
+    the batch's size). The caller holds every member's ledger lock."""
+    if any(line.points <= 0 for line in lines):
+        raise BadRequest("A bonus must be positive.", fields={"points": ["Must be positive."]})
+    return credits_post(lines=lines, kind=Transaction.Kind.BONUS, channel_id=channel_id, now=now, earned_at=now,
+                        available_at=now, program=ProgramSettings.current())
