@@ -12,8 +12,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -106,27 +105,27 @@ def insight_charts() -> dict:
     return {chart.key: chart for chart in charts}
 
 
-def _liability() -> dict:
-    from loyalty.models import Account
+def _liability(points: dict) -> dict:
     from rewards.models import RedemptionRules
 
-    totals = Account.objects.aggregate(available=Coalesce(Sum("available"), 0), pending=Coalesce(Sum("pending"), 0))
-    points = totals["available"] + totals["pending"]
+    total = points["available"] + points["pending"]
     per_unit = RedemptionRules.current().points_per_unit or 1
-    money = (Decimal(points) / Decimal(per_unit)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return {**totals, "points": points, "money": money, "points_per_unit": per_unit}
+    money = (Decimal(total) / Decimal(per_unit)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return {**points, "points": total, "money": money, "points_per_unit": per_unit}
 
 
 def dashboard_summary() -> dict:
     """The few numbers shown on the admin's home page."""
+    from insight.dashboard import program_summary
     from loyalty.models import ProgramSettings
-    from members.models import Member, Notification
+    from members.models import Notification
     from referrals.models import Referral
 
+    summary = program_summary()
     return {
-        "liability": _liability(),
+        "liability": _liability(summary["points"]),
         "currency": ProgramSettings.current().currency,
-        "active_members": Member.objects.filter(status=Member.Status.ACTIVE).count(),
+        "active_members": summary["members"]["active"],
         "held_referrals": Referral.objects.filter(status=Referral.Status.HELD).count(),
         "failed_notifications": Notification.objects.filter(
             status__in=[Notification.Status.FAILED, Notification.Status.DEAD]).count(),
@@ -162,26 +161,28 @@ def weekly_points(*, weeks: int = 12, now=None) -> list[dict]:
 def dashboard_data() -> dict:
     from django_celery_beat.models import PeriodicTask
 
+    from insight.dashboard import program_summary
     from loyalty.models import ProgramSettings
-    from members.models import Member, Notification, TierStatus
+    from members.models import Notification, Tier
     from referrals.models import Referral
 
     weeks = weekly_points()
+    summary = program_summary()
     issued = sum(w["issued"] for w in weeks)
     redeemed = sum(w["redeemed"] for w in weeks)
     expired = sum(w["expired"] for w in weeks)
-    members = Member.objects.aggregate(all=Count("pk"), active=Count("pk", filter=Q(status=Member.Status.ACTIVE)))
-    tiers = list(TierStatus.objects.filter(tier__isnull=False).values("tier__name", "tier__rank")
-                 .annotate(n=Count("pk")).order_by("tier__rank"))
+    members = summary["members"]
+    tiers = [{"tier__name": tier.name, "tier__rank": tier.rank, "n": summary["tiers"][tier.pk]}
+             for tier in Tier.objects.filter(pk__in=summary["tiers"]).order_by("rank") if summary["tiers"][tier.pk]]
     in_tiers = sum(t["n"] for t in tiers)
-    funnel = dict(Referral.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    funnel = summary["referrals"]
     notifications = dict(Notification.objects.filter(status__in=[Notification.Status.FAILED, Notification.Status.DEAD])
                          .values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
     return {
         "weeks": weeks, "issued": issued, "redeemed": redeemed, "expired": expired,
         "redemption_rate": round(100 * redeemed / issued, 1) if issued else None,
         "breakage_rate": round(100 * expired / issued, 1) if issued else None,
-        "liability": _liability(), "currency": ProgramSettings.current().currency,
+        "liability": _liability(summary["points"]), "currency": ProgramSettings.current().currency,
         "members": members,
         "tiers": [*tiers, {"tier__name": gettext("No tier"), "n": members["all"] - in_tiers}],
         "funnel": [(FUNNEL.get(value, label), funnel.get(value, 0)) for value, label in Referral.Status.choices],

@@ -53,7 +53,9 @@ class Member(models.Model):
         indexes = [models.Index(fields=["birth_month", "birth_day", "id"], condition=Q(status="active"),
                                 name="member_birthday"),
                    # Campaigns' anniversary trigger: today's joining anniversaries, one range per past year.
-                   models.Index(fields=["joined_at"], condition=Q(status="active"), name="member_joined")]
+                   models.Index(fields=["joined_at"], condition=Q(status="active"), name="member_joined"),
+                   # The dashboard's active members: all members less these few, without counting every member.
+                   models.Index(fields=["status"], condition=~Q(status="active"), name="member_not_active")]
 
     def __str__(self) -> str:
         return f"{self.name or self.external_id} ({self.external_id})"
