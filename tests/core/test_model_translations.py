@@ -58,3 +58,15 @@ def untranslated() -> list[str]:
 def test_every_model_text_of_our_apps_has_chinese():
     problems = untranslated()
     assert not problems, f"{len(problems)} texts without Chinese:\n" + "\n".join(problems)
+
+
+def test_permissions_read_chinese_on_a_groups_page(client, db, program):
+    from django.contrib.auth.models import Group, User
+
+    admin = User.objects.create_superuser("root", password="a long password 1")
+    client.force_login(admin)
+    group = Group.objects.get(name="Clerk")
+    page = client.get(f"/admin/auth/group/{group.pk}/change/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "可以添加会员" in page  # Django's "Can add member", stored in English
+    assert "可在店员限额内调整积分" in page  # a custom permission of the ledger
+    assert "Can add member" not in page
