@@ -17,7 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from unfold.sites import UnfoldAdminSite
 
@@ -25,6 +25,27 @@ from core.replica import replica_reads
 
 DASHBOARD_PERMISSION = "loyalty.change_programsettings"
 """Who sees the dashboard: the managers (who run the program's settings)."""
+
+JOB_NAMES = [  # the job schedules' names (rows the migrations write), so the dashboard can show them translated
+    gettext_noop("Birthday gifts"),
+    gettext_noop("Birthday vouchers"),
+    gettext_noop("Campaigns: birthday, anniversary and fixed-date triggers"),
+    gettext_noop("Campaigns: event partitions and retention"),
+    gettext_noop("Campaigns: stage and tier changes"),
+    gettext_noop("Deliver pending notifications (e-mail, webhooks)"),
+    gettext_noop("End paid memberships past their period"),
+    gettext_noop("Evaluate tiers (downgrades, warnings)"),
+    gettext_noop("Expire due points and release pending points"),
+    gettext_noop("Insight: CLV model fit"),
+    gettext_noop("Insight: metric snapshots"),
+    gettext_noop("Insight: segments"),
+    gettext_noop("Ledger check"),
+    gettext_noop("Paid membership reminders"),
+    gettext_noop("Points expiry reminders"),
+    gettext_noop("Release lapsed checkout holds"),
+    gettext_noop("Resume bulk adjustments"),
+    gettext_noop("Voucher expiry reminders"),
+]
 
 FUNNEL = {  # the referral funnel's steps, in the staff's language
     "pending": _("Attached, waiting for the first order"), "qualified": _("Qualified, not rewarded (a cap)"),
@@ -188,5 +209,6 @@ def dashboard_data() -> dict:
         "funnel": [(FUNNEL.get(value, label), funnel.get(value, 0)) for value, label in Referral.Status.choices],
         "attached": sum(funnel.values()),
         "notifications": {"failed": notifications.get("failed", 0), "dead": notifications.get("dead", 0)},
-        "jobs": list(PeriodicTask.objects.order_by("name").values("name", "enabled", "last_run_at", "total_run_count")),
+        "jobs": [{**job, "label": gettext(job["name"])} for job in
+                 PeriodicTask.objects.order_by("name").values("name", "enabled", "last_run_at", "total_run_count")],
     }
