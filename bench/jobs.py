@@ -49,11 +49,13 @@ def say(message: str) -> None:
     print(f"[{time.monotonic() - _started:6.1f}s] {message}", flush=True)
 
 
-def setup(db: str = DB) -> None:
-    """A fresh database `db`, migrated, and Django set up on it (the insight benchmark uses it too)."""
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{db}"')
+def setup(db: str = DB, *, fresh: bool = True) -> None:
+    """A fresh database `db` (or, with fresh=False, the one already there), migrated, and Django set up on it (the
+    insight benchmark uses it too)."""
+    if fresh:
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{db}"')
     # The jobs only record messages here; delivering them is not what is measured (and goes nowhere).
     env = {**os.environ, "DATABASE_URL": f"{PG}/{db}", "DJANGO_SETTINGS_MODULE": "config.settings.local", "DEBUG": "0",
            "CELERY_BROKER_URL": "", "NOTIFICATIONS_ENQUEUE_ON_COMMIT": "0", "EMAIL_URL": "dummymail://"}

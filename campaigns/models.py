@@ -31,8 +31,8 @@ class EventType(models.Model):
     name = models.SlugField(max_length=64, unique=True, verbose_name=_("name"))
     description = models.CharField(max_length=200, blank=True, verbose_name=_("description"))
     attributes = models.JSONField(default=dict, blank=True,
-                                  help_text='Per attribute: {"type": "string|integer|number|boolean", '
-                                            '"required": true|false}. Attributes not listed are refused.',
+                                  help_text=_('Per attribute: {"type": "string|integer|number|boolean", '
+                                            '"required": true|false}. Attributes not listed are refused.'),
         verbose_name=_("attributes"))
     active = models.BooleanField(default=True, verbose_name=_("active"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
@@ -80,11 +80,13 @@ class EventKey(models.Model):
     """An event id a channel sent, kept once: the dedupe key of the partitioned events table. Kept as long as
     the event's partition (the retention job deletes both); an event older than that is refused anyway."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False)
-    event_id = models.CharField(max_length=100)
-    occurred_at = models.DateTimeField(db_index=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, verbose_name=_("channel"))
+    event_id = models.CharField(max_length=100, verbose_name=_("event id"))
+    occurred_at = models.DateTimeField(db_index=True, verbose_name=_("occurred at"))
 
     class Meta:
+        verbose_name = _("event key")
+        verbose_name_plural = _("event keys")
         constraints = [models.UniqueConstraint(fields=["channel", "event_id"], name="event_key_unique_per_channel")]
 
 
@@ -129,36 +131,37 @@ class Campaign(models.Model):
         AFTER_SIGN_UP = "after_sign_up", _("Within the window after the member signed up")
         SLIDING = "sliding", _("Within any sliding window of days")
 
-    code = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
+    code = models.SlugField(max_length=64, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
     journey = models.CharField(max_length=32, blank=True, editable=False, verbose_name=_("journey"),
                                help_text=_("The lifecycle journey this ready campaign ships as."))
-    active = models.BooleanField(default=False, help_text="Live: evaluated as events, orders and changes arrive.")
-    starts_at = models.DateTimeField(null=True, blank=True)
-    ends_at = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=False, help_text=_("Live: evaluated as events, orders and changes arrive."),
+        verbose_name=_("active"))
+    starts_at = models.DateTimeField(null=True, blank=True, verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ends at"))
     # Trigger
     trigger = models.CharField(max_length=16, choices=Trigger.choices, verbose_name=_("trigger"))
     event_type = models.ForeignKey(EventType, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         verbose_name=_("event type"))
-    event_count = models.PositiveIntegerField(default=1, help_text="N: at least this many events (more than 10 = 11).",
+    event_count = models.PositiveIntegerField(default=1, help_text=_("N: at least this many events (more than 10 = 11)."),
         verbose_name=_("event count"))
     window = models.CharField(max_length=16, choices=Window.choices, default=Window.AFTER_SIGN_UP,
         verbose_name=_("window"))
-    window_hours = models.PositiveIntegerField(default=24, help_text="After sign-up: the window, in hours.",
+    window_hours = models.PositiveIntegerField(default=24, help_text=_("After sign-up: the window, in hours."),
         verbose_name=_("window hours"))
-    window_days = models.PositiveIntegerField(default=1, help_text="Sliding: the window, in days (UTC).",
+    window_days = models.PositiveIntegerField(default=1, help_text=_("Sliding: the window, in days (UTC)."),
         verbose_name=_("window days"))
     collect_attribute = models.CharField(max_length=64, blank=True,
-                                         help_text="Event count: the attribute whose values (e.g. the courses "
-                                                   "viewed) go with the firing and its message.",
+                                         help_text=_("Event count: the attribute whose values (e.g. the courses "
+                                                   "viewed) go with the firing and its message."),
         verbose_name=_("collect attribute"))
     order_min_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
         verbose_name=_("order min amount"))
     to_stage = models.CharField(max_length=10, choices=Stage.choices, blank=True,
-                                help_text="Stage change: the stage entered (any when blank).",
+                                help_text=_("Stage change: the stage entered (any when blank)."),
         verbose_name=_("to stage"))
     to_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                help_text="Tier change: the tier entered (any when blank).")
+                                help_text=_("Tier change: the tier entered (any when blank)."), verbose_name=_("to tier"))
     upgrades_only = models.BooleanField(default=False, verbose_name=_("upgrades only"),
                                         help_text=_("Tier change: only when the member qualified for a higher tier."))
     to_tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
@@ -168,10 +171,14 @@ class Campaign(models.Model):
     fire_on = models.DateField(null=True, blank=True, verbose_name=_("fixed date"),
                                help_text=_("Fixed date: the day (the program's time zone) it reaches its members."))
     # Conditions (blank: any)
-    tiers = models.JSONField(default=list, blank=True, help_text='Tier codes the member must hold, e.g. ["gold"].')
-    stages = models.JSONField(default=list, blank=True, help_text='Lifecycle stages, e.g. ["new", "active"].')
-    stores = models.JSONField(default=list, blank=True, help_text="The order's store (or the event's `store`).")
-    channels = models.JSONField(default=list, blank=True, help_text="Names of the channels the trigger came from.")
+    tiers = models.JSONField(default=list, blank=True, help_text=_('Tier codes the member must hold, e.g. ["gold"].'),
+        verbose_name=_("tiers"))
+    stages = models.JSONField(default=list, blank=True, help_text=_('Lifecycle stages, e.g. ["new", "active"].'),
+        verbose_name=_("stages"))
+    stores = models.JSONField(default=list, blank=True, help_text=_("The order's store (or the event's `store`)."),
+        verbose_name=_("stores"))
+    channels = models.JSONField(default=list, blank=True, help_text=_("Names of the channels the trigger came from."),
+        verbose_name=_("channels"))
     value_tiers = models.JSONField(default=list, blank=True, verbose_name=_("value tiers"),
                                    help_text=_('Value tiers (insight), e.g. ["high"].'))
     loyalty_types = models.JSONField(default=list, blank=True, verbose_name=_("loyalty types"),
@@ -197,23 +204,26 @@ class Campaign(models.Model):
     # Effects
     bonus_points = models.PositiveIntegerField(default=0, verbose_name=_("bonus points"))
     reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                               help_text="A voucher of this reward, given without points.")
+                               help_text=_("A voucher of this reward, given without points."), verbose_name=_("reward"))
     boost_multiplier = models.DecimalField(
         max_digits=6, decimal_places=3, null=True, blank=True, verbose_name=_("multiplier on the next order"),
         validators=[MinValueValidator(Decimal("1.001"))],
         help_text=_("E.g. 2 for double points on the member's next order that earns."))
     boost_valid_days = models.PositiveIntegerField(default=30, verbose_name=_("multiplier valid for days"))
-    message_subject = models.JSONField(default=dict, blank=True, help_text='Per language: {"en": "...", "zh-hans": "..."}.')
-    message_text = models.JSONField(default=dict, blank=True, help_text="Per language, as the subject.")
-    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    message_subject = models.JSONField(default=dict, blank=True, help_text=_('Per language: {"en": "...", "zh-hans": "..."}.'),
+        verbose_name=_("message subject"))
+    message_text = models.JSONField(default=dict, blank=True, help_text=_("Per language, as the subject."),
+        verbose_name=_("message text"))
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("tag"))
     # Limits
-    once_per_member = models.BooleanField(default=True)
+    once_per_member = models.BooleanField(default=True, verbose_name=_("once per member"))
     limit_per_member = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("firings per member"),
                                                    help_text=_("At most this many firings per member in each period."))
     limit_period = models.CharField(max_length=8, choices=LimitPeriod.choices, default=LimitPeriod.MONTH,
                                     verbose_name=_("period"))
-    budget_points = models.PositiveBigIntegerField(null=True, blank=True, help_text="Stops paying points beyond this.")
-    spent_points = models.PositiveBigIntegerField(default=0, editable=False)
+    budget_points = models.PositiveBigIntegerField(null=True, blank=True, help_text=_("Stops paying points beyond this."),
+        verbose_name=_("budget points"))
+    spent_points = models.PositiveBigIntegerField(default=0, editable=False, verbose_name=_("spent points"))
     budget_vouchers = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("budget in vouchers"),
                                                   help_text=_("Stops giving vouchers beyond this."))
     spent_vouchers = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("vouchers given"))
@@ -222,7 +232,7 @@ class Campaign(models.Model):
         default=0, validators=[MaxValueValidator(50)], verbose_name=_("control group (%)"),
         help_text=_("This share of the members it reaches (0-50) is held out at random, stably per member: they get "
                     "no effect, so the campaign's effect is measured against them."))
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("campaign")
@@ -271,9 +281,9 @@ class CampaignSettings(SettingsRow):
     message_cap_days = models.PositiveIntegerField(default=7, verbose_name=_("in days"))
     event_retention_months = models.PositiveSmallIntegerField(
         default=13, validators=[MinValueValidator(1), MaxValueValidator(120)], verbose_name=_("keep events for months"),
-        help_text="Behaviour events are kept this many whole months before the current one; older monthly "
+        help_text=_("Behaviour events are kept this many whole months before the current one; older monthly "
                   "partitions are dropped by the nightly job, and older events are refused. Counters and "
-                  "challenge progress are kept apart and stay.")
+                  "challenge progress are kept apart and stay."))
 
     class Meta:
         verbose_name = verbose_name_plural = _("campaign settings")
@@ -285,16 +295,21 @@ class CampaignSettings(SettingsRow):
 class Firing(models.Model):
     """A campaign applied to a member for one occurrence, with what it gave."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="firings", db_index=False)
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
-    occurrence_key = models.CharField(max_length=200)
-    fired_at = models.DateTimeField()
-    points = models.BigIntegerField(default=0)
-    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    voucher = models.OneToOneField(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    details = models.JSONField(default=dict, blank=True)
-    messaged = models.BooleanField(default=False, help_text="A campaign message went to the outbox.")
-    held_out = models.BooleanField(default=False, help_text="In the control group: recorded, with no effect.")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="firings", db_index=False,
+        verbose_name=_("campaign"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
+    occurrence_key = models.CharField(max_length=200, verbose_name=_("occurrence key"))
+    fired_at = models.DateTimeField(verbose_name=_("fired at"))
+    points = models.BigIntegerField(default=0, verbose_name=_("points"))
+    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("transaction"))
+    voucher = models.OneToOneField(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("voucher"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    messaged = models.BooleanField(default=False, help_text=_("A campaign message went to the outbox."),
+        verbose_name=_("messaged"))
+    held_out = models.BooleanField(default=False, help_text=_("In the control group: recorded, with no effect."),
+        verbose_name=_("held out"))
 
     class Meta:
         verbose_name = _("firing")
@@ -325,28 +340,36 @@ class Challenge(models.Model):
     kept per member as events and orders arrive; completing pays once per member."""
 
     class Kind(models.TextChoices):
-        COUNT = "count", "N times within T days"
-        STREAK = "streak", "An order every week for K weeks"
+        COUNT = "count", _("N times within T days")
+        STREAK = "streak", _("An order every week for K weeks")
 
-    code = models.SlugField(max_length=64, unique=True)
-    title = models.JSONField(default=dict, help_text='Per language: {"en": "...", "zh-hans": "..."}.')
-    description = models.JSONField(default=dict, blank=True, help_text="Per language, as the title.")
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.COUNT)
+    code = models.SlugField(max_length=64, unique=True, verbose_name=_("code"))
+    title = models.JSONField(default=dict, help_text=_('Per language: {"en": "...", "zh-hans": "..."}.'), verbose_name=_("title"))
+    description = models.JSONField(default=dict, blank=True, help_text=_("Per language, as the title."),
+        verbose_name=_("description"))
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.COUNT, verbose_name=_("kind"))
     event_type = models.ForeignKey(EventType, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                   help_text="Count: the event to do; blank: orders. Streaks count orders.")
-    times = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)], help_text="Count: N.")
+                                   help_text=_("Count: the event to do; blank: orders. Streaks count orders."),
+        verbose_name=_("event type"))
+    times = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)], help_text=_("Count: N."),
+        verbose_name=_("times"))
     within_days = models.PositiveIntegerField(default=7, validators=[MinValueValidator(1)],
-                                              help_text="Count: T, days from the first of the N.")
-    weeks = models.PositiveIntegerField(default=4, validators=[MinValueValidator(1)], help_text="Streak: K.")
-    starts_at = models.DateTimeField(null=True, blank=True)
-    ends_at = models.DateTimeField(null=True, blank=True)
-    active = models.BooleanField(default=False)
-    bonus_points = models.PositiveIntegerField(default=0, help_text="Paid through the ledger when done.")
+                                              help_text=_("Count: T, days from the first of the N."),
+        verbose_name=_("within days"))
+    weeks = models.PositiveIntegerField(default=4, validators=[MinValueValidator(1)], help_text=_("Streak: K."),
+        verbose_name=_("weeks"))
+    starts_at = models.DateTimeField(null=True, blank=True, verbose_name=_("starts at"))
+    ends_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ends at"))
+    active = models.BooleanField(default=False, verbose_name=_("active"))
+    bonus_points = models.PositiveIntegerField(default=0, help_text=_("Paid through the ledger when done."),
+        verbose_name=_("bonus points"))
     reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                               help_text="A voucher of this reward, given when done.")
-    created_at = models.DateTimeField(auto_now_add=True)
+                               help_text=_("A voucher of this reward, given when done."), verbose_name=_("reward"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("challenge")
+        verbose_name_plural = _("challenges")
         ordering = ["pk"]
 
     def __str__(self) -> str:
@@ -375,19 +398,27 @@ class ChallengeProgress(models.Model):
     """One attempt of a member at a challenge: a count window from its first event, or a run of weeks. An attempt
     that can no longer progress (`open_until` passed) is left as it is and the next event starts a new one."""
 
-    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="progress", db_index=False)
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", db_index=False)
-    period_start = models.DateTimeField(help_text="Count: the first event; streak: the first week's Monday.")
-    last_at = models.DateTimeField(help_text="Count: the last event counted; streak: the last week's Monday.")
-    open_until = models.DateTimeField(help_text="Count: the end of the window; streak: the end of the next week.")
-    count = models.PositiveIntegerField(default=0)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    points = models.BigIntegerField(default=0)
-    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    voucher = models.OneToOneField(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="progress", db_index=False,
+        verbose_name=_("challenge"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("member"))
+    period_start = models.DateTimeField(help_text=_("Count: the first event; streak: the first week's Monday."),
+        verbose_name=_("period start"))
+    last_at = models.DateTimeField(help_text=_("Count: the last event counted; streak: the last week's Monday."),
+        verbose_name=_("last at"))
+    open_until = models.DateTimeField(help_text=_("Count: the end of the window; streak: the end of the next week."),
+        verbose_name=_("open until"))
+    count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
+    points = models.BigIntegerField(default=0, verbose_name=_("points"))
+    transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("transaction"))
+    voucher = models.OneToOneField(Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("voucher"))
 
     class Meta:
-        verbose_name_plural = "challenge progress"
+        verbose_name = _("challenge progress")
+        verbose_name_plural = _("challenge progress")
+        verbose_name_plural = _("challenge progress")
         constraints = [
             models.UniqueConstraint(fields=["challenge", "member", "period_start"], name="challenge_progress_period"),
             models.UniqueConstraint(fields=["challenge", "member"], condition=Q(completed_at__isnull=False),

@@ -12,13 +12,12 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from unfold.sites import UnfoldAdminSite
 
@@ -26,6 +25,27 @@ from core.replica import replica_reads
 
 DASHBOARD_PERMISSION = "loyalty.change_programsettings"
 """Who sees the dashboard: the managers (who run the program's settings)."""
+
+JOB_NAMES = [  # the job schedules' names (rows the migrations write), so the dashboard can show them translated
+    gettext_noop("Birthday gifts"),
+    gettext_noop("Birthday vouchers"),
+    gettext_noop("Campaigns: birthday, anniversary and fixed-date triggers"),
+    gettext_noop("Campaigns: event partitions and retention"),
+    gettext_noop("Campaigns: stage and tier changes"),
+    gettext_noop("Deliver pending notifications (e-mail, webhooks)"),
+    gettext_noop("End paid memberships past their period"),
+    gettext_noop("Evaluate tiers (downgrades, warnings)"),
+    gettext_noop("Expire due points and release pending points"),
+    gettext_noop("Insight: CLV model fit"),
+    gettext_noop("Insight: metric snapshots"),
+    gettext_noop("Insight: segments"),
+    gettext_noop("Ledger check"),
+    gettext_noop("Paid membership reminders"),
+    gettext_noop("Points expiry reminders"),
+    gettext_noop("Release lapsed checkout holds"),
+    gettext_noop("Resume bulk adjustments"),
+    gettext_noop("Voucher expiry reminders"),
+]
 
 FUNNEL = {  # the referral funnel's steps, in the staff's language
     "pending": _("Attached, waiting for the first order"), "qualified": _("Qualified, not rewarded (a cap)"),
@@ -106,27 +126,27 @@ def insight_charts() -> dict:
     return {chart.key: chart for chart in charts}
 
 
-def _liability() -> dict:
-    from loyalty.models import Account
+def _liability(points: dict) -> dict:
     from rewards.models import RedemptionRules
 
-    totals = Account.objects.aggregate(available=Coalesce(Sum("available"), 0), pending=Coalesce(Sum("pending"), 0))
-    points = totals["available"] + totals["pending"]
+    total = points["available"] + points["pending"]
     per_unit = RedemptionRules.current().points_per_unit or 1
-    money = (Decimal(points) / Decimal(per_unit)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return {**totals, "points": points, "money": money, "points_per_unit": per_unit}
+    money = (Decimal(total) / Decimal(per_unit)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return {**points, "points": total, "money": money, "points_per_unit": per_unit}
 
 
 def dashboard_summary() -> dict:
     """The few numbers shown on the admin's home page."""
+    from insight.dashboard import program_summary
     from loyalty.models import ProgramSettings
-    from members.models import Member, Notification
+    from members.models import Notification
     from referrals.models import Referral
 
+    summary = program_summary()
     return {
-        "liability": _liability(),
+        "liability": _liability(summary["points"]),
         "currency": ProgramSettings.current().currency,
-        "active_members": Member.objects.filter(status=Member.Status.ACTIVE).count(),
+        "active_members": summary["members"]["active"],
         "held_referrals": Referral.objects.filter(status=Referral.Status.HELD).count(),
         "failed_notifications": Notification.objects.filter(
             status__in=[Notification.Status.FAILED, Notification.Status.DEAD]).count(),
@@ -162,30 +182,33 @@ def weekly_points(*, weeks: int = 12, now=None) -> list[dict]:
 def dashboard_data() -> dict:
     from django_celery_beat.models import PeriodicTask
 
+    from insight.dashboard import program_summary
     from loyalty.models import ProgramSettings
-    from members.models import Member, Notification, TierStatus
+    from members.models import Notification, Tier
     from referrals.models import Referral
 
     weeks = weekly_points()
+    summary = program_summary()
     issued = sum(w["issued"] for w in weeks)
     redeemed = sum(w["redeemed"] for w in weeks)
     expired = sum(w["expired"] for w in weeks)
-    members = Member.objects.aggregate(all=Count("pk"), active=Count("pk", filter=Q(status=Member.Status.ACTIVE)))
-    tiers = list(TierStatus.objects.filter(tier__isnull=False).values("tier__name", "tier__rank")
-                 .annotate(n=Count("pk")).order_by("tier__rank"))
+    members = summary["members"]
+    tiers = [{"tier__name": tier.name, "tier__rank": tier.rank, "n": summary["tiers"][tier.pk]}
+             for tier in Tier.objects.filter(pk__in=summary["tiers"]).order_by("rank") if summary["tiers"][tier.pk]]
     in_tiers = sum(t["n"] for t in tiers)
-    funnel = dict(Referral.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    funnel = summary["referrals"]
     notifications = dict(Notification.objects.filter(status__in=[Notification.Status.FAILED, Notification.Status.DEAD])
                          .values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
     return {
         "weeks": weeks, "issued": issued, "redeemed": redeemed, "expired": expired,
         "redemption_rate": round(100 * redeemed / issued, 1) if issued else None,
         "breakage_rate": round(100 * expired / issued, 1) if issued else None,
-        "liability": _liability(), "currency": ProgramSettings.current().currency,
+        "liability": _liability(summary["points"]), "currency": ProgramSettings.current().currency,
         "members": members,
         "tiers": [*tiers, {"tier__name": gettext("No tier"), "n": members["all"] - in_tiers}],
         "funnel": [(FUNNEL.get(value, label), funnel.get(value, 0)) for value, label in Referral.Status.choices],
         "attached": sum(funnel.values()),
         "notifications": {"failed": notifications.get("failed", 0), "dead": notifications.get("dead", 0)},
-        "jobs": list(PeriodicTask.objects.order_by("name").values("name", "enabled", "last_run_at", "total_run_count")),
+        "jobs": [{**job, "label": gettext(job["name"])} for job in
+                 PeriodicTask.objects.order_by("name").values("name", "enabled", "last_run_at", "total_run_count")],
     }

@@ -248,15 +248,43 @@ admin.site.unregister(User)
 admin.site.unregister(Group)
 
 
+DEFAULT_PERMISSIONS = {"add": _("Can add %(model)s"), "change": _("Can change %(model)s"),
+                       "delete": _("Can delete %(model)s"), "view": _("Can view %(model)s")}
+
+
+def permission_label(permission) -> str:
+    """A permission in the staff's language: Django stores its names in English when it creates them ("Can add
+    member"), so the label is made again from the model's translated names and the custom permissions' lazy names."""
+    model = permission.content_type.model_class()
+    if model is None:
+        return str(permission)
+    meta = model._meta
+    action = permission.codename.removesuffix(f"_{meta.model_name}")
+    if action in DEFAULT_PERMISSIONS and permission.codename == f"{action}_{meta.model_name}":
+        name = DEFAULT_PERMISSIONS[action] % {"model": meta.verbose_name}
+    else:
+        name = dict(meta.permissions).get(permission.codename, permission.name)
+    return f"{meta.app_config.verbose_name} | {meta.verbose_name} | {name}"
+
+
+class TranslatedPermissionsMixin:
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request=request, **kwargs)
+        if db_field.name in ("permissions", "user_permissions") and field is not None:
+            field.queryset = field.queryset.select_related("content_type")
+            field.label_from_instance = permission_label
+        return field
+
+
 @admin.register(User)
-class StaffUserAdmin(BaseUserAdmin, ModelAdmin):
+class StaffUserAdmin(TranslatedPermissionsMixin, BaseUserAdmin, ModelAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
 
 
 @admin.register(Group)
-class StaffGroupAdmin(BaseGroupAdmin, ModelAdmin):
+class StaffGroupAdmin(TranslatedPermissionsMixin, BaseGroupAdmin, ModelAdmin):
     pass
 
 

@@ -38,14 +38,14 @@ class Channel(models.Model):
 
 
 class Scope(models.TextChoices):
-    MEMBERS_READ = "members:read", "Read members, balances and statements"
-    MEMBERS_WRITE = "members:write", "Register and update members"
-    MEMBERS_TOKENS = "members:tokens", "Issue member-scoped tokens"
-    POINTS_EARN = "points:earn", "Award points on orders and take them back on refunds"
-    POINTS_REDEEM = "points:redeem", "Redeem points and cancel redemptions"
-    POINTS_ADJUST = "points:adjust", "Manual credits and debits (not granted unless asked for)"
-    MEMBERS_EXPORT = "members:export", "Export all personal data of a member (GDPR; not granted unless asked for)"
-    MEMBERS_ERASE = "members:erase", "Erase a member's personal data (GDPR; not granted unless asked for)"
+    MEMBERS_READ = "members:read", _("Read members, balances and statements")
+    MEMBERS_WRITE = "members:write", _("Register and update members")
+    MEMBERS_TOKENS = "members:tokens", _("Issue member-scoped tokens")
+    POINTS_EARN = "points:earn", _("Award points on orders and take them back on refunds")
+    POINTS_REDEEM = "points:redeem", _("Redeem points and cancel redemptions")
+    POINTS_ADJUST = "points:adjust", _("Manual credits and debits (not granted unless asked for)")
+    MEMBERS_EXPORT = "members:export", _("Export all personal data of a member (GDPR; not granted unless asked for)")
+    MEMBERS_ERASE = "members:erase", _("Erase a member's personal data (GDPR; not granted unless asked for)")
 
 
 DEFAULT_SHOP_SCOPES = [s.value for s in Scope if s not in (Scope.POINTS_ADJUST, Scope.MEMBERS_EXPORT, Scope.MEMBERS_ERASE)]
@@ -60,7 +60,7 @@ def hash_key(raw: str) -> str:
 class ApiKey(models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="api_keys", verbose_name=_("channel"))
     name = models.CharField(max_length=100, verbose_name=_("name"))
-    prefix = models.CharField(max_length=12, db_index=True, help_text="Shown to tell keys apart.",
+    prefix = models.CharField(max_length=12, db_index=True, help_text=_("Shown to tell keys apart."),
         verbose_name=_("prefix"))
     key_hash = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("key hash"))
     scopes = models.JSONField(default=list, verbose_name=_("scopes"))

@@ -6,6 +6,7 @@ members), so the dashboard costs the same few queries at any size. Each returns 
 and the rows its CSV download holds (`columns` and `rows`, numbers as plain values).
 """
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +16,9 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty.models import ProgramSettings, Transaction
+from loyalty.models import Account, ProgramSettings, Transaction
+from members.models import Member, TierChange, TierStatus
+from referrals.models import Referral
 
 from .models import (
     ChartSnapshot,
@@ -30,7 +33,11 @@ from .models import (
 )
 from .rules import nps
 
-CUBE, CLV, POINTS = "segment-cube", "clv-buckets", "points-by-day"  # the chart snapshots' keys
+CUBE, CLV, POINTS, SUMMARY = "segment-cube", "clv-buckets", "points-by-day", "summary"  # the chart snapshots' keys
+SUMMARY_OVERLAP = timedelta(hours=1)
+"""How far before its moment the summary's snapshot stops counting ledger rows (and tier changes): a row written by a
+database transaction that had not committed when the snapshot was taken is then still read by the dashboard, as
+long as no transaction commits more than this after it wrote its row's time."""
 POINTS_WINDOW = timedelta(days=90)  # the points per day the nightly snapshot keeps (the dashboard shows 12 weeks)
 ISSUED = ["earn", "bonus", "gift", "adjust"]  # positive points of these kinds are points issued
 REDEEMED = ["redeem", "redeem_cancel", "redeem_return"]  # net points spent on rewards and at checkout
@@ -266,3 +273,90 @@ def chart_get(*, key: str, now: datetime | None = None) -> Chart | None:
     fn = CHARTS.get(key)
     return fn(now=now) if fn else None
 
+
+
+# The summary (outstanding points, members, tiers, referrals): totals that grow with the program, kept by the nightly
+# snapshot; the dashboard adds what happened since, from rows found by an index on their time or id. Each total
+# and the rows it is later completed with are read in one statement, so under PostgreSQL's snapshot of that
+# statement the two agree exactly: the outstanding points are the accounts' sum less the ledger rows from `since`
+# (every account moves with its ledger rows in one transaction: available + pending == the sum of its rows).
+
+
+def _one(statement: str, params: dict) -> tuple:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchone()
+
+
+def _tier_moves(since: str) -> str:
+    """SQL: (tier_id, members gained) from the tier changes since `since` (a parameter's name)."""
+    return f"""SELECT tier, SUM(n) AS n FROM (
+                   SELECT to_tier_id AS tier, COUNT(*) AS n FROM {TierChange._meta.db_table}
+                   WHERE created_at >= %({since})s AND to_tier_id IS NOT NULL GROUP BY 1
+                   UNION ALL SELECT from_tier_id, -COUNT(*) FROM {TierChange._meta.db_table}
+                   WHERE created_at >= %({since})s AND from_tier_id IS NOT NULL GROUP BY 1) moves GROUP BY 1"""
+
+
+def summary_base_live(*, now: datetime) -> dict:
+    """What the summary's snapshot stores, in one statement (one consistent view): the outstanding points and the
+    members per tier as of `since` (= now - SUMMARY_OVERLAP; the accounts' and tiers' totals less the ledger rows and
+    tier changes from then), the members and referrals per status as of now with the last id seen."""
+    t, a, m, r = (Transaction._meta.db_table, Account._meta.db_table, Member._meta.db_table,
+                  Referral._meta.db_table)
+    since = now - SUMMARY_OVERLAP
+    available, pending, members, last_member, tiers, referrals, last_referral = _one(f"""
+        SELECT (SELECT COALESCE(SUM(available), 0) FROM {a})
+                 - (SELECT COALESCE(SUM(available_delta), 0) FROM {t} WHERE created_at >= %(since)s),
+               (SELECT COALESCE(SUM(pending), 0) FROM {a})
+                 - (SELECT COALESCE(SUM(pending_delta), 0) FROM {t} WHERE created_at >= %(since)s),
+               (SELECT COUNT(*) FROM {m}), (SELECT COALESCE(MAX(id), 0) FROM {m}),
+               (SELECT COALESCE(jsonb_object_agg(tier, n), '{{}}') FROM (
+                   SELECT tier, SUM(n) AS n FROM (
+                       SELECT tier_id AS tier, COUNT(*) AS n FROM {TierStatus._meta.db_table}
+                       WHERE tier_id IS NOT NULL GROUP BY 1
+                       UNION ALL SELECT tier, -n FROM ({_tier_moves("since")}) moved) x GROUP BY 1) tiers),
+               (SELECT COALESCE(jsonb_object_agg(status, n), '{{}}') FROM (
+                   SELECT status, COUNT(*) AS n FROM {r} GROUP BY 1) referrals),
+               (SELECT COALESCE(MAX(id), 0) FROM {r})""", {"since": since})
+    return {"since": since.isoformat(), "available": int(available), "pending": int(pending), "members": members,
+            "last_member": last_member, "tiers": {str(k): int(n) for k, n in _json(tiers).items()},
+            "referrals": {k: int(n) for k, n in _json(referrals).items()}, "last_referral": last_referral}
+
+
+def _json(value) -> dict:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def summary_base(now: datetime) -> dict:
+    """The stored summary, or (before the first nightly run) one computed now: the same arithmetic either way."""
+    stored = _stored(SUMMARY)
+    return stored.data if stored is not None else summary_base_live(now=now)
+
+
+def program_summary(*, now: datetime | None = None, base: dict | None = None) -> dict:
+    """The dashboard's totals from the summary's snapshot and, in one more statement, what happened since: the
+    ledger's rows (exact outstanding points), the members registered since and those not active now (a partial
+    index; active = all - those), the tier changes, the referrals attached since in their status now (a referral's
+    later moves, qualified or rewarded, show after the next nightly run). A fixed number of queries at any size."""
+    base = base or summary_base(now or timezone.now())
+    t, m, r = Transaction._meta.db_table, Member._meta.db_table, Referral._meta.db_table
+    available, pending, new, not_active, tiers, referrals = _one(f"""
+        SELECT (SELECT COALESCE(SUM(available_delta), 0) FROM {t} WHERE created_at >= %(since)s),
+               (SELECT COALESCE(SUM(pending_delta), 0) FROM {t} WHERE created_at >= %(since)s),
+               (SELECT COUNT(*) FROM {m} WHERE id > %(last_member)s),
+               (SELECT COUNT(*) FROM {m} WHERE status <> %(active)s),
+               (SELECT COALESCE(jsonb_object_agg(tier, n), '{{}}') FROM ({_tier_moves("since")}) tiers),
+               (SELECT COALESCE(jsonb_object_agg(status, n), '{{}}') FROM (
+                   SELECT status, COUNT(*) AS n FROM {r} WHERE id > %(last_referral)s GROUP BY 1) referrals)""",
+                                                                     {**base, "since": datetime.fromisoformat(base["since"]),
+                                                                      "active": Member.Status.ACTIVE.value})
+    everyone = base["members"] + new
+    tier_counts = {int(k): n for k, n in base["tiers"].items()}
+    for k, n in _json(tiers).items():
+        tier_counts[int(k)] = tier_counts.get(int(k), 0) + int(n)
+    referral_counts = dict(base["referrals"])
+    for k, n in _json(referrals).items():
+        referral_counts[k] = referral_counts.get(k, 0) + int(n)
+    return {"points": {"available": base["available"] + int(available), "pending": base["pending"] + int(pending)},
+            "members": {"all": everyone, "active": everyone - not_active}, "tiers": tier_counts,
+            "referrals": referral_counts}

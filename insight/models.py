@@ -14,67 +14,67 @@ from members.models import Member
 
 
 class Stage(models.TextChoices):
-    PROSPECT = "prospect", "潜在客户 Prospect (registered, never ordered)"
-    NEW = "new", "新客户 New"
-    ACTIVE = "active", "活跃客户 Active"
-    DORMANT = "dormant", "沉睡客户 Dormant"
-    CHURNED = "churned", "流失客户 Churned"
-    WON_BACK = "won_back", "回流客户 Won back"
+    PROSPECT = "prospect", _("潜在客户 Prospect (registered, never ordered)")
+    NEW = "new", _("新客户 New")
+    ACTIVE = "active", _("活跃客户 Active")
+    DORMANT = "dormant", _("沉睡客户 Dormant")
+    CHURNED = "churned", _("流失客户 Churned")
+    WON_BACK = "won_back", _("回流客户 Won back")
 
 
 class ValueTier(models.TextChoices):
-    HIGH = "high", "高价值 High value"
-    GENERAL = "general", "一般价值 General value"
-    LOW = "low", "低价值 Low value"
-    NONE = "none", "无购买 No orders"
+    HIGH = "high", _("高价值 High value")
+    GENERAL = "general", _("一般价值 General value")
+    LOW = "low", _("低价值 Low value")
+    NONE = "none", _("无购买 No orders")
 
 
 class LoyaltyType(models.TextChoices):
-    NONE = "none", "不忠诚 Not loyal (无忠诚)"
-    INERTIA = "inertia", "惯性型忠诚 Inertia"
-    MERCENARY = "mercenary", "雇佣型忠诚 Mercenary (唯利忠诚)"
-    LATENT = "latent", "潜在忠诚 Latent"
-    COMMITTED = "committed", "坚定型忠诚 Committed (持续忠诚)"
-    ADVOCATE = "advocate", "狂热型忠诚 Advocate (倡导者)"
+    NONE = "none", _("不忠诚 Not loyal (无忠诚)")
+    INERTIA = "inertia", _("惯性型忠诚 Inertia")
+    MERCENARY = "mercenary", _("雇佣型忠诚 Mercenary (唯利忠诚)")
+    LATENT = "latent", _("潜在忠诚 Latent")
+    COMMITTED = "committed", _("坚定型忠诚 Committed (持续忠诚)")
+    ADVOCATE = "advocate", _("狂热型忠诚 Advocate (倡导者)")
 
 
 @track()
 class InsightSettings(SettingsRow):
     """The thresholds staff set for stages, loyalty types and lifetime value."""
 
-    new_days = models.PositiveIntegerField(default=30, help_text="新客户: ordered, and joined within this many days.",
+    new_days = models.PositiveIntegerField(default=30, help_text=_("新客户: ordered, and joined within this many days."),
         verbose_name=_("new days"))
-    active_days = models.PositiveIntegerField(default=90, help_text="活跃客户: last order within this many days.",
+    active_days = models.PositiveIntegerField(default=90, help_text=_("活跃客户: last order within this many days."),
         verbose_name=_("active days"))
     churned_days = models.PositiveIntegerField(
-        default=180, help_text="沉睡客户 between active_days and this; 流失客户 beyond it.", verbose_name=_("churned days"))
+        default=180, help_text=_("沉睡客户 between active_days and this; 流失客户 beyond it."), verbose_name=_("churned days"))
     repeat_orders = models.PositiveIntegerField(
-        default=3, help_text="Behavioural loyalty: at least this many orders (net of fully refunded ones) ...",
+        default=3, help_text=_("Behavioural loyalty: at least this many orders (net of fully refunded ones) ..."),
         verbose_name=_("repeat orders"))
     repeat_per_year = models.DecimalField(
         max_digits=6, decimal_places=2, default=Decimal("4"),
-        help_text="... and at least this many orders a year since the first one, and not dormant or churned.",
+        help_text=_("... and at least this many orders a year since the first one, and not dormant or churned."),
         verbose_name=_("repeat per year"))
     mercenary_share = models.DecimalField(
         max_digits=4, decimal_places=3, default=Decimal("0.5"),
-        help_text="雇佣型忠诚: of a behaviourally loyal member's orders, at least this share paid with points.",
+        help_text=_("雇佣型忠诚: of a behaviourally loyal member's orders, at least this share paid with points."),
         verbose_name=_("mercenary share"))
-    promoter_nps = models.PositiveSmallIntegerField(default=9, help_text="Attitudinal loyalty: last NPS at least this ...",
+    promoter_nps = models.PositiveSmallIntegerField(default=9, help_text=_("Attitudinal loyalty: last NPS at least this ..."),
         verbose_name=_("promoter nps"))
     loyal_cli = models.DecimalField(max_digits=3, decimal_places=2, default=Decimal("5"),
-                                    help_text="... or last CLI index at least this ...", verbose_name=_("loyal cli"))
+                                    help_text=_("... or last CLI index at least this ..."), verbose_name=_("loyal cli"))
     advocate_referrals = models.PositiveIntegerField(
-        default=1, help_text="... or at least this many successful referrals made, which also makes an advocate (倡导者).",
+        default=1, help_text=_("... or at least this many successful referrals made, which also makes an advocate (倡导者)."),
         verbose_name=_("advocate referrals"))
     expected_lifetime_years = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("3"),
-                                                  help_text="Simple CLV: the expected lifetime of a customer.",
+                                                  help_text=_("Simple CLV: the expected lifetime of a customer."),
         verbose_name=_("expected lifetime years"))
-    clv_horizon_weeks = models.PositiveIntegerField(default=52, help_text="Model CLV: weeks ahead.",
+    clv_horizon_weeks = models.PositiveIntegerField(default=52, help_text=_("Model CLV: weeks ahead."),
         verbose_name=_("clv horizon weeks"))
-    clv_sample_size = models.PositiveIntegerField(default=50_000, help_text="Members the nightly fit samples.",
+    clv_sample_size = models.PositiveIntegerField(default=50_000, help_text=_("Members the nightly fit samples."),
         verbose_name=_("clv sample size"))
     effect_months = models.PositiveSmallIntegerField(
-        default=6, help_text="Programme effect: months of spend compared before and after joining.",
+        default=6, help_text=_("Programme effect: months of spend compared before and after joining."),
         verbose_name=_("effect months"))
 
     class Meta:
@@ -85,23 +85,23 @@ class InsightSettings(SettingsRow):
 @track()
 class Survey(models.Model):
     class Kind(models.TextChoices):
-        NPS = "nps", "净推荐值 NPS (0-10)"
-        CSAT = "csat", "客户满意度 CSAT (1-5)"
-        CLI = "cli", "客户忠诚度指数 CLI (three questions, 1-6 each)"
+        NPS = "nps", _("净推荐值 NPS (0-10)")
+        CSAT = "csat", _("客户满意度 CSAT (1-5)")
+        CLI = "cli", _("客户忠诚度指数 CLI (three questions, 1-6 each)")
 
     class Period(models.TextChoices):
-        ONCE = "once", "Once"
-        MONTH = "month", "Once a month"
-        QUARTER = "quarter", "Once a quarter"
-        YEAR = "year", "Once a year"
+        ONCE = "once", _("Once")
+        MONTH = "month", _("Once a month")
+        QUARTER = "quarter", _("Once a quarter")
+        YEAR = "year", _("Once a year")
 
     code = models.SlugField(max_length=64, unique=True, verbose_name=_("code"))
     kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("kind"))
     title = models.CharField(max_length=200, blank=True, verbose_name=_("title"))
     period = models.CharField(max_length=8, choices=Period.choices, default=Period.QUARTER,
-                              help_text="A member answers once per period; a later answer in it is not recorded.",
+                              help_text=_("A member answers once per period; a later answer in it is not recorded."),
         verbose_name=_("period"))
-    reward_points = models.PositiveIntegerField(default=0, help_text="Points for the member's first answer per period.",
+    reward_points = models.PositiveIntegerField(default=0, help_text=_("Points for the member's first answer per period."),
         verbose_name=_("reward points"))
     active = models.BooleanField(default=True, verbose_name=_("active"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
@@ -118,16 +118,16 @@ class SurveyAnswer(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="answers", verbose_name=_("survey"))
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="survey_answers", db_index=False,
         verbose_name=_("member"))
-    period = models.CharField(max_length=10, help_text="The survey period answered: 2026-11, 2026-Q4, 2026 or once.",
+    period = models.CharField(max_length=10, help_text=_("The survey period answered: 2026-11, 2026-Q4, 2026 or once."),
         verbose_name=_("period"))
     score = models.DecimalField(max_digits=5, decimal_places=3,
-                                help_text="NPS 0-10, CSAT 1-5, or the CLI index (the mean of its three answers).",
+                                help_text=_("NPS 0-10, CSAT 1-5, or the CLI index (the mean of its three answers)."),
         verbose_name=_("score"))
-    recommend = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would recommend us (1-6).",
+    recommend = models.PositiveSmallIntegerField(null=True, blank=True, help_text=_("CLI: would recommend us (1-6)."),
         verbose_name=_("recommend"))
-    buy_again = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would buy again (1-6).",
+    buy_again = models.PositiveSmallIntegerField(null=True, blank=True, help_text=_("CLI: would buy again (1-6)."),
         verbose_name=_("buy again"))
-    try_other = models.PositiveSmallIntegerField(null=True, blank=True, help_text="CLI: would try other products (1-6).",
+    try_other = models.PositiveSmallIntegerField(null=True, blank=True, help_text=_("CLI: would try other products (1-6)."),
         verbose_name=_("try other"))
     comment = models.TextField(blank=True, verbose_name=_("comment"))
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, db_index=False, verbose_name=_("channel"))
@@ -152,14 +152,14 @@ class MemberFacts(models.Model):
         verbose_name=_("member"))
     first_order_at = models.DateTimeField(null=True, blank=True, verbose_name=_("first order at"))
     last_order_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last order at"))
-    orders_count = models.PositiveIntegerField(default=0, help_text="Orders placed.", verbose_name=_("orders count"))
-    refunded_orders = models.PositiveIntegerField(default=0, help_text="Of those, refunded in full.",
+    orders_count = models.PositiveIntegerField(default=0, help_text=_("Orders placed."), verbose_name=_("orders count"))
+    refunded_orders = models.PositiveIntegerField(default=0, help_text=_("Of those, refunded in full."),
         verbose_name=_("refunded orders"))
-    redeemed_orders = models.PositiveIntegerField(default=0, help_text="Orders paid (partly) with points.",
+    redeemed_orders = models.PositiveIntegerField(default=0, help_text=_("Orders paid (partly) with points."),
         verbose_name=_("redeemed orders"))
-    spend = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), help_text="Net of refunds.",
+    spend = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"), help_text=_("Net of refunds."),
         verbose_name=_("spend"))
-    categories = models.JSONField(default=list, blank=True, help_text="The distinct categories bought.",
+    categories = models.JSONField(default=list, blank=True, help_text=_("The distinct categories bought."),
         verbose_name=_("categories"))
     categories_count = models.PositiveIntegerField(default=0, verbose_name=_("categories count"))
     last_nps = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("last nps"))
@@ -194,11 +194,11 @@ class MemberSegment(models.Model):
         verbose_name=_("member"))
     stage = models.CharField(max_length=10, choices=Stage.choices, verbose_name=_("stage"))
     stage_since = models.DateTimeField(verbose_name=_("stage since"))
-    recency = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the last order (5 = latest).",
+    recency = models.PositiveSmallIntegerField(default=0, help_text=_("RFM: quintile of the last order (5 = latest)."),
         verbose_name=_("recency"))
-    frequency = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the orders count.",
+    frequency = models.PositiveSmallIntegerField(default=0, help_text=_("RFM: quintile of the orders count."),
         verbose_name=_("frequency"))
-    monetary = models.PositiveSmallIntegerField(default=0, help_text="RFM: quintile of the spend.",
+    monetary = models.PositiveSmallIntegerField(default=0, help_text=_("RFM: quintile of the spend."),
         verbose_name=_("monetary"))
     value_tier = models.CharField(max_length=8, choices=ValueTier.choices, verbose_name=_("value tier"))
     loyalty_type = models.CharField(max_length=10, choices=LoyaltyType.choices, verbose_name=_("loyalty type"))
@@ -232,13 +232,13 @@ class StageChange(models.Model):
 
 class MetricSnapshot(models.Model):
     class Period(models.TextChoices):
-        DAY = "day", "Day"
-        WEEK = "week", "Week"
-        MONTH = "month", "Month"
+        DAY = "day", _("Day")
+        WEEK = "week", _("Week")
+        MONTH = "month", _("Month")
 
     period = models.CharField(max_length=8, choices=Period.choices, verbose_name=_("period"))
     start = models.DateField(verbose_name=_("start"))
-    end = models.DateField(help_text="Exclusive.", verbose_name=_("end"))
+    end = models.DateField(help_text=_("Exclusive."), verbose_name=_("end"))
     store = models.CharField(max_length=100, blank=True, verbose_name=_("store"))
     segment = models.CharField(max_length=40, blank=True, verbose_name=_("segment"))
     values = models.JSONField(default=dict, verbose_name=_("values"))
@@ -275,30 +275,30 @@ class Tag(models.Model):
     nightly after the segments: members matching it get the tag, members no longer matching lose it)."""
 
     class Field(models.TextChoices):
-        NET_ORDERS = "net_orders", "Orders (net of fully refunded ones)"
-        SPEND = "spend", "Spend (net of refunds)"
-        AVERAGE_ORDER_VALUE = "average_order_value", "Average order value"
-        CATEGORIES_COUNT = "categories_count", "Distinct categories bought"
-        DAYS_SINCE_LAST_ORDER = "days_since_last_order", "Days since the last order"
-        LAST_NPS = "last_nps", "Last NPS answer"
-        LAST_CLI = "last_cli", "Last CLI index"
-        STAGE = "stage", "Lifecycle stage"
-        VALUE_TIER = "value_tier", "Value tier"
-        LOYALTY_TYPE = "loyalty_type", "Loyalty type"
+        NET_ORDERS = "net_orders", _("Orders (net of fully refunded ones)")
+        SPEND = "spend", _("Spend (net of refunds)")
+        AVERAGE_ORDER_VALUE = "average_order_value", _("Average order value")
+        CATEGORIES_COUNT = "categories_count", _("Distinct categories bought")
+        DAYS_SINCE_LAST_ORDER = "days_since_last_order", _("Days since the last order")
+        LAST_NPS = "last_nps", _("Last NPS answer")
+        LAST_CLI = "last_cli", _("Last CLI index")
+        STAGE = "stage", _("Lifecycle stage")
+        VALUE_TIER = "value_tier", _("Value tier")
+        LOYALTY_TYPE = "loyalty_type", _("Loyalty type")
 
     class Op(models.TextChoices):
-        GTE = "gte", ">="
-        LTE = "lte", "<="
-        EQ = "eq", "="
+        GTE = "gte", _(">=")
+        LTE = "lte", _("<=")
+        EQ = "eq", _("=")
 
     TEXT_FIELDS = {"stage", "value_tier", "loyalty_type"}
 
     code = models.SlugField(max_length=40, unique=True, verbose_name=_("code"))
     name = models.CharField(max_length=100, verbose_name=_("name"))
     rule_field = models.CharField(max_length=24, choices=Field.choices, blank=True,
-                                  help_text="Empty for a manual tag.", verbose_name=_("rule field"))
+                                  help_text=_("Empty for a manual tag."), verbose_name=_("rule field"))
     rule_op = models.CharField(max_length=3, choices=Op.choices, blank=True, verbose_name=_("rule op"))
-    rule_value = models.CharField(max_length=40, blank=True, help_text="A number, or a stage / tier / type code.",
+    rule_value = models.CharField(max_length=40, blank=True, help_text=_("A number, or a stage / tier / type code."),
         verbose_name=_("rule value"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
@@ -335,8 +335,8 @@ class Tag(models.Model):
 
 class MemberTag(models.Model):
     class Source(models.TextChoices):
-        MANUAL = "manual", "Attached by staff"
-        RULE = "rule", "By the tag's rule"
+        MANUAL = "manual", _("Attached by staff")
+        RULE = "rule", _("By the tag's rule")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="tags", db_index=False,
         verbose_name=_("member"))
@@ -374,6 +374,10 @@ class ChartSnapshot(models.Model):
     """What the dashboard's charts read instead of scanning every member or the whole ledger on each view: the
     segments' counts, the lifetime-value histogram and the points per day, stored by the nightly run."""
 
-    key = models.SlugField(max_length=40, unique=True)
-    data = models.JSONField(default=dict)
-    computed_at = models.DateTimeField()
+    key = models.SlugField(max_length=40, unique=True, verbose_name=_("key"))
+    data = models.JSONField(default=dict, verbose_name=_("data"))
+    computed_at = models.DateTimeField(verbose_name=_("computed at"))
+
+    class Meta:
+        verbose_name = _("chart snapshot")
+        verbose_name_plural = _("chart snapshots")

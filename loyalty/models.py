@@ -28,47 +28,47 @@ class ProgramSettings(SettingsRow):
     """The program's rules, edited by staff in the admin. One row."""
 
     class Rounding(models.TextChoices):
-        DOWN = "down", "Round down"
-        NEAREST = "nearest", "Round to nearest (half up)"
-        UP = "up", "Round up"
+        DOWN = "down", _("Round down")
+        NEAREST = "nearest", _("Round to nearest (half up)")
+        UP = "up", _("Round up")
 
     class ExpiryPolicy(models.TextChoices):
-        NEVER = "never", "Points never expire"
-        MONTHS_AFTER_EARNING = "months_after_earning", "N months after earning"
-        FIXED_YEARLY_DATE = "fixed_yearly_date", "On a fixed date of the following year"
+        NEVER = "never", _("Points never expire")
+        MONTHS_AFTER_EARNING = "months_after_earning", _("N months after earning")
+        FIXED_YEARLY_DATE = "fixed_yearly_date", _("On a fixed date of the following year")
 
     class RefundPolicy(models.TextChoices):
-        TAKE_AVAILABLE = "take_available", "Take what is available, record the shortfall for staff"
+        TAKE_AVAILABLE = "take_available", _("Take what is available, record the shortfall for staff")
 
     name = models.CharField(max_length=100, default="Loyalty program", verbose_name=_("name"))
     currency = models.CharField(max_length=3, default="EUR", verbose_name=_("currency"))
-    earn_points = models.PositiveIntegerField(default=1, help_text="Points earned per 'earn amount' spent.",
+    earn_points = models.PositiveIntegerField(default=1, help_text=_("Points earned per 'earn amount' spent."),
         verbose_name=_("earn points"))
     earn_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("15.00"),
                                       validators=[MinValueValidator(Decimal("0.01"))], verbose_name=_("earn amount"))
     rounding = models.CharField(max_length=16, choices=Rounding.choices, default=Rounding.DOWN,
         verbose_name=_("rounding"))
-    pending_days = models.PositiveIntegerField(default=14, help_text="Return window: points are pending this long.",
+    pending_days = models.PositiveIntegerField(default=14, help_text=_("Return window: points are pending this long."),
         verbose_name=_("pending days"))
     expiry_policy = models.CharField(max_length=32, choices=ExpiryPolicy.choices,
                                      default=ExpiryPolicy.MONTHS_AFTER_EARNING, verbose_name=_("expiry policy"))
     expiry_months = models.PositiveIntegerField(default=12, verbose_name=_("expiry months"))
-    expiry_month = models.PositiveSmallIntegerField(default=12, help_text="Fixed yearly date: month.",
+    expiry_month = models.PositiveSmallIntegerField(default=12, help_text=_("Fixed yearly date: month."),
         verbose_name=_("expiry month"))
-    expiry_day = models.PositiveSmallIntegerField(default=31, help_text="Fixed yearly date: day.",
+    expiry_day = models.PositiveSmallIntegerField(default=31, help_text=_("Fixed yearly date: day."),
         verbose_name=_("expiry day"))
     refund_policy = models.CharField(max_length=32, choices=RefundPolicy.choices, default=RefundPolicy.TAKE_AVAILABLE,
         verbose_name=_("refund policy"))
     clerk_adjust_limit = models.PositiveIntegerField(
-        default=500, help_text="Largest manual adjustment (either sign) a clerk may make; managers have none.",
+        default=500, help_text=_("Largest manual adjustment (either sign) a clerk may make; managers have none."),
         verbose_name=_("clerk adjust limit")
     )
     expiry_reminder_days = models.JSONField(
         default=default_expiry_reminder_days, blank=True,
-        help_text="Remind members this many days before their points expire, e.g. [30, 7]; empty for no reminders.",
+        help_text=_("Remind members this many days before their points expire, e.g. [30, 7]; empty for no reminders."),
         verbose_name=_("expiry reminder days"))
     birthday_catch_up_days = models.PositiveSmallIntegerField(
-        default=3, help_text="A birthday gift the job missed (an outage) is still given this many days late.",
+        default=3, help_text=_("A birthday gift the job missed (an outage) is still given this many days late."),
         verbose_name=_("birthday catch up days"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
@@ -129,25 +129,26 @@ class Account(models.Model):
 
 class Transaction(models.Model):
     class Kind(models.TextChoices):
-        EARN = "earn", "Earned on an order"
-        REFUND = "refund", "Taken back on a refund"
-        REDEEM = "redeem", "Redeemed"
-        REDEEM_CANCEL = "redeem_cancel", "Redemption cancelled"
-        REDEEM_RETURN = "redeem_return", "Redeemed points returned (partly)"
-        ADJUST = "adjust", "Manual adjustment"
-        EXPIRE = "expire", "Expired"
-        RELEASE = "release", "Released from pending"
-        BONUS = "bonus", "Bonus"
-        GIFT = "gift", "Gift (birthday)"
+        EARN = "earn", _("Earned on an order")
+        REFUND = "refund", _("Taken back on a refund")
+        REDEEM = "redeem", _("Redeemed")
+        REDEEM_CANCEL = "redeem_cancel", _("Redemption cancelled")
+        REDEEM_RETURN = "redeem_return", _("Redeemed points returned (partly)")
+        ADJUST = "adjust", _("Manual adjustment")
+        EXPIRE = "expire", _("Expired")
+        RELEASE = "release", _("Released from pending")
+        BONUS = "bonus", _("Bonus")
+        GIFT = "gift", _("Gift (birthday)")
 
     # Indexed by the statement index (member, -id); the channel by the unique (channel, idempotency_key).
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="transactions", db_index=False,
                                verbose_name=_("member"))
     kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
-    points = models.BigIntegerField(help_text="Signed change of available + pending.", verbose_name=_("points"))
+    points = models.BigIntegerField(help_text=_("Signed change of available + pending."), verbose_name=_("points"))
     available_delta = models.BigIntegerField(verbose_name=_("available delta"))
     pending_delta = models.BigIntegerField(verbose_name=_("pending delta"))
-    balance_after = models.BigIntegerField(help_text="Available balance after this transaction.", verbose_name=_("balance after"))
+    balance_after = models.BigIntegerField(help_text=_("Available balance after this transaction."),
+        verbose_name=_("balance after"))
     pending_after = models.BigIntegerField(verbose_name=_("pending after"))
     reference = models.CharField(max_length=100, blank=True, verbose_name=_("reference"))
     # No constraint in the database: see core.models.IdempotencyRecord.channel (a shared lock on the channel row
@@ -161,7 +162,7 @@ class Transaction(models.Model):
     reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals",
                                  db_index=False, verbose_name=_("reverses"))
     multiplier = models.DecimalField(max_digits=8, decimal_places=3, default=Decimal("1"),
-                                     help_text="The tier / paid-plan multiplier applied (earning only).",
+                                     help_text=_("The tier / paid-plan multiplier applied (earning only)."),
         verbose_name=_("multiplier"))
     details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
     created_at = models.DateTimeField(verbose_name=_("created at"))
@@ -198,13 +199,13 @@ class Order(models.Model):
     store = models.CharField(max_length=100, blank=True, verbose_name=_("store"))
     occurred_at = models.DateTimeField(verbose_name=_("occurred at"))
     points_earned = models.BigIntegerField(default=0, verbose_name=_("points earned"))
-    qualifying_points = models.BigIntegerField(default=0, help_text="Points counted towards tiers (before the "
-                                               "tier and plan multipliers).", verbose_name=_("qualifying points"))
+    qualifying_points = models.BigIntegerField(default=0, help_text=_("Points counted towards tiers (before the "
+                                               "tier and plan multipliers)."), verbose_name=_("qualifying points"))
     qualifying_reversed = models.BigIntegerField(default=0, verbose_name=_("qualifying reversed"))
-    rate_points = models.PositiveIntegerField(default=1, help_text="The earn rate the order earned at: points ...",
+    rate_points = models.PositiveIntegerField(default=1, help_text=_("The earn rate the order earned at: points ..."),
         verbose_name=_("rate points"))
     rate_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("1"),
-                                      help_text="... per this amount (refunds take back at the same rate).",
+                                      help_text=_("... per this amount (refunds take back at the same rate)."),
         verbose_name=_("rate amount"))
     refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"),
         verbose_name=_("refunded amount"))
@@ -237,7 +238,7 @@ class OrderLine(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2, verbose_name=_("amount"))
     multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"),
         verbose_name=_("multiplier"))
-    points = models.BigIntegerField(default=0, help_text="What this line earned, rounded down.",
+    points = models.BigIntegerField(default=0, help_text=_("What this line earned, rounded down."),
         verbose_name=_("points"))
     refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"),
         verbose_name=_("refunded amount"))
@@ -258,27 +259,27 @@ class Refund(models.Model):
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds",
         verbose_name=_("order"))
     bonus = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="take_back", help_text="The bonus taken back (when not an order).",
+                                 related_name="take_back", help_text=_("The bonus taken back (when not an order)."),
         verbose_name=_("bonus"))
     amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"), verbose_name=_("amount"))
-    points_due = models.BigIntegerField(help_text="What the refunded part earned (or the bonus).",
+    points_due = models.BigIntegerField(help_text=_("What the refunded part earned (or the bonus)."),
         verbose_name=_("points due"))
-    points_taken = models.BigIntegerField(help_text="What could be taken back.", verbose_name=_("points taken"))
-    shortfall = models.BigIntegerField(default=0, help_text="Already spent and not covered: for staff to review.",
+    points_taken = models.BigIntegerField(help_text=_("What could be taken back."), verbose_name=_("points taken"))
+    shortfall = models.BigIntegerField(default=0, help_text=_("Already spent and not covered: for staff to review."),
         verbose_name=_("shortfall"))
-    points_expired = models.BigIntegerField(default=0, help_text="Had expired: the member never kept them.",
+    points_expired = models.BigIntegerField(default=0, help_text=_("Had expired: the member never kept them."),
         verbose_name=_("points expired"))
-    recovered = models.BigIntegerField(default=0, help_text="Of the shortfall, taken back later (e.g. when the "
-                                       "redemption that spent the points was cancelled).",
+    recovered = models.BigIntegerField(default=0, help_text=_("Of the shortfall, taken back later (e.g. when the "
+                                       "redemption that spent the points was cancelled)."),
         verbose_name=_("recovered"))
-    written_off = models.BigIntegerField(default=0, help_text="Of the shortfall, written off: the spent points came "
-                                         "back after their lot had expired, so the member would not have them either.",
+    written_off = models.BigIntegerField(default=0, help_text=_("Of the shortfall, written off: the spent points came "
+                                         "back after their lot had expired, so the member would not have them either."),
         verbose_name=_("written off"))
-    substituted = models.BigIntegerField(default=0, help_text="Of the points taken, taken from the member's other "
-                                         "points because the order's own had been spent.",
+    substituted = models.BigIntegerField(default=0, help_text=_("Of the points taken, taken from the member's other "
+                                         "points because the order's own had been spent."),
         verbose_name=_("substituted"))
-    restored = models.BigIntegerField(default=0, help_text="Of those, given back to the lots they came from once "
-                                      "the spent points came back (a cancelled redemption).",
+    restored = models.BigIntegerField(default=0, help_text=_("Of those, given back to the lots they came from once "
+                                      "the spent points came back (a cancelled redemption)."),
         verbose_name=_("restored"))
     transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,
         verbose_name=_("transaction"))
@@ -317,7 +318,7 @@ class Lot(models.Model):
         verbose_name=_("order"))  # partial index below: lots of gifts and adjustments have none
     amount = models.BigIntegerField(verbose_name=_("amount"))
     remaining = models.BigIntegerField(verbose_name=_("remaining"))
-    released = models.BooleanField(help_text="Counted in the available balance (else still pending).",
+    released = models.BooleanField(help_text=_("Counted in the available balance (else still pending)."),
         verbose_name=_("released"))
     earned_at = models.DateTimeField(verbose_name=_("earned at"))
     available_at = models.DateTimeField(verbose_name=_("available at"))
@@ -361,16 +362,20 @@ class EarnBoost(models.Model):
     """A multiplier on the member's next order that earns points (a campaign's effect): pending until that order
     takes it, under the member's ledger lock, in the order's transaction. One order takes one boost, the oldest."""
 
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", db_index=False)
-    multiplier = models.DecimalField(max_digits=6, decimal_places=3)
-    grant_key = models.CharField(max_length=200, unique=True, help_text="Once per grant (e.g. a campaign firing).")
-    reason = models.CharField(max_length=200, blank=True)
-    granted_at = models.DateTimeField()
-    expires_at = models.DateTimeField(null=True, blank=True)
-    used_at = models.DateTimeField(null=True, blank=True)
-    used_by = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("member"))
+    multiplier = models.DecimalField(max_digits=6, decimal_places=3, verbose_name=_("multiplier"))
+    grant_key = models.CharField(max_length=200, unique=True, help_text=_("Once per grant (e.g. a campaign firing)."),
+        verbose_name=_("grant key"))
+    reason = models.CharField(max_length=200, blank=True, verbose_name=_("reason"))
+    granted_at = models.DateTimeField(verbose_name=_("granted at"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
+    used_by = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("used by"))
 
     class Meta:
+        verbose_name = _("earn boost")
+        verbose_name_plural = _("earn boosts")
         constraints = [models.CheckConstraint(condition=Q(multiplier__gt=1), name="earn_boost_above_one")]
         # The earn path's one extra query: the member's unused boosts, through this partial index.
         indexes = [models.Index(fields=["member", "id"], condition=Q(used_at__isnull=True), name="earn_boost_unused")]
@@ -385,12 +390,12 @@ class BirthdayGift(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="birthday_gifts", db_index=False,
         verbose_name=_("member"))
     year = models.PositiveSmallIntegerField(verbose_name=_("year"))
-    birthday = models.DateField(help_text="The day it was for (28 February for 29 February in other years).",
+    birthday = models.DateField(help_text=_("The day it was for (28 February for 29 February in other years)."),
         verbose_name=_("birthday"))
     tier_code = models.CharField(max_length=32, blank=True, verbose_name=_("tier code"))
     points = models.BigIntegerField(default=0, verbose_name=_("points"))
     reward_code = models.CharField(max_length=64, blank=True,
-                                   help_text="The tier's birthday reward: the rewards app issues its voucher.",
+                                   help_text=_("The tier's birthday reward: the rewards app issues its voucher."),
         verbose_name=_("reward code"))
     transaction = models.OneToOneField(Transaction, null=True, blank=True, on_delete=models.PROTECT,
         verbose_name=_("transaction"))
@@ -413,9 +418,9 @@ class LedgerCheck(models.Model):
     finished_at = models.DateTimeField(verbose_name=_("finished at"))
     members_checked = models.PositiveIntegerField(verbose_name=_("members checked"))
     lots_checked = models.PositiveIntegerField(verbose_name=_("lots checked"))
-    drifted = models.PositiveIntegerField(help_text="Members or lots whose balances disagree with their entries.",
+    drifted = models.PositiveIntegerField(help_text=_("Members or lots whose balances disagree with their entries."),
         verbose_name=_("drifted"))
-    details = models.JSONField(default=dict, blank=True, help_text="The first drifted rows, and the global totals.",
+    details = models.JSONField(default=dict, blank=True, help_text=_("The first drifted rows, and the global totals."),
         verbose_name=_("details"))
 
     class Meta:
@@ -436,19 +441,22 @@ class BulkAdjustment(models.Model):
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
 
-    points = models.BigIntegerField(help_text=_("Positive to credit, negative to debit, for each member."))
-    reason = models.CharField(max_length=500)
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    points = models.BigIntegerField(help_text=_("Positive to credit, negative to debit, for each member."),
+        verbose_name=_("points"))
+    reason = models.CharField(max_length=500, verbose_name=_("reason"))
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", verbose_name=_("channel"))
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="+")
-    source = models.CharField(max_length=120, help_text=_("The members it was given to: a list, or a segment."))
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
+                              related_name="+", verbose_name=_("actor"))
+    source = models.CharField(max_length=120, help_text=_("The members it was given to: a list, or a segment."),
+        verbose_name=_("source"))
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status"))
+    total = models.PositiveIntegerField(default=0, verbose_name=_("total"))
+    done = models.PositiveIntegerField(default=0, verbose_name=_("done"))
     skipped = models.PositiveIntegerField(default=0, help_text=_("Members the adjustment could not be made for "
-                                                                 "(e.g. not enough points for a debit)."))
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+                                                                 "(e.g. not enough points for a debit)."),
+        verbose_name=_("skipped"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
 
     class Meta:
         verbose_name = _("bulk adjustment")
@@ -467,13 +475,16 @@ class BulkAdjustmentItem(models.Model):
         DONE = "done", _("Done")
         SKIPPED = "skipped", _("Skipped")
 
-    bulk = models.ForeignKey(BulkAdjustment, on_delete=models.PROTECT, related_name="items")
-    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
-    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.PENDING)
-    transaction = models.ForeignKey(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    note = models.CharField(max_length=200, blank=True)
+    bulk = models.ForeignKey(BulkAdjustment, on_delete=models.PROTECT, related_name="items", verbose_name=_("bulk"))
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+", verbose_name=_("member"))
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.PENDING, verbose_name=_("outcome"))
+    transaction = models.ForeignKey(Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("transaction"))
+    note = models.CharField(max_length=200, blank=True, verbose_name=_("note"))
 
     class Meta:
+        verbose_name = _("bulk adjustment item")
+        verbose_name_plural = _("bulk adjustment items")
         constraints = [models.UniqueConstraint(fields=["bulk", "member"], name="bulk_adjustment_member_once")]
         indexes = [models.Index(fields=["bulk", "member"], condition=Q(outcome="pending"),
                                 name="bulk_adjustment_pending")]
@@ -488,6 +499,6 @@ class LedgerPermissions(models.Model):
         managed = False
         default_permissions = ()
         permissions = [
-            ("adjust_points", "Can adjust points within the clerk limit"),
-            ("adjust_points_unlimited", "Can adjust points beyond the clerk limit"),
+            ("adjust_points", _("Can adjust points within the clerk limit")),
+            ("adjust_points_unlimited", _("Can adjust points beyond the clerk limit")),
         ]

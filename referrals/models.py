@@ -37,38 +37,38 @@ class ReferralCode(models.Model):
 @track()
 class Program(models.Model):
     class Kind(models.TextChoices):
-        SINGLE_TIER = "single_tier", "Single-tier: the same reward for every referral"
-        MULTI_TIER = "multi_tier", "Multi-tier: the reward grows with the number of referrals (steps)"
+        SINGLE_TIER = "single_tier", _("Single-tier: the same reward for every referral")
+        MULTI_TIER = "multi_tier", _("Multi-tier: the reward grows with the number of referrals (steps)")
 
     name = models.CharField(max_length=100, verbose_name=_("name"))
-    active = models.BooleanField(default=False, help_text="One program is active at a time.",
+    active = models.BooleanField(default=False, help_text=_("One program is active at a time."),
         verbose_name=_("active"))
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SINGLE_TIER, verbose_name=_("kind"))
-    referrer_points = models.PositiveIntegerField(default=100, help_text="Single-tier: the referrer's reward.",
+    referrer_points = models.PositiveIntegerField(default=100, help_text=_("Single-tier: the referrer's reward."),
         verbose_name=_("referrer points"))
-    welcome_points = models.PositiveIntegerField(default=0, help_text="The new member's reward; 0 for none.",
+    welcome_points = models.PositiveIntegerField(default=0, help_text=_("The new member's reward; 0 for none."),
         verbose_name=_("welcome points"))
     min_order_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"),
                                            validators=[MinValueValidator(Decimal("0"))],
-                                           help_text="The first order must be worth at least this much.",
+                                           help_text=_("The first order must be worth at least this much."),
         verbose_name=_("min order amount"))
-    qualify_days = models.PositiveIntegerField(default=30, help_text="... and be placed within this many days "
-                                               "of joining.", verbose_name=_("qualify days"))
-    attach_days = models.PositiveIntegerField(default=7, help_text="A code can be attached this many days after "
-                                              "joining.", verbose_name=_("attach days"))
+    qualify_days = models.PositiveIntegerField(default=30, help_text=_("... and be placed within this many days "
+                                               "of joining."), verbose_name=_("qualify days"))
+    attach_days = models.PositiveIntegerField(default=7, help_text=_("A code can be attached this many days after "
+                                              "joining."), verbose_name=_("attach days"))
     monthly_cap = models.PositiveIntegerField(null=True, blank=True,
-                                              help_text="Rewarded referrals per referrer per calendar month.",
+                                              help_text=_("Rewarded referrals per referrer per calendar month."),
         verbose_name=_("monthly cap"))
-    total_cap = models.PositiveIntegerField(null=True, blank=True, help_text="Rewarded referrals per referrer.",
+    total_cap = models.PositiveIntegerField(null=True, blank=True, help_text=_("Rewarded referrals per referrer."),
         verbose_name=_("total cap"))
-    second_level = models.BooleanField(default=False, help_text="Also reward the referrer's own referrer.",
+    second_level = models.BooleanField(default=False, help_text=_("Also reward the referrer's own referrer."),
         verbose_name=_("second level"))
     second_level_percent = models.PositiveSmallIntegerField(default=20, validators=[MaxValueValidator(100)],
-                                                            help_text="Their share of the referrer's reward.",
+                                                            help_text=_("Their share of the referrer's reward."),
         verbose_name=_("second level percent"))
     device_threshold = models.PositiveSmallIntegerField(
         default=3, validators=[MinValueValidator(2)],
-        help_text="Hold a sign-up when this many use one code from one device or network within the window.",
+        help_text=_("Hold a sign-up when this many use one code from one device or network within the window."),
         verbose_name=_("device threshold"))
     device_window_hours = models.PositiveIntegerField(default=24, verbose_name=_("device window hours"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
@@ -111,12 +111,12 @@ class ProgramStep(models.Model):
 @track(exclude=("device_id", "ip"))  # personal data that erasure removes
 class Referral(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending: waiting for the first qualifying order"
-        QUALIFIED = "qualified", "Qualified, the referrer not rewarded (a cap)"
-        REWARDED = "rewarded", "Rewarded"
-        HELD = "held_for_review", "Held for review"
-        REJECTED = "rejected", "Rejected"
-        REVERSED = "reversed", "Reversed (the qualifying order was refunded)"
+        PENDING = "pending", _("Pending: waiting for the first qualifying order")
+        QUALIFIED = "qualified", _("Qualified, the referrer not rewarded (a cap)")
+        REWARDED = "rewarded", _("Rewarded")
+        HELD = "held_for_review", _("Held for review")
+        REJECTED = "rejected", _("Rejected")
+        REVERSED = "reversed", _("Reversed (the qualifying order was refunded)")
 
     referrer = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="referrals_made",
         verbose_name=_("referrer"))
@@ -126,16 +126,16 @@ class Referral(models.Model):
         verbose_name=_("program"))
     code = models.CharField(max_length=16, verbose_name=_("code"))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
-    reasons = models.JSONField(default=list, blank=True, help_text="Why it was held, capped or reversed.",
+    reasons = models.JSONField(default=list, blank=True, help_text=_("Why it was held, capped or reversed."),
         verbose_name=_("reasons"))
-    cleared = models.BooleanField(default=False, help_text="Staff approved it: no further holds.",
+    cleared = models.BooleanField(default=False, help_text=_("Staff approved it: no further holds."),
         verbose_name=_("cleared"))
     device_id = models.CharField(max_length=128, blank=True, verbose_name=_("device id"))
     ip = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("ip"))
     order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="referral",
-                                 help_text="The qualifying order.", verbose_name=_("order"))
+                                 help_text=_("The qualifying order."), verbose_name=_("order"))
     ordinal = models.PositiveIntegerField(null=True, blank=True,
-                                          help_text="The referrer's n-th successful referral (the tier step).",
+                                          help_text=_("The referrer's n-th successful referral (the tier step)."),
         verbose_name=_("ordinal"))
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
         verbose_name=_("reviewed by"))
@@ -147,7 +147,7 @@ class Referral(models.Model):
         verbose_name = _("referral")
         verbose_name_plural = _("referrals")
         ordering = ["-id"]
-        permissions = [("review_referral", "Can approve or reject referrals held for review")]
+        permissions = [("review_referral", _("Can approve or reject referrals held for review"))]
         constraints = [
             models.CheckConstraint(condition=~Q(referrer=models.F("referred")), name="referral_not_self"),
         ]
@@ -165,9 +165,9 @@ class ReferralReward(models.Model):
     """Points a referral paid to one party. Unique per (referral, role): never paid twice."""
 
     class Role(models.TextChoices):
-        REFERRER = "referrer", "Referrer"
-        WELCOME = "welcome", "New member (welcome)"
-        SECOND_LEVEL = "second_level", "The referrer's referrer"
+        REFERRER = "referrer", _("Referrer")
+        WELCOME = "welcome", _("New member (welcome)")
+        SECOND_LEVEL = "second_level", _("The referrer's referrer")
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="rewards",
         verbose_name=_("referral"))

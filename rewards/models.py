@@ -19,22 +19,22 @@ class RedemptionRules(SettingsRow):
     """The program-wide redemption rules, edited by staff. One row."""
 
     points_per_unit = models.PositiveIntegerField(
-        default=100, validators=[MinValueValidator(1)], help_text="Points worth 1.00 of currency at checkout.",
+        default=100, validators=[MinValueValidator(1)], help_text=_("Points worth 1.00 of currency at checkout."),
         verbose_name=_("points per unit"))
     min_order_value = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"),
-                                          help_text="Smallest order on which points may pay at all.",
+                                          help_text=_("Smallest order on which points may pay at all."),
         verbose_name=_("min order value"))
     max_order_share = models.PositiveSmallIntegerField(
         default=50, validators=[MinValueValidator(1), MaxValueValidator(100)],
-        help_text="Largest share of an order (percent) payable with points.", verbose_name=_("max order share"))
-    min_balance = models.PositiveIntegerField(default=0, help_text="Points a member must have to redeem at all.",
+        help_text=_("Largest share of an order (percent) payable with points."), verbose_name=_("max order share"))
+    min_balance = models.PositiveIntegerField(default=0, help_text=_("Points a member must have to redeem at all."),
         verbose_name=_("min balance"))
-    hold_minutes = models.PositiveIntegerField(default=30, help_text="A checkout hold lapses after this long.",
+    hold_minutes = models.PositiveIntegerField(default=30, help_text=_("A checkout hold lapses after this long."),
         verbose_name=_("hold minutes"))
-    voucher_valid_days = models.PositiveIntegerField(default=90, help_text="Unless the reward says otherwise.",
+    voucher_valid_days = models.PositiveIntegerField(default=90, help_text=_("Unless the reward says otherwise."),
         verbose_name=_("voucher valid days"))
     voucher_reminder_days = models.PositiveIntegerField(
-        default=7, help_text="Remind members this many days before an unused voucher expires; 0 for never.",
+        default=7, help_text=_("Remind members this many days before an unused voucher expires; 0 for never."),
         verbose_name=_("voucher reminder days"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
@@ -67,17 +67,17 @@ class Cause(models.Model):
 @track(exclude=("stock",))  # stock moves with every redemption; staff edits of it are in the audit log
 class Reward(models.Model):
     class Kind(models.TextChoices):
-        PRODUCT_VOUCHER = "product_voucher", "Voucher for a product"
-        FIXED_DISCOUNT = "fixed_discount", "Voucher for a fixed discount"
-        PERCENT_DISCOUNT = "percent_discount", "Voucher for a percentage discount"
-        PHYSICAL = "physical", "Physical item"
-        DONATION = "donation", "Donation to a cause"
+        PRODUCT_VOUCHER = "product_voucher", _("Voucher for a product")
+        FIXED_DISCOUNT = "fixed_discount", _("Voucher for a fixed discount")
+        PERCENT_DISCOUNT = "percent_discount", _("Voucher for a percentage discount")
+        PHYSICAL = "physical", _("Physical item")
+        DONATION = "donation", _("Donation to a cause")
 
     class Period(models.TextChoices):
-        DAY = "day", "per day"
-        WEEK = "week", "per week"
-        MONTH = "month", "per month"
-        YEAR = "year", "per year"
+        DAY = "day", _("per day")
+        WEEK = "week", _("per week")
+        MONTH = "month", _("per month")
+        YEAR = "year", _("per year")
 
     code = models.SlugField(max_length=32, unique=True, verbose_name=_("code"))
     name = models.CharField(max_length=100, verbose_name=_("name"))
@@ -86,7 +86,7 @@ class Reward(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
     points_cost = models.PositiveIntegerField(validators=[MinValueValidator(1)], verbose_name=_("points cost"))
     value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
-                                help_text="Fixed discount (currency) or percentage, by kind.",
+                                help_text=_("Fixed discount (currency) or percentage, by kind."),
         verbose_name=_("value"))
     currency = models.CharField(max_length=3, blank=True, verbose_name=_("currency"))
     product_sku = models.CharField(max_length=100, blank=True, verbose_name=_("product sku"))
@@ -94,17 +94,17 @@ class Reward(models.Model):
     valid_from = models.DateTimeField(null=True, blank=True, verbose_name=_("valid from"))
     valid_until = models.DateTimeField(null=True, blank=True, verbose_name=_("valid until"))
     voucher_valid_days = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("voucher valid days"))
-    stock = models.PositiveIntegerField(null=True, blank=True, help_text="Empty for unlimited.",
+    stock = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty for unlimited."),
         verbose_name=_("stock"))
-    per_member_limit = models.PositiveIntegerField(null=True, blank=True, help_text="In all, per member.",
+    per_member_limit = models.PositiveIntegerField(null=True, blank=True, help_text=_("In all, per member."),
         verbose_name=_("per member limit"))
     per_period_limit = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("per period limit"))
     limit_period = models.CharField(max_length=8, choices=Period.choices, blank=True, verbose_name=_("limit period"))
-    global_limit = models.PositiveIntegerField(null=True, blank=True, help_text="In all, for all members.",
+    global_limit = models.PositiveIntegerField(null=True, blank=True, help_text=_("In all, for all members."),
         verbose_name=_("global limit"))
-    tiers = models.ManyToManyField(Tier, blank=True, help_text="Only members of these tiers (empty: everyone).",
+    tiers = models.ManyToManyField(Tier, blank=True, help_text=_("Only members of these tiers (empty: everyone)."),
         verbose_name=_("tiers"))
-    plans = models.ManyToManyField(Plan, blank=True, help_text="Only members on these paid plans (empty: everyone).",
+    plans = models.ManyToManyField(Plan, blank=True, help_text=_("Only members on these paid plans (empty: everyone)."),
         verbose_name=_("plans"))
     active = models.BooleanField(default=True, verbose_name=_("active"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
@@ -131,16 +131,16 @@ class Redemption(models.Model):
     """Points spent by a member: plain points, a reward of the catalog, or points paying part of an order."""
 
     class Kind(models.TextChoices):
-        POINTS = "points", "Points"
-        REWARD = "reward", "Reward"
-        CHECKOUT = "checkout", "Points as payment at checkout"
+        POINTS = "points", _("Points")
+        REWARD = "reward", _("Reward")
+        CHECKOUT = "checkout", _("Points as payment at checkout")
 
     class Status(models.TextChoices):
-        HELD = "held", "Held for checkout"
-        COMPLETED = "completed", "Completed"
-        RELEASED = "released", "Hold released"
-        EXPIRED = "expired", "Hold lapsed"
-        CANCELLED = "cancelled", "Cancelled"
+        HELD = "held", _("Held for checkout")
+        COMPLETED = "completed", _("Completed")
+        RELEASED = "released", _("Hold released")
+        EXPIRED = "expired", _("Hold lapsed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="redemptions", verbose_name=_("member"))
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, verbose_name=_("channel"))
@@ -149,13 +149,13 @@ class Redemption(models.Model):
         verbose_name=_("reward"))
     quantity = models.PositiveIntegerField(default=1, verbose_name=_("quantity"))
     points = models.BigIntegerField(verbose_name=_("points"))
-    points_returned = models.BigIntegerField(default=0, help_text="Given back on refunds of the order.",
+    points_returned = models.BigIntegerField(default=0, help_text=_("Given back on refunds of the order."),
         verbose_name=_("points returned"))
     order_id = models.CharField(max_length=100, blank=True, verbose_name=_("order id"))
     order_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
         verbose_name=_("order value"))
     discount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True,
-                                   help_text="What the points paid at checkout.", verbose_name=_("discount"))
+                                   help_text=_("What the points paid at checkout."), verbose_name=_("discount"))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED,
         verbose_name=_("status"))
     hold_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("hold expires at"))
@@ -197,18 +197,18 @@ def voucher_code() -> str:
 @track()
 class Voucher(models.Model):
     class Status(models.TextChoices):
-        ISSUED = "issued", "Issued"
-        REDEEMED = "redeemed", "Redeemed"
-        VOID = "void", "Void"
+        ISSUED = "issued", _("Issued")
+        REDEEMED = "redeemed", _("Redeemed")
+        VOID = "void", _("Void")
 
     code = models.CharField(max_length=19, unique=True, default=voucher_code, verbose_name=_("code"))
     redemption = models.ForeignKey(Redemption, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="vouchers", verbose_name=_("redemption"))
     birthday_gift = models.OneToOneField(BirthdayGift, null=True, blank=True, on_delete=models.PROTECT,
-                                         related_name="voucher", help_text="A tier's birthday present (no points).",
+                                         related_name="voucher", help_text=_("A tier's birthday present (no points)."),
         verbose_name=_("birthday gift"))
     grant_key = models.CharField(max_length=255, null=True, blank=True, unique=True,
-                                 help_text="A voucher given away by an app above (a campaign): its unique origin.",
+                                 help_text=_("A voucher given away by an app above (a campaign): its unique origin."),
         verbose_name=_("grant key"))
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, verbose_name=_("reward"))
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="vouchers", verbose_name=_("member"))
@@ -227,7 +227,7 @@ class Voucher(models.Model):
         verbose_name = _("voucher")
         verbose_name_plural = _("vouchers")
         indexes = [models.Index(fields=["expires_at"], condition=Q(status="issued"), name="voucher_issued_by_expiry")]
-        permissions = [("void_voucher", "Can void vouchers")]
+        permissions = [("void_voucher", _("Can void vouchers"))]
         constraints = [models.CheckConstraint(
             condition=Q(redemption__isnull=False) | Q(birthday_gift__isnull=False) | Q(grant_key__isnull=False),
             name="voucher_has_an_origin")]

@@ -1,5 +1,6 @@
 """The dashboard's chart snapshots, taken by the nightly run after the segments: one grouped query each over the
-members' segments, their facts and the ledger's last POINTS_DAYS days, so viewing the dashboard never scans them.
+members' segments, their facts and the ledger's last POINTS_DAYS days, and the summary's totals (outstanding points,
+members, tiers, referrals), so viewing the dashboard never scans them.
 A rerun replaces them."""
 
 from datetime import datetime
@@ -8,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import dashboard
-from ..dashboard import CLV, CUBE, POINTS
+from ..dashboard import CLV, CUBE, POINTS, SUMMARY
 from ..models import ChartSnapshot
 
 
@@ -22,7 +23,9 @@ def chart_snapshots_take(*, now: datetime | None = None) -> dict[str, int]:
         POINTS: {"until": until.isoformat(), "days": {
             day.isoformat(): values for day, values in dashboard.points_per_day_live(
                 start=until - dashboard.POINTS_WINDOW, end=until).items()}},
+        SUMMARY: dashboard.summary_base_live(now=now),
     }
     for key, value in data.items():
         ChartSnapshot.objects.update_or_create(key=key, defaults={"data": value, "computed_at": now})
-    return {CUBE: len(data[CUBE]), CLV: len(data[CLV]), POINTS: len(data[POINTS]["days"])}  # rows of each
+    return {CUBE: len(data[CUBE]), CLV: len(data[CLV]), POINTS: len(data[POINTS]["days"]),
+            SUMMARY: data[SUMMARY]["members"]}  # rows of each; members in the summary

@@ -21,11 +21,11 @@ class WebhookEndpoint(models.Model):
     name = models.CharField(max_length=100, verbose_name=_("name"))
     url = models.URLField(max_length=500, verbose_name=_("url"))
     secret = models.CharField(max_length=128, default=new_secret,
-                              help_text="Signs every request: X-Loyalty-Signature = HMAC-SHA256 of "
-                                        "'<timestamp>.<body>' with this secret, hex.", verbose_name=_("secret"))
+                              help_text=_("Signs every request: X-Loyalty-Signature = HMAC-SHA256 of "
+                                        "'<timestamp>.<body>' with this secret, hex."), verbose_name=_("secret"))
     active = models.BooleanField(default=True, verbose_name=_("active"))
     kinds = models.JSONField(default=list, blank=True,
-                             help_text='Message kinds to send, e.g. ["points_expiring", "birthday_gift"]; empty for all.',
+                             help_text=_('Message kinds to send, e.g. ["points_expiring", "birthday_gift"]; empty for all.'),
         verbose_name=_("kinds"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
@@ -50,16 +50,16 @@ class Notification(models.Model):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        DEAD = "dead", "Dead-lettered (every try failed)"
-        SKIPPED = "skipped", "Skipped (no consent or no channel)"
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        DEAD = "dead", _("Dead-lettered (every try failed)")
+        SKIPPED = "skipped", _("Skipped (no consent or no channel)")
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        WEBHOOK = "webhook", "Webhook to the shop"
-        NONE = "none", "No channel"
+        EMAIL = "email", _("E-mail")
+        WEBHOOK = "webhook", _("Webhook to the shop")
+        NONE = "none", _("No channel")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="notifications",
         verbose_name=_("member"))
@@ -74,7 +74,7 @@ class Notification(models.Model):
     marketing = models.BooleanField(default=False, verbose_name=_("marketing"))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status"))
     attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
-    next_attempt_at = models.DateTimeField(default=timezone.now, help_text="Not before this time (retries back off).",
+    next_attempt_at = models.DateTimeField(default=timezone.now, help_text=_("Not before this time (retries back off)."),
         verbose_name=_("next attempt at"))
     last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))

@@ -20,19 +20,19 @@ class Plan(models.Model):
     """A paid membership: a one-time fee for a duration, or a monthly or yearly subscription."""
 
     class Kind(models.TextChoices):
-        ONE_TIME = "one_time", "One-time fee for a duration"
-        SUBSCRIPTION = "subscription", "Subscription"
+        ONE_TIME = "one_time", _("One-time fee for a duration")
+        SUBSCRIPTION = "subscription", _("Subscription")
 
     class Period(models.TextChoices):
-        MONTH = "month", "Monthly"
-        YEAR = "year", "Yearly"
+        MONTH = "month", _("Monthly")
+        YEAR = "year", _("Yearly")
 
     code = models.SlugField(max_length=32, unique=True, verbose_name=_("code"))
     name = models.CharField(max_length=100, verbose_name=_("name"))
     kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
-    period = models.CharField(max_length=8, choices=Period.choices, blank=True, help_text="Subscriptions only.",
+    period = models.CharField(max_length=8, choices=Period.choices, blank=True, help_text=_("Subscriptions only."),
         verbose_name=_("period"))
-    duration_days = models.PositiveIntegerField(null=True, blank=True, help_text="One-time plans only.",
+    duration_days = models.PositiveIntegerField(null=True, blank=True, help_text=_("One-time plans only."),
         verbose_name=_("duration days"))
     price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))],
         verbose_name=_("price"))
@@ -42,7 +42,7 @@ class Plan(models.Model):
                                           validators=[MinValueValidator(Decimal("0"))],
         verbose_name=_("earn multiplier"))
     tier_floor = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT,
-                                   help_text="Members on this plan are at least in this tier.",
+                                   help_text=_("Members on this plan are at least in this tier."),
         verbose_name=_("tier floor"))
     perks = models.JSONField(default=list, blank=True, verbose_name=_("perks"))
     active = models.BooleanField(default=True, verbose_name=_("active"))
@@ -70,10 +70,10 @@ class Subscription(models.Model):
     """A member's paid membership. The shop takes the payments; we record them and keep the dates."""
 
     class Status(models.TextChoices):
-        TRIALING = "trialing", "Trial"
-        ACTIVE = "active", "Active"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Ended"
+        TRIALING = "trialing", _("Trial")
+        ACTIVE = "active", _("Active")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Ended")
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="subscriptions",
         verbose_name=_("member"))
@@ -83,8 +83,8 @@ class Subscription(models.Model):
     current_period_start = models.DateTimeField(verbose_name=_("current period start"))
     current_period_end = models.DateTimeField(verbose_name=_("current period end"))
     period_anchor = models.DateTimeField(
-        null=True, blank=True, help_text="Start of the first paid period: every period ends on its day of the month "
-                                         "(or of the year), so a membership started on the 31st does not drift.",
+        null=True, blank=True, help_text=_("Start of the first paid period: every period ends on its day of the month "
+                                         "(or of the year), so a membership started on the 31st does not drift."),
         verbose_name=_("period anchor"))
     cancel_at_period_end = models.BooleanField(default=False, verbose_name=_("cancel at period end"))
     cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
@@ -112,18 +112,18 @@ class Subscription(models.Model):
 
 class SubscriptionEvent(models.Model):
     class Kind(models.TextChoices):
-        STARTED = "started", "Started"
-        TRIAL_STARTED = "trial_started", "Trial started"
-        RENEWED = "renewed", "Renewed"
-        CANCEL_SCHEDULED = "cancel_scheduled", "Cancels at period end"
-        CANCELLED = "cancelled", "Cancelled immediately"
-        EXPIRED = "expired", "Ended"
+        STARTED = "started", _("Started")
+        TRIAL_STARTED = "trial_started", _("Trial started")
+        RENEWED = "renewed", _("Renewed")
+        CANCEL_SCHEDULED = "cancel_scheduled", _("Cancels at period end")
+        CANCELLED = "cancelled", _("Cancelled immediately")
+        EXPIRED = "expired", _("Ended")
 
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="events",
         verbose_name=_("subscription"))
     kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
     channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                help_text="Who reported the payment: a payment reference is unique per channel.",
+                                help_text=_("Who reported the payment: a payment reference is unique per channel."),
         verbose_name=_("channel"))
     payment_reference = models.CharField(max_length=100, blank=True, verbose_name=_("payment reference"))
     amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, verbose_name=_("amount"))
