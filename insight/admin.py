@@ -9,7 +9,7 @@ from import_export.admin import ExportMixin, ImportExportMixin, ImportMixin
 from unfold.admin import ModelAdmin
 
 from core.admin_mixins import BoundedNumbersAdminMixin, ReadOnlyMixin, SingletonAdminMixin
-from core.transfer import ImportExportPermissionMixin
+from core.transfer import ImportExportPermissionMixin, StreamedExportMixin
 from loyalty.transfer import MemberImportResource
 
 from .models import (
@@ -96,12 +96,13 @@ class MemberFactsAdmin(ReadOnlyMixin, ModelAdmin):
 
 
 @admin.register(MemberSegment)
-class MemberSegmentAdmin(ImportExportPermissionMixin, ExportMixin, ReadOnlyMixin, ModelAdmin):
+class MemberSegmentAdmin(ImportExportPermissionMixin, StreamedExportMixin, ExportMixin, ReadOnlyMixin, ModelAdmin):
     """Members by segment; managers export a segment's members (filter by stage, value tier or loyalty type, then
     Export)."""
 
     export_permission = "insight.export_membersegment"
     export_resources = [SegmentMembersResource]
+    streamed_resource = SegmentMembersResource
     list_display = ["member", "stage", "stage_since", "recency", "frequency", "monetary", "value_tier", "loyalty_type",
                     "computed_on"]
     list_filter = ["stage", "value_tier", "loyalty_type"]
@@ -190,7 +191,7 @@ class HistoricalOrderAdmin(ImportExportPermissionMixin, ImportMixin, ReadOnlyMix
     show_full_result_count = False
 
 
-class MemberImportExportMixin(ImportExportPermissionMixin, ImportExportMixin):
+class MemberImportExportMixin(ImportExportPermissionMixin, StreamedExportMixin, ImportExportMixin):
     """For the members list (its admin class lives in config): managers import members with their opening balances
     (loyalty's resource, through the services) and export members with balance, tier and segments."""
 
@@ -198,3 +199,4 @@ class MemberImportExportMixin(ImportExportPermissionMixin, ImportExportMixin):
     export_permission = "members.export_member"
     import_resources = [MemberImportResource]
     export_resources = [MemberExportResource]
+    streamed_resource = MemberExportResource  # streamed: a program's million members are never in memory

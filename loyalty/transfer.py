@@ -11,18 +11,10 @@ member's external_id), after the batch's rows, with all its members locked at on
 registers nobody and gives nothing: every row is "skipped".
 """
 
-import csv
-import tempfile
-from datetime import datetime
-
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, StreamingHttpResponse
-from django.utils import timezone
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from import_export import fields, resources, widgets
-from import_export.formats.base_formats import CSV, XLSX
 from import_export.instance_loaders import CachedInstanceLoader
-from import_export.signals import post_export
 
 from core.errors import ApplicationError
 from core.transfer import (
@@ -31,7 +23,7 @@ from core.transfer import (
     DateWidget,
     PointsWidget,
     SafeExportMixin,
-    formula_safe,
+    StreamedExportMixin,
     refusal,
 )
 from members.models import Member
@@ -150,76 +142,8 @@ class TransactionExportResource(SafeExportMixin, resources.ModelResource):
         export_order = fields
 
 
-EXPORT_BATCH = 2000
+class StreamedLedgerExportMixin(StreamedExportMixin):
+    """The ledger export streams (core.transfer.StreamedExportMixin): a period of millions of rows is never in
+    memory."""
 
-
-def transactions_in_batches(queryset, columns: list[str], batch_size: int = EXPORT_BATCH):
-    """The values of `columns` (lookups such as member__external_id) of a period's rows, in keyset batches in id
-    order: one query per batch through the primary key, memory holds one batch, never the period."""
-    queryset = queryset.order_by("id").values_list("id", *columns)
-    last = 0
-    while True:
-        batch = list(queryset.filter(id__gt=last)[:batch_size])
-        if not batch:
-            return
-        for row in batch:
-            yield row[1:]
-        last = batch[-1][0]
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-class StreamedLedgerExportMixin:
-    """The ledger export streams: CSV is written row by row to the response as batches are read; XLSX goes row by
-    row into a write-only workbook on disk (openpyxl), then the file is sent. Neither holds the period in memory."""
-
-    def _do_file_export(self, file_format, request, queryset, export_form=None):
-        if not self.has_export_permission(request):
-            raise PermissionDenied
-        export_class = self.choose_export_resource_class(export_form, request) if export_form else None
-        resource = (export_class or TransactionExportResource)()
-        chosen = self.get_export_resource_fields_from_form(export_form) if export_form else None
-        export_fields = resource.get_export_fields(chosen)
-        headers = [f.column_name for f in export_fields]
-        # Plain values straight from the database (numbers stay numbers in a spreadsheet), no model per row.
-        rows = transactions_in_batches(queryset, [f.attribute for f in export_fields])
-        filename = self.get_export_filename(request, queryset, file_format)
-        post_export.send(sender=None, model=self.model)
-        if isinstance(file_format, XLSX):
-            from openpyxl import Workbook
-
-            book = Workbook(write_only=True)
-            sheet = book.create_sheet()
-            sheet.append(headers)
-            for row in rows:
-                sheet.append([_cell(v) for v in row])
-            out = tempfile.TemporaryFile()
-            book.save(out)
-            out.seek(0)
-            return FileResponse(out, as_attachment=True, filename=filename, content_type=file_format.get_content_type())
-        writer = csv.writer(_Echo())
-        lines = (writer.writerow([_cell(v) for v in row]) for row in _with_headers(headers, rows))
-        response = StreamingHttpResponse((line.encode(self.to_encoding or "utf-8") for line in lines),
-                                         content_type=CSV().get_content_type())
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
-
-
-def _with_headers(headers, rows):
-    yield headers
-    yield from rows
-
-
-def _cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return timezone.localtime(value).isoformat()
-    if isinstance(value, str):
-        return formula_safe(value)
-    return value if isinstance(value, int | float) else str(value)
-
-
+    streamed_resource = TransactionExportResource
