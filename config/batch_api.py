@@ -1,0 +1,125 @@
+"""`POST /api/v1/orders/batch`: up to 1,000 orders in one request (a point of sale's end-of-day sync, bulk awards).
+
+Each order is the single `POST /api/v1/orders` it stands for: the same fields, the same flow (`flows.order_place`),
+exactly once by its own `idempotency_key`, fingerprinted as that single request, so a key is one write whichever
+way it came. The envelope is checked whole first (a malformed order refuses the batch with a 400 and nothing is
+written); then every order is placed in its own savepoint, and one refused order (unknown member, duplicate order,
+a business rule) is reported in its result without stopping or undoing the others.
+"""
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import error_body
+from core.idempotency import MAX_KEY_LENGTH, body_fingerprint
+from core.models import Scope
+from core.openapi import ERRORS
+from core.permissions import requires_scope
+from core.serializers import ErrorDetailSerializer, StrictSerializer, parse
+from members.exceptions import MembersErrorCode
+from members.models import Member
+
+from . import flows
+from .api import OrderEarnResultSerializer, OrderEarnSerializer, order_place_answer
+
+MAX_BATCH = 1000
+
+
+class OrderBatchItemSerializer(OrderEarnSerializer):
+    idempotency_key = serializers.RegexField(
+        r"^\S(.*\S)?$", max_length=MAX_KEY_LENGTH, trim_whitespace=False,
+        help_text="This order's own Idempotency-Key: the same key with the same order replays the stored answer "
+                  "(also one given by POST /api/v1/orders); with another order it is that order's 409.")
+
+
+class OrderBatchSerializer(StrictSerializer):
+    orders = OrderBatchItemSerializer(many=True, min_length=1, max_length=MAX_BATCH,
+                                      help_text=f"1 to {MAX_BATCH:,} orders, placed in this order.")
+
+
+class OrderBatchResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The order's position in the request, from 0.")
+    status = serializers.IntegerField(help_text="The HTTP status POST /api/v1/orders would have answered: 201 "
+                                                "placed (or replayed), 404, 409, 422 ... refused.")
+    replayed = serializers.BooleanField(help_text="The answer is the one stored under this idempotency key.")
+    order = OrderEarnResultSerializer(required=False, help_text="When placed or replayed.")
+    error = ErrorDetailSerializer(required=False, help_text="When refused: the API's one error shape.")
+
+
+class OrderBatchResponseSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="Orders placed by this request.")
+    replayed = serializers.IntegerField(help_text="Orders answered from an earlier write of the same key.")
+    failed = serializers.IntegerField(help_text="Orders refused; nothing of them was written.")
+    results = OrderBatchResultSerializer(many=True, help_text="One per order, in request order.")
+
+
+REQUEST_EXAMPLE = OpenApiExample("Two orders", request_only=True, value={"orders": [
+    {"idempotency_key": "pos-7-2026-11-24-0001", "member": "M-000001", "order_id": "POS7-0001", "amount": "42.50",
+     "currency": "EUR", "store": "pos-7", "occurred_at": "2026-11-24T09:12:00Z",
+     "lines": [{"sku": "COF-1", "category": "coffee", "amount": "12.50", "quantity": 1}]},
+    {"idempotency_key": "pos-7-2026-11-24-0002", "member": "M-404", "order_id": "POS7-0002", "amount": "9.90",
+     "currency": "EUR"},
+]})
+RESPONSE_EXAMPLE = OpenApiExample("One placed, one refused", response_only=True, status_codes=["200"], value={
+    "created": 1, "replayed": 0, "failed": 1, "results": [
+        {"index": 0, "status": 201, "replayed": False, "order": {
+            "order_id": "POS7-0001", "member": "M-000001", "amount": "42.50", "currency": "EUR", "store": "pos-7",
+            "occurred_at": "2026-11-24T09:12:00Z", "points": 5, "qualifying_points": 5, "refunded_amount": "0.00",
+            "points_reversed": 0, "transaction": {
+                "id": 981, "kind": "earn", "points": 5, "balance_after": 120, "pending_after": 0, "available_delta": 5,
+                "pending_delta": 0, "reference": "POS7-0001", "reason": "", "reverses": None, "multiplier": "1.000",
+                "created_at": "2026-11-24T21:00:01Z"},
+            "tier_upgrade": None, "created_at": "2026-11-24T21:00:01Z"}},
+        {"index": 1, "status": 404, "replayed": False, "error": {
+            "code": "member_not_found", "message": "No member with external_id 'M-404'.", "fields": {}}},
+    ]})
+
+
+class OrderBatchApi(APIView):
+    permission_classes = [requires_scope(Scope.POINTS_EARN)]
+
+    @extend_schema(operation_id="orders_earn_batch", request=OrderBatchSerializer,
+                   responses={200: OrderBatchResponseSerializer, **ERRORS},
+                   examples=[REQUEST_EXAMPLE, RESPONSE_EXAMPLE],
+                   description="Place up to 1,000 orders, each exactly once by its own `idempotency_key` (no "
+                               "Idempotency-Key header: the batch is not one write). A malformed order refuses the "
+                               "whole batch (400, nothing written); a refused order is reported in its result and "
+                               "the others are placed.")
+    def post(self, request):
+        data = parse(OrderBatchSerializer, request)["orders"]
+        raw = request.data["orders"]
+        channel = request.user.channel_id
+        path = reverse("orders")
+        members = {m.external_id: m for m in Member.objects.filter(external_id__in={d["member"] for d in data})}
+        items = []
+        for order, body in zip(data, raw, strict=True):
+            body = {name: value for name, value in body.items() if name != "idempotency_key"}
+            member = members.get(order["member"])
+            item = flows.BatchItem(key=order["idempotency_key"], digest=body_fingerprint("POST", path, body),
+                                   member=member)
+            if member is None:
+                item.refused = (404, error_body(MembersErrorCode.MEMBER_NOT_FOUND,
+                                                f"No member with external_id {order['member']!r}."))
+            else:
+                item.perform = self._placer(order, member, channel)
+            items.append(item)
+        outcomes = flows.orders_place_batch(channel_id=channel, items=items)
+        results, counts = [], {"created": 0, "replayed": 0, "failed": 0}
+        for index, (status, body, replayed) in enumerate(outcomes):
+            result = {"index": index, "status": status, "replayed": replayed}
+            if status < 400:
+                result["order"] = body
+                counts["replayed" if replayed else "created"] += 1
+            else:
+                result["error"] = body["error"]
+                counts["failed"] += 1
+            results.append(result)
+        return Response({**counts, "results": results}, status=200)
+
+    @staticmethod
+    def _placer(order: dict, member: Member, channel: int):
+        return lambda: order_place_answer(order, member=member, channel_id=channel, key=order["idempotency_key"])
+
