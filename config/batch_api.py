@@ -19,6 +19,7 @@ from core.models import Scope
 from core.openapi import ERRORS
 from core.permissions import requires_scope
 from core.serializers import StrictSerializer, parse
+from loyalty.api.views import OrderDetailApi
 from members.exceptions import MembersErrorCode
 from members.models import Member
 
@@ -100,6 +101,11 @@ class OrderBatchApi(APIView):
                 counts["failed"] += 1
             results.append(result)
         return Response({**counts, "results": results}, status=200)
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        """The path of the batch is also that of the order whose id is "batch": it is still read here."""
+        return OrderDetailApi.get(self, request, order_id="batch")
 
     @staticmethod
     def _placer(order: dict, member: Member, channel: int):

@@ -99,3 +99,10 @@ def test_the_batch_needs_the_earn_scope(channel, program, member):
     r = reader.post(BATCH, {"orders": [order(member, "O-1")]}, idempotency_key=False)
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "permission_denied"
+
+
+def test_an_order_whose_id_is_batch_can_still_be_read(api, member):
+    assert batch(api, order(member, "batch")).json()["created"] == 1
+    r = api.get("/api/v1/orders/batch")
+    assert r.status_code == 200
+    assert (r.json()["order_id"], r.json()["points"]) == ("batch", 10)
