@@ -30,14 +30,18 @@ MAX_BATCH = 1000
 
 
 class OrderBatchItemSerializer(OrderEarnSerializer):
-    idempotency_key = serializers.RegexField(
-        r"^\S(.*\S)?$", max_length=MAX_KEY_LENGTH, trim_whitespace=False,
+    """One order of a batch: the fields of POST /api/v1/orders and the order's own idempotency key."""
+
+    idempotency_key = serializers.CharField(
+        max_length=MAX_KEY_LENGTH, trim_whitespace=False,  # the key as sent: the schema's string is the key
         help_text="This order's own Idempotency-Key: the same key with the same order replays the stored answer "
                   "(also one given by POST /api/v1/orders); with another order it is that order's 409.")
 
 
 class OrderBatchSerializer(StrictSerializer):
-    orders = OrderBatchItemSerializer(many=True, min_length=1, max_length=MAX_BATCH,
+    """A batch of orders; an order that is not well-formed refuses the whole batch (400)."""
+
+    orders = serializers.ListField(child=OrderBatchItemSerializer(), min_length=1, max_length=MAX_BATCH,
                                       help_text=f"1 to {MAX_BATCH:,} orders, placed in this order.")
 
 
@@ -101,6 +105,11 @@ class OrderBatchApi(APIView):
                 counts["failed"] += 1
             results.append(result)
         return Response({**counts, "results": results}, status=200)
+
+    @property
+    def allowed_methods(self):
+        """What `Allow` and the schema say: POST. GET (below) only keeps the path of an order named "batch"."""
+        return [m for m in super().allowed_methods if m not in ("GET", "HEAD")]
 
     @extend_schema(exclude=True)
     def get(self, request):

@@ -76,7 +76,7 @@ def test_the_same_key_twice_in_one_batch_is_one_write(api, member):
     "not a list",
     [{"member": "M-1", "order_id": "O-1", "amount": "1.00", "currency": "EUR"}],  # no idempotency_key
     [{"idempotency_key": "k", "member": "M-1", "order_id": "O-1", "amount": "abc", "currency": "EUR"}],
-    [{"idempotency_key": " k", "member": "M-1", "order_id": "O-1", "amount": "1.00", "currency": "EUR"}],
+    [{"idempotency_key": "k" * 256, "member": "M-1", "order_id": "O-1", "amount": "1.00", "currency": "EUR"}],
 ])
 def test_a_malformed_batch_is_a_400_and_writes_nothing(api, member, orders):
     good = order(member, "O-ok")
