@@ -32,7 +32,7 @@ test: install services browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install services
-	$(PY) bench/run.py; status=$$?; $(PY) bench/jobs.py && $(PY) bench/insight.py && $(PY) bench/pages.py && $(PY) bench/transfer.py && $(PY) bench/campaign_dates.py && $(PY) bench/events.py && exit $$status
+	$(PY) bench/run.py; status=$$?; $(PY) bench/jobs.py && $(PY) bench/insight.py && $(PY) bench/pages.py && $(PY) bench/transfer.py && $(PY) bench/campaign_dates.py && $(PY) bench/events.py && $(PY) bench/batch.py && exit $$status
 
 lint: install
 	$(PY) -m ruff check .

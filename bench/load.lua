@@ -1,11 +1,15 @@
 -- HTTP load for the loyalty API, driven by bench/run.py.
 --
--- Arguments after `--`: mode (earn | balance | floor), number of seeded members, API key, run tag.
+-- Arguments after `--`: mode (earn | balance | floor | mixed), number of seeded members, API key, run tag.
 --   earn:    POST /api/v1/orders for a random seeded member; order id and Idempotency-Key are unique per
 --            request: run tag + thread number + a per-thread random nonce + a per-thread counter (all the
 --            connections of one thread share its Lua state, so the counter is unique across them).
 --   balance: GET /api/v1/members/<random seeded member>/balance.
 --   floor:   GET /bench/floor, a SELECT 1 through the same middleware and API key (config/floor.py).
+--   mixed:   earn and redeem, half each: the earn above (of a purchase 40 days ago, past the seeded program's
+--            return window, so that what it earns can be redeemed at once), or POST /api/v1/redemptions of 1 point, for a random
+--            member of B-000001..B-<members>: members = 10 puts all the traffic on 10 hot members (bench/batch.py
+--            runs it so, and over all seeded members for the uniform figure).
 -- Every response that is not 2xx is counted by status, and the first few bodies are kept; done() prints
 -- one line `BENCH_RESULT {json}` with throughput, latency, socket errors and those failures.
 
@@ -26,6 +30,7 @@ function init(args)
    statuses = {}
    failures = {}
    auth = "Api-Key " .. (args[3] or "")
+   released_at = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - 40 * 86400)
 end
 
 local function random_member()
@@ -33,11 +38,27 @@ local function random_member()
 end
 
 function request()
-   if mode == "earn" then
+   if mode == "mixed" and math.random() < 0.5 then
+      counter = counter + 1
+      local ref = string.format("%s-%d-%s-%d", tag, id, nonce, counter)
+      local headers = {
+         ["Authorization"] = auth,
+         ["Content-Type"] = "application/json",
+         ["Accept"] = "application/json",
+         ["Idempotency-Key"] = "r-" .. ref,
+      }
+      return wrk.format("POST", "/api/v1/redemptions", headers,
+                        string.format('{"member": "%s", "points": 1}', random_member()))
+   end
+   if mode == "earn" or mode == "mixed" then
       counter = counter + 1
       local ref = string.format("%s-%d-%s-%d", tag, id, nonce, counter)
       local body = string.format('{"member": "%s", "order_id": "o-%s", "amount": "123.45", "currency": "EUR"}',
                                  random_member(), ref)
+      if mode == "mixed" then  -- a purchase from before the return window: its points are spendable at once
+         body = string.format('{"member": "%s", "order_id": "o-%s", "amount": "123.45", "currency": "EUR", ' ..
+                              '"occurred_at": "%s"}', random_member(), ref, released_at)
+      end
       local headers = {
          ["Authorization"] = auth,
          ["Content-Type"] = "application/json",

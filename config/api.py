@@ -96,6 +96,21 @@ class OrderEarnResultSerializer(OrderSerializer):
         read_only_fields = fields
 
 
+def order_place_answer(data: dict, *, member, channel_id: int, key: str) -> tuple[int, dict]:
+    """Place one parsed order (OrderEarnSerializer) and render the answer: alone (OrderEarnApi) or in a batch."""
+    order, referral = flows.order_place(
+        member=member, channel_id=channel_id, order_id=data["order_id"], amount=data["amount"],
+        currency=data["currency"], idempotency_key=key, store=data["store"], occurred_at=data["occurred_at"],
+        lines=[loyalty.LineInput(sku=ln["sku"], amount=ln["amount"], quantity=ln["quantity"],
+                                 category=ln["category"]) for ln in data["lines"]],
+        payment_fingerprint=data["payment_fingerprint"],
+    )
+    body = OrderSerializer(order).data
+    if referral is not None:
+        body["referral"] = ReferralBriefSerializer(referral).data
+    return 201, body
+
+
 class OrderEarnApi(APIView):
     permission_classes = [requires_scope(Scope.POINTS_EARN)]
 
@@ -107,20 +122,8 @@ class OrderEarnApi(APIView):
         member = member_get(external_id=data["member"])
         channel = request.user.channel_id
 
-        def perform():
-            order, referral = flows.order_place(
-                member=member, channel_id=channel, order_id=data["order_id"], amount=data["amount"],
-                currency=data["currency"], idempotency_key=key, store=data["store"], occurred_at=data["occurred_at"],
-                lines=[loyalty.LineInput(sku=ln["sku"], amount=ln["amount"], quantity=ln["quantity"],
-                                         category=ln["category"]) for ln in data["lines"]],
-                payment_fingerprint=data["payment_fingerprint"],
-            )
-            body = OrderSerializer(order).data
-            if referral is not None:
-                body["referral"] = ReferralBriefSerializer(referral).data
-            return 201, body
-
-        return idempotent_write(request, channel_id=channel, perform=perform, key=key)
+        return idempotent_write(request, channel_id=channel, key=key,
+                                perform=lambda: order_place_answer(data, member=member, channel_id=channel, key=key))
 
 
 class RefundReferralSerializer(serializers.Serializer):

@@ -9,6 +9,8 @@ locks are held instead of taking them. The lock plan of every cross-app use case
 | order_place        | the member, their referrer, the referrer's one   | order row (unique), referral row, the    |
 |                    |                                                  | member's facts, campaigns with a points  |
 |                    |                                                  | budget (id order)                        |
+| orders_place_batch | every order's member and referral parties, at    | per order, in request order: its         |
+|                    | once                                             | idempotency key, then as order_place     |
 | order_refund       | the order's member, their referrer(s)            | order row, holds of the order, refunds,  |
 |                    |                                                  | referral row and its rewards, the        |
 |                    |                                                  | member's facts                           |
@@ -21,6 +23,7 @@ locks are held instead of taking them. The lock plan of every cross-app use case
 Flows run inside the request's transaction (core.idempotency.idempotent_write) or their own.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns import services as campaigns
+from core.idempotency import idempotent_item
 from insight import services as insight
 from loyalty import locks
 from loyalty import services as loyalty
@@ -57,6 +61,41 @@ def order_place(*, member: Member, channel_id: int, order_id: str, amount: Decim
         campaigns.order_campaigns_apply(order=order, channel_id=channel_id)
         campaigns.challenges_record_order(member_id=member.pk, occurred_at=order.occurred_at, now=timezone.now())
     return order, referral
+
+
+@dataclass
+class BatchItem:
+    """One write of a batch: its own idempotency key and fingerprint, and what to do (None: refused up front, with
+    `refused` = (status, error body))."""
+
+    key: str
+    digest: str
+    member: Member | None
+    perform: Callable[[], tuple[int, dict]] | None = None
+    refused: tuple[int, dict] | None = None
+
+
+@transaction.atomic(durable=True)
+def orders_place_batch(*, channel_id: int, items: Sequence[BatchItem]) -> list[tuple[int, dict, bool]]:
+    """Place a batch of orders (a point of sale's end-of-day sync): every member the batch may touch (each order's
+    member and referral parties) locked at once in member-id order, then each order, in request order, exactly once
+    by its own key in its own savepoint (each `perform` runs `order_place`, which finds its locks held). One refused
+    order rolls back alone. Returns (status, body, replayed) per item."""
+    parties = referrals.referral_parties_of(member_ids={i.member.pk for i in items if i.member is not None})
+    results = []
+    with locks.members_locked(parties):
+        for item in items:
+            if item.perform is None:
+                results.append((*item.refused, False))
+                continue
+            status, body, replayed = idempotent_item(channel_id=channel_id, key=item.key, digest=item.digest,
+                                                     perform=item.perform)
+            if status >= 400:
+                # Rolled back to its savepoint: what the ledger holds in memory for these members is stale.
+                locks.accounts_reload(referrals.referral_parties(member_id=item.member.pk))
+                item.member.refresh_from_db()
+            results.append((status, body, replayed))
+    return results
 
 
 @dataclass

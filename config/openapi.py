@@ -287,6 +287,29 @@ OPERATIONS: dict[str, Op] = {
         response={"order_id": "A-1001", "member": "c-1042", "amount": "129.90", "currency": "EUR", "store": "web",
                   "occurred_at": _T, "points": 12, "qualifying_points": 12, "refunded_amount": "0.00",
                   "points_reversed": 0, "transaction": _EARN, "tier_upgrade": None, "created_at": _T}),
+    "orders_earn_batch": Op(
+        "earning", "Earn points on up to 1,000 orders",
+        "A point of sale's end-of-day sync or a bulk award: each order is the `POST /api/v1/orders` it stands for, "
+        "exactly once by its own `idempotency_key` (the same key and order replay the stored answer, also one the "
+        "single path gave; another order under it is that order's 409 `idempotency_key_reused`), so the batch "
+        "takes no Idempotency-Key header. A malformed order refuses the whole batch (400, nothing written). Every "
+        "well-formed order gets a result, in request order, with the status the single path would have answered: "
+        "201 with the `order`, or an `error` in the one error shape (`member_not_found`, `member_inactive`, "
+        "`duplicate_order`, `currency_not_supported`, `balance_limit_exceeded`, `referral_changed`, "
+        "`idempotency_key_reused`, `idempotency_in_progress`, `invalid`); a refused order is undone alone and "
+        "the others are placed. The summary counts what was `created`, `replayed` and `failed`.",
+        request={"orders": [
+            {"idempotency_key": "pos-7-0001", "member": "c-1042", "order_id": "POS7-0001", "amount": "129.90",
+             "currency": "EUR", "store": "pos-7", "occurred_at": _T},
+            {"idempotency_key": "pos-7-0002", "member": "c-404", "order_id": "POS7-0002", "amount": "9.90",
+             "currency": "EUR"}]},
+        response={"created": 1, "replayed": 0, "failed": 1, "results": [
+            {"index": 0, "status": 201, "replayed": False, "order": {
+                "order_id": "POS7-0001", "member": "c-1042", "amount": "129.90", "currency": "EUR", "store": "pos-7",
+                "occurred_at": _T, "points": 12, "qualifying_points": 12, "refunded_amount": "0.00",
+                "points_reversed": 0, "transaction": _EARN, "tier_upgrade": None, "created_at": _T}},
+            {"index": 1, "status": 404, "replayed": False, "error": {
+                "code": "member_not_found", "message": "No member with external_id 'c-404'.", "fields": {}}}]}),
     "orders_read": Op("earning", "Read an order", "The order, what it earned and what was refunded.",
                       (L.ORDER_NOT_FOUND,)),
     "orders_refund": Op(

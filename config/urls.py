@@ -4,6 +4,7 @@ from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config.api_root import ApiRootApi
+from config.batch_api import OrderBatchApi
 from config.bulk_api import BulkAdjustmentCreateApi, BulkAdjustmentDetailApi
 from config.health import ReadinessView, liveness
 from config.metrics import metrics
@@ -21,6 +22,7 @@ api_v1 = [
     # Views that call several apps live here, above the apps, and are the only ones answering their paths.
     path("members", api.MemberRegisterApi.as_view(), name="members"),
     path("orders", api.OrderEarnApi.as_view(), name="orders"),
+    path("orders/batch", OrderBatchApi.as_view(), name="orders-batch"),
     path("orders/<key:order_id>/refunds", api.OrderRefundApi.as_view(), name="order-refunds"),
     path("redemptions/<int:redemption_id>/cancel", api.RedemptionCancelApi.as_view(), name="redemption-cancel"),
     path("checkout/holds/<int:hold_id>/confirm", api.HoldConfirmApi.as_view(), name="hold-confirm"),

@@ -19,10 +19,10 @@ import json
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import DataError, OperationalError, connection, transaction
 from rest_framework.response import Response
 
-from .errors import BadRequest, Conflict, ErrorCode
+from .errors import ApplicationError, BadRequest, Conflict, ErrorCode, error_body
 from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -52,8 +52,14 @@ def derived_key(prefix: str, *parts) -> str:
 
 
 def fingerprint(request) -> str:
-    body = json.dumps(request.data, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+    return body_fingerprint(request.method, request.path, request.data)
+
+
+def body_fingerprint(method: str, path: str, data) -> str:
+    """What a replay must match: the method, the path and the body. A write of a batch is fingerprinted as the
+    single request it stands for, so a key is the same write whichever way it came."""
+    body = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(f"{method} {path}\n{body}".encode()).hexdigest()
 
 
 # The claim, with the wait for a concurrent claim of the same key bounded: the row source sets lock_timeout for
@@ -81,7 +87,10 @@ def _claim(channel_id: int, key: str, digest: str) -> bool:
             cursor.execute(_CLAIM_SQL.format(table=IdempotencyRecord._meta.db_table),
                            [channel_id, key, digest, f"{wait_ms}ms"])
         except OperationalError as error:
-            if getattr(error.__cause__, "sqlstate", None) == "55P03":  # lock_not_available: the first still runs
+            # lock_not_available: the first still runs. deadlock_detected: a batch (which claims each order's key
+            # after it locked the batch's accounts) and a single write of the same key met; either way the key's
+            # first write is not done yet.
+            if getattr(error.__cause__, "sqlstate", None) in ("55P03", "40P01"):
                 raise _InProgress from error
             raise
         return cursor.fetchone() is not None
@@ -122,3 +131,29 @@ def _write_once(request, *, channel_id: int, key: str, digest: str, perform: Cal
         status, body = perform()
         _answer(channel_id, key, status, body)
     return Response(body, status=status)
+
+
+def idempotent_item(*, channel_id: int, key: str, digest: str,
+                    perform: Callable[[], tuple[int, dict]]) -> tuple[int, dict, bool]:
+    """One write of a batch, exactly once by its own key, in its own savepoint inside the batch's transaction:
+    returns (status, body, replayed). A refusal (an application error, a value the database cannot hold, the key
+    reused or still in progress) rolls back this write only, its claim included, and is answered in the one error
+    shape; the batch goes on. Anything else (the database gone) fails the whole batch, which then writes nothing."""
+    try:
+        with transaction.atomic():
+            if not _claim(channel_id, key, digest):
+                record = IdempotencyRecord.objects.get(channel_id=channel_id, key=key)
+                if record.fingerprint != digest:
+                    raise Conflict("This idempotency key was already used for a different request.",
+                                   code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
+                return record.status_code, record.response, True
+            status, body = perform()
+            _answer(channel_id, key, status, body)
+            return status, body, False
+    except _InProgress:
+        return 409, error_body(ErrorCode.IDEMPOTENCY_IN_PROGRESS, "A request with this idempotency key is still "
+                               "being processed; retry after a moment."), False
+    except ApplicationError as exc:
+        return exc.status_code, error_body(exc.code, exc.message, exc.fields, exc.extra), False
+    except DataError:
+        return 400, error_body(ErrorCode.INVALID, "A value in the request cannot be stored."), False

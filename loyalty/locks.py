@@ -74,6 +74,16 @@ def members_lock_rows(member_ids: list[int]) -> None:
                        "ORDER BY member_id FOR UPDATE", [list(member_ids)])
 
 
+def accounts_reload(member_ids: Iterable[int]) -> None:
+    """Read again the held accounts of these members (their rows stay locked): after a savepoint rolled back a
+    write of theirs, the balances held in memory are no longer the database's."""
+    held = _held()
+    ids = [i for i in member_ids if i in held]
+    for account in Account.objects.filter(member_id__in=ids):
+        held[account.member_id].__dict__.update(
+            {f.attname: getattr(account, f.attname) for f in Account._meta.concrete_fields})
+
+
 def account_locked(member_id: int) -> Account:
     """The account of a member whose lock the caller holds; refuses (a programming error) otherwise."""
     held = _held()

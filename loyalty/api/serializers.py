@@ -21,7 +21,8 @@ class TransactionSerializer(BuiltOnceModelSerializer):
 
 
 class OrderLineInputSerializer(StrictSerializer):
-    sku = serializers.CharField(max_length=100)
+    # As sent: a SKU of white space only is a string of the length the schema allows, not a blank one.
+    sku = serializers.CharField(max_length=100, trim_whitespace=False)
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     amount = MoneyField()
     quantity = PlainIntegerField(min_value=1, max_value=1_000_000, required=False, default=1)

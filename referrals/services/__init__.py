@@ -7,6 +7,7 @@ from .referrals import (
     program_active,
     referral_attach,
     referral_parties,
+    referral_parties_of,
     referral_qualify,
     referral_reverse_if_unqualified,
     referral_review,
@@ -15,6 +16,7 @@ from .referrals import (
 
 __all__ = [
     "code_normalise", "program_activate", "program_active", "referral_attach", "referral_code_ensure", "referral_code_find",
-    "referral_parties", "referral_qualify", "referral_reverse_if_unqualified", "referral_review", "reward_for",
+    "referral_parties", "referral_parties_of", "referral_qualify", "referral_reverse_if_unqualified",
+    "referral_review", "reward_for",
     "referrals_personal_erase",
 ]

@@ -120,6 +120,16 @@ def referral_parties(*, member_id: int) -> list[int]:
     return _parties(referral) if referral is not None else [member_id]
 
 
+def referral_parties_of(*, member_ids: set[int]) -> set[int]:
+    """`referral_parties` of many members at once (a batch of orders), in two queries: the members, their
+    referrers and those referrers' referrers. Reads only."""
+    referrers = set(Referral.objects.filter(referred_id__in=member_ids).exclude(
+        status__in=[Referral.Status.REJECTED, Referral.Status.REVERSED]).values_list("referrer_id", flat=True))
+    grand = set(Referral.objects.filter(referred_id__in=referrers).values_list("referrer_id", flat=True)) \
+        if referrers else set()
+    return set(member_ids) | referrers | grand
+
+
 def _assert_parties_locked(referral: Referral) -> None:
     """The caller locked `referral_parties` before it took its locks; a referral attached (or a referrer's own
     referrer found) in between names members it did not lock. Locking them now could break the lock order, so
