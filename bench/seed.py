@@ -109,12 +109,14 @@ def seed_services(first: int, last: int) -> dict:
 
 
 def member_owned_models() -> list:
-    """Models whose rows belong to one member (a foreign-key path to Member), dependencies first."""
+    """Models whose rows belong to one member (a foreign-key path to Member), dependencies first; not the history."""
     from django.apps import apps
+    from pghistory.models import Event
 
     from members.models import Member
 
-    candidates = [m for m in apps.get_models() if m._meta.managed and not m._meta.proxy]
+    # The data-change history is not copied: the database's triggers write it as the copies are inserted.
+    candidates = [m for m in apps.get_models() if m._meta.managed and not m._meta.proxy and not issubclass(m, Event)]
     owned = {Member}
     changed = True
     while changed:
