@@ -17,7 +17,8 @@ One run, self-contained and re-runnable (about a minute and a half):
 Goal (issue 13): at least 5,000 events/s on this machine. Exit status 1 when a request failed (or, with
 --strict, when the goal is not met).
 
-    python bench/events.py [--members 20000] [--duration 20] [--clients 4] [--workers 4]
+    python bench/events.py [--members 20000] [--duration 20] [--clients 4] [--workers 4] [--port 8767]
+                           [--db loyalty_bench_events] [--reuse]
 """
 
 import argparse
@@ -48,8 +49,7 @@ TYPES = {"page_viewed": {"path": {"type": "string", "required": True}},
          "item_added": {"sku": {"type": "string", "required": True}, "store": {"type": "string"}},
          "review_written": {"stars": {"type": "integer", "required": True}}}
 
-run.APP_DB = DB  # run.py's helpers read these at call time
-run.APP_ENV["DATABASE_URL"] = f"{run.PG}/{DB}"
+run.use_databases(DB, run.PGBENCH_DB)  # run.py's helpers read these at call time (--db names another)
 
 
 def setup(members: int) -> dict:
@@ -200,10 +200,12 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=run.DEFAULT_WORKERS)
     parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--db", default=DB, help="The benchmark's database (re-created unless --reuse).")
     parser.add_argument("--strict", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="Keep the database of the last run (no migrate, setup).")
     parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)  # the in-Django step
     args = parser.parse_args()
+    run.use_databases(args.db, run.PGBENCH_DB)
     if args.setup:
         print(json.dumps(setup(args.members)))
         return 0
@@ -212,16 +214,16 @@ def main() -> int:
     if args.reuse and (OUT / "events-setup.json").exists():
         prepared = json.loads((OUT / "events-setup.json").read_text())
     else:
-        run.recreate_database(DB)
+        run.recreate_database(args.db)
         run.migrate()
-        run.say(f"database {DB}: re-created and migrated")
+        run.say(f"database {args.db}: re-created and migrated")
         proc = subprocess.run([sys.executable, __file__, "--setup", "--members", str(args.members)], cwd=ROOT,
                               env=run.app_env(), capture_output=True, text=True, timeout=600, check=False)
         if proc.returncode != 0:
             raise run.BenchError(f"setup failed:\n{proc.stderr[-3000:]}")
         prepared = json.loads(proc.stdout.strip().splitlines()[-1])
         (OUT / "events-setup.json").write_text(json.dumps(prepared))
-    run.admin_sql("VACUUM ANALYZE", database=DB)
+    run.admin_sql("VACUUM ANALYZE", database=args.db)
     run.say(f"setup: {prepared['members']} members, {prepared['campaigns']} live campaigns")
 
     now = datetime.now(UTC)

@@ -45,6 +45,10 @@ class EventType(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        forget("campaigns.event_types")  # the per-process types and their compiled attribute checkers
+
     def clean(self) -> None:
         if not isinstance(self.attributes, dict):
             raise ValidationError({"attributes": "An object of attribute name to its rule."})
@@ -240,7 +244,7 @@ class Campaign(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
-        forget("campaigns.order")  # the order flow's cached list of order campaigns
+        forget("campaigns.order", "campaigns.event")  # the cached lists of order and event campaigns
 
     def clean(self) -> None:
         if self.trigger in (self.Trigger.EVENT, self.Trigger.EVENT_COUNT) and not self.event_type_id:

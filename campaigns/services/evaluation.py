@@ -15,8 +15,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.cache import cached
@@ -108,11 +108,14 @@ def _text(texts: dict, language: str) -> str:
     return texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
 
 
-def _fire(c: Candidate, member: Member, now: datetime, system_channel: int, *,
-          may_message: bool) -> tuple[Firing, Message | None]:
+def _fire(c: Candidate, member: Member, now: datetime, system_channel: int, *, may_message: bool,
+          spent: Counter) -> tuple[Firing, dict | None]:
+    """The effects of one firing, through the ledger's, rewards' and insight's services (each exactly once by its
+    derived key); the firing row itself is written with the batch's others, and the message once it has its id.
+    Returns the unsaved firing and the message's payload (None: no message)."""
     campaign = c.campaign
-    firing = Firing.objects.create(campaign=campaign, member=member, occurrence_key=c.key, fired_at=now,
-                                   details={"occurrence": c.occurrence, **c.details})
+    firing = Firing(campaign=campaign, member=member, occurrence_key=c.key, fired_at=now,
+                    details={"occurrence": c.occurrence, **c.details})
     key_parts = ("campaign", campaign.pk, member.pk, c.key)
     if campaign.bonus_points:
         firing.points = campaign.bonus_points
@@ -120,7 +123,7 @@ def _fire(c: Candidate, member: Member, now: datetime, system_channel: int, *,
             member=member, points=campaign.bonus_points, channel_id=system_channel,
             idempotency_key=derived_key(*key_parts), reason=f"Campaign: {campaign.name}",
             reference=f"campaign:{campaign.code}", details={"campaign": campaign.code, "occurrence": c.occurrence})
-        Campaign.objects.filter(pk=campaign.pk).update(spent_points=F("spent_points") + campaign.bonus_points)
+        spent[(campaign.pk, "points")] += campaign.bonus_points
         if campaign.budget_points is not None:  # the locked row, shared by this batch's firings of the campaign
             campaign.spent_points += campaign.bonus_points
     if campaign.reward_id:
@@ -128,7 +131,7 @@ def _fire(c: Candidate, member: Member, now: datetime, system_channel: int, *,
             with transaction.atomic():
                 firing.voucher = rewards.voucher_grant(member_id=member.pk, reward_code=campaign.reward.code,
                                                        grant_key=derived_key(*key_parts), now=now)
-            Campaign.objects.filter(pk=campaign.pk).update(spent_vouchers=F("spent_vouchers") + 1)
+            spent[(campaign.pk, "vouchers")] += 1
             if campaign.budget_vouchers is not None:
                 campaign.spent_vouchers += 1
         except ApplicationError as exc:  # the reward was withdrawn since: the other effects still apply
@@ -140,23 +143,38 @@ def _fire(c: Candidate, member: Member, now: datetime, system_channel: int, *,
         firing.details["multiplier"] = str(campaign.boost_multiplier)
     if campaign.tag_id:
         insight.member_tag_attach(member=member, tag=campaign.tag)
-    message = None
     if campaign.message_text and not may_message:
         firing.details["message_skipped"] = "frequency_cap"
     firing.messaged = bool(campaign.message_text) and may_message
-    firing.save(update_fields=["points", "transaction", "voucher", "details", "messaged"])
-    if firing.messaged:
-        payload = {"campaign": campaign.code, "subject": _text(campaign.message_subject, member.language),
-                   "text": _text(campaign.message_text, member.language), "points": firing.points,
-                   **({"multiplier": str(campaign.boost_multiplier)} if campaign.boost_multiplier else {})}
-        if firing.voucher:
-            payload |= {"voucher_code": firing.voucher.code, "reward_name": campaign.reward.name,
-                        "date": firing.voucher.expires_at.date().isoformat()}
-        if c.details.get("values"):
-            payload["values"] = c.details["values"]
-        message = Message(member_id=member.pk, kind="campaign", payload=payload, dedupe_key=f"campaign:{firing.pk}",
-                          marketing=True)
-    return firing, message
+    if not firing.messaged:
+        return firing, None
+    payload = {"campaign": campaign.code, "subject": _text(campaign.message_subject, member.language),
+               "text": _text(campaign.message_text, member.language), "points": firing.points,
+               **({"multiplier": str(campaign.boost_multiplier)} if campaign.boost_multiplier else {})}
+    if firing.voucher:
+        payload |= {"voucher_code": firing.voucher.code, "reward_name": campaign.reward.name,
+                    "date": firing.voucher.expires_at.date().isoformat()}
+    if c.details.get("values"):
+        payload["values"] = c.details["values"]
+    return firing, payload
+
+
+# What the batch's firings gave, added to their campaigns in one statement, in campaign-id order (the rows' lock
+# order), at the end of the batch so the rows are held for as short a time as possible.
+_SPENT = """
+UPDATE {table} AS c SET spent_points = c.spent_points + u.points, spent_vouchers = c.spent_vouchers + u.vouchers
+FROM (SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::integer[]) AS t(id, points, vouchers) ORDER BY id) AS u
+WHERE c.id = u.id
+"""
+
+
+def _spent_add(spent: Counter) -> None:
+    ids = sorted({campaign_id for campaign_id, _ in spent})
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_SPENT.format(table=Campaign._meta.db_table), [
+            ids, [spent[(i, "points")] for i in ids], [spent[(i, "vouchers")] for i in ids]])
 
 
 def _period_counts(candidates: list[Candidate], member_ids: list[int], now: datetime) -> Counter:
@@ -191,9 +209,19 @@ def _within_budget(campaign: Campaign) -> bool:
                 and campaign.spent_vouchers + 1 > campaign.budget_vouchers)
 
 
-def firings_apply(*, candidates: list[Candidate], now: datetime) -> list[Firing]:
+def _system_channel() -> int:
+    return cached("campaigns.system_channel", lambda: Channel.named(Channel.SYSTEM).pk)
+
+
+def firings_apply(*, candidates: list[Candidate], now: datetime,
+                  members: dict[int, Member] | None = None) -> list[Firing]:
     """Apply the candidates that meet their conditions, limits and budgets and did not fire before. A member in
-    the campaign's control group gets a firing marked held out, with no effect."""
+    the campaign's control group gets a firing marked held out, with no effect. `members`: the candidates'
+    members when the caller read them in this transaction already (else they are read here).
+
+    A constant number of statements whatever the number of candidates, plus each firing's effects through the
+    services of the apps below: the conditions' facts, the earlier firings, the limits' counts, then the firings
+    in one insert, their campaigns' spending in one update and their messages in one more."""
     candidates = _meets_conditions(candidates, now)
     if not candidates:
         return []
@@ -201,15 +229,17 @@ def firings_apply(*, candidates: list[Candidate], now: datetime) -> list[Firing]
     with locks.members_locked(member_ids):
         budgeted = sorted({c.campaign.pk for c in candidates
                            if c.campaign.budget_points is not None or c.campaign.budget_vouchers is not None})
-        fresh = {c.pk: c for c in Campaign.objects.select_for_update().filter(pk__in=budgeted).order_by("pk")}
+        fresh = ({c.pk: c for c in Campaign.objects.select_for_update().filter(pk__in=budgeted).order_by("pk")}
+                 if budgeted else {})
         done = set(Firing.objects.filter(campaign_id__in={c.campaign.pk for c in candidates}, member_id__in=member_ids,
                                          occurrence_key__in={c.key for c in candidates})
                    .values_list("campaign_id", "member_id", "occurrence_key"))
         in_period = _period_counts(candidates, member_ids, now)
         cap, messaged = _messages_sent(candidates, member_ids, now)
-        members = Member.objects.in_bulk(member_ids)
-        system_channel = Channel.named(Channel.SYSTEM).pk
-        firings, messages = [], []
+        if members is None or not set(member_ids) <= members.keys():
+            members = Member.objects.in_bulk(member_ids)
+        system_channel = _system_channel()
+        firings, payloads, spent = [], [], Counter()
         for c in sorted(candidates, key=lambda c: (c.campaign.pk, c.member_id, c.occurrence)):
             if c.campaign.pk in fresh:
                 c.campaign = fresh[c.campaign.pk]  # the locked row: its spent points and vouchers are current
@@ -221,21 +251,25 @@ def firings_apply(*, candidates: list[Candidate], now: datetime) -> list[Firing]
             if held_out(campaign.pk, c.member_id, campaign.holdout_percent):
                 done.add((campaign.pk, c.member_id, c.key))
                 in_period[campaign.pk, c.member_id] += 1
-                firings.append(Firing.objects.create(campaign=campaign, member=member, occurrence_key=c.key,
-                                                     fired_at=now, held_out=True,
-                                                     details={"occurrence": c.occurrence, **c.details}))
+                firings.append(Firing(campaign=campaign, member=member, occurrence_key=c.key, fired_at=now,
+                                      held_out=True, details={"occurrence": c.occurrence, **c.details}))
+                payloads.append(None)
                 continue
             if not _within_budget(campaign):
                 continue  # a budget is spent: the campaign stops paying
             done.add((campaign.pk, c.member_id, c.key))
             in_period[campaign.pk, c.member_id] += 1
             may_message = cap is None or messaged[c.member_id] < cap
-            firing, message = _fire(c, member, now, system_channel, may_message=may_message)
+            firing, payload = _fire(c, member, now, system_channel, may_message=may_message, spent=spent)
             firings.append(firing)
-            if message:
+            payloads.append(payload)
+            if payload is not None:
                 messaged[c.member_id] += 1
-                messages.append(message)
-        notifications_record_many(messages=messages)
+        Firing.objects.bulk_create(firings)  # the unique (campaign, member, occurrence) backs the check above
+        _spent_add(spent)
+        notifications_record_many(messages=[
+            Message(member_id=f.member_id, kind="campaign", payload=payload, dedupe_key=f"campaign:{f.pk}",
+                    marketing=True) for f, payload in zip(firings, payloads, strict=True) if payload is not None])
     return firings
 
 
