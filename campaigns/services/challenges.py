@@ -22,6 +22,7 @@ from core.errors import ApplicationError
 from core.idempotency import derived_key
 from core.models import Channel
 from loyalty import services as loyalty
+from loyalty.services.ledger import channel_id
 from members.models import Member
 from rewards import services as rewards
 
@@ -162,7 +163,7 @@ def _pay(progress: ChallengeProgress, challenge: Challenge, member: Member, now:
     if challenge.bonus_points:
         progress.points = challenge.bonus_points
         progress.transaction = loyalty.points_bonus(
-            member=member, points=challenge.bonus_points, channel_id=Channel.named(Channel.SYSTEM).pk,
+            member=member, points=challenge.bonus_points, channel_id=channel_id(Channel.SYSTEM),
             idempotency_key=key, reason=f"Challenge: {challenge.title.get('en', challenge.code)}",
             reference=f"challenge:{challenge.code}", details={"challenge": challenge.code})
     if challenge.reward_id:

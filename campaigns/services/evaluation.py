@@ -28,6 +28,7 @@ from insight.models import MemberSegment
 from loyalty import locks
 from loyalty import services as loyalty
 from loyalty.models import Order
+from loyalty.services.ledger import channel_id
 from loyalty.services.rules import member_zone, program_zone
 from members.models import Member, Subscription, TierStatus
 from members.models.plans import LIVE as LIVE_PLANS
@@ -209,10 +210,6 @@ def _within_budget(campaign: Campaign) -> bool:
                 and campaign.spent_vouchers + 1 > campaign.budget_vouchers)
 
 
-def _system_channel() -> int:
-    return cached("campaigns.system_channel", lambda: Channel.named(Channel.SYSTEM).pk)
-
-
 def firings_apply(*, candidates: list[Candidate], now: datetime,
                   members: dict[int, Member] | None = None) -> list[Firing]:
     """Apply the candidates that meet their conditions, limits and budgets and did not fire before. A member in
@@ -238,7 +235,7 @@ def firings_apply(*, candidates: list[Candidate], now: datetime,
         cap, messaged = _messages_sent(candidates, member_ids, now)
         if members is None or not set(member_ids) <= members.keys():
             members = Member.objects.in_bulk(member_ids)
-        system_channel = _system_channel()
+        system_channel = channel_id(Channel.SYSTEM)
         firings, payloads, spent = [], [], Counter()
         for c in sorted(candidates, key=lambda c: (c.campaign.pk, c.member_id, c.occurrence)):
             if c.campaign.pk in fresh:
