@@ -188,8 +188,11 @@ def events_record(*, channel_id: int, events: list[EventInput], now: datetime | 
     partitions.event_partitions_ensure(months={partitions.month_of(e.occurred_at) for e in events})
     by_id = {m.pk: m for m in members.values()}
     # The members whose events a campaign acts on are locked before their events are written and counted, so two
-    # batches of one member count one after the other: the one that reaches N sees the other's events.
-    with locks.members_locked({member_id for _, member_id, type_id, _, _ in rows if type_id in acting}):
+    # batches of one member count one after the other: the one that reaches N sees the other's events. Their
+    # accounts are created first, so that all are locked in one pass in member-id order.
+    locked = {member_id for _, member_id, type_id, _, _ in rows if type_id in acting}
+    locks.accounts_create(locked)
+    with locks.members_locked(locked):
         recorded = _insert(rows, channel_id, now)
         firings = firings_apply(candidates=_candidates(recorded, campaigns, by_id), now=now,
                                 members=by_id) if recorded else []
