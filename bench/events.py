@@ -13,17 +13,21 @@ One run, self-contained and re-runnable (about a minute and a half):
      three days, every event id new) for --duration seconds over kept-alive connections.
   5. Events per second (accepted events / wall time), batch latency (p50, p99), what fired; CPU per 1,000 events
      of gunicorn and of the database's backends. Results: bench/out/events.json.
+  6. With --pgbench: pgbench tpcb-like on its own database (DB_pgbench) with as many clients, right after, and the
+     ratio events/s to its transactions/s (the machine may be shared: the ratio is the figure to compare).
 
 Goal (issue 13): at least 5,000 events/s on this machine. Exit status 1 when a request failed (or, with
 --strict, when the goal is not met).
 
-    python bench/events.py [--members 20000] [--duration 20] [--clients 4] [--workers 4]
+    python bench/events.py [--members 20000] [--duration 20] [--clients 4] [--workers 4] [--port 8767]
+                           [--db loyalty_bench_events] [--reuse] [--pgbench]
 """
 
 import argparse
 import http.client
 import json
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -48,8 +52,7 @@ TYPES = {"page_viewed": {"path": {"type": "string", "required": True}},
          "item_added": {"sku": {"type": "string", "required": True}, "store": {"type": "string"}},
          "review_written": {"stars": {"type": "integer", "required": True}}}
 
-run.APP_DB = DB  # run.py's helpers read these at call time
-run.APP_ENV["DATABASE_URL"] = f"{run.PG}/{DB}"
+run.use_databases(DB, run.PGBENCH_DB)  # run.py's helpers read these at call time (--db names another)
 
 
 def setup(members: int) -> dict:
@@ -193,6 +196,23 @@ def start_gunicorn(workers: int, port: int, log_path: Path, wait: float = 180.0)
     raise run.BenchError(f"gunicorn did not answer /health within {wait:.0f} s")
 
 
+def pgbench_floor(database: str, clients: int, duration: int) -> dict:
+    """pgbench's tpcb-like on its own database (scale 10, re-created), the same number of clients, right after the
+    run: what the database alone does on this machine now, so that events/s reads as a ratio on a shared machine."""
+    pgbench = run.ensure_pgbench()
+    run.use_databases(run.APP_DB, database)
+    run.recreate_database(database)
+    init = run.run_pgbench(pgbench, "-i", "-s", str(run.PGBENCH_SCALE), "-q", timeout=600)
+    if init.returncode != 0:
+        raise run.BenchError(f"pgbench -i failed:\n{init.stderr[-2000:]}")
+    proc = run.run_pgbench(pgbench, "-b", "tpcb-like", "-c", str(clients), "-j", "2", "-T", str(duration),
+                           timeout=duration + 120)
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", proc.stdout + proc.stderr)
+    if proc.returncode != 0 or not tps:
+        raise run.BenchError(f"pgbench tpcb-like failed:\n{(proc.stdout + proc.stderr)[-2000:]}")
+    return {"database": database, "clients": clients, "seconds": duration, "tpcb_like_tps": float(tps.group(1))}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--members", type=int, default=20_000)
@@ -200,10 +220,14 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=run.DEFAULT_WORKERS)
     parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--db", default=DB, help="The benchmark's database (re-created unless --reuse).")
+    parser.add_argument("--pgbench", action="store_true",
+                        help="After the run, pgbench tpcb-like (database DB_pgbench) for the ratio events/s : tps.")
     parser.add_argument("--strict", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="Keep the database of the last run (no migrate, setup).")
     parser.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)  # the in-Django step
     args = parser.parse_args()
+    run.use_databases(args.db, run.PGBENCH_DB)
     if args.setup:
         print(json.dumps(setup(args.members)))
         return 0
@@ -212,16 +236,16 @@ def main() -> int:
     if args.reuse and (OUT / "events-setup.json").exists():
         prepared = json.loads((OUT / "events-setup.json").read_text())
     else:
-        run.recreate_database(DB)
+        run.recreate_database(args.db)
         run.migrate()
-        run.say(f"database {DB}: re-created and migrated")
+        run.say(f"database {args.db}: re-created and migrated")
         proc = subprocess.run([sys.executable, __file__, "--setup", "--members", str(args.members)], cwd=ROOT,
                               env=run.app_env(), capture_output=True, text=True, timeout=600, check=False)
         if proc.returncode != 0:
             raise run.BenchError(f"setup failed:\n{proc.stderr[-3000:]}")
         prepared = json.loads(proc.stdout.strip().splitlines()[-1])
         (OUT / "events-setup.json").write_text(json.dumps(prepared))
-    run.admin_sql("VACUUM ANALYZE", database=DB)
+    run.admin_sql("VACUUM ANALYZE", database=args.db)
     run.say(f"setup: {prepared['members']} members, {prepared['campaigns']} live campaigns")
 
     now = datetime.now(UTC)
@@ -245,6 +269,10 @@ def main() -> int:
     cpu = run.cpu_split(before, after, max(1, result["events"] // 1000), 0.0)
     result["cpu_ms_per_1000_events"] = {"app": cpu.get("app_ms_per_request"), "db": cpu.get("db_ms_per_request"),
                                         "machine_busy_pct": cpu.get("machine_busy_pct")}
+    floor = pgbench_floor(f"{args.db}_pgbench", args.clients, int(args.duration)) if args.pgbench else None
+    if floor:
+        floor["events_per_tpcb_transaction"] = round(result["events_per_s"] / floor["tpcb_like_tps"], 2)
+    result |= {"pgbench": floor, "date": datetime.now(UTC).date().isoformat()}
     result |= {"members": prepared["members"], "live_campaigns": prepared["campaigns"], "workers": args.workers,
                "clients": args.clients, "goal_events_per_s": GOAL, "meets_goal": result["events_per_s"] >= GOAL}
     (OUT / "events.json").write_text(json.dumps(result, indent=2))
@@ -255,6 +283,9 @@ def main() -> int:
           f"{result['fired']} | {result['errors']} | {cpu.get('app_ms_per_request')} ms | "
           f"{cpu.get('db_ms_per_request')} ms |\n\nGoal {GOAL:,.0f} events/s: "
           f"{'met' if result['meets_goal'] else 'NOT met'}")
+    if floor:
+        print(f"pgbench tpcb-like, {args.clients} clients, just after: {floor['tpcb_like_tps']:,.0f} tps; events/s per "
+              f"tpcb-like transaction/s: {floor['events_per_tpcb_transaction']}")
     if result["errors"]:
         print(json.dumps(result["error_samples"], indent=2)[:3000])
         return 1

@@ -85,6 +85,9 @@ def _events(request) -> list[dict]:
             return fast
     data = request.data if isinstance(request.data, dict) else None
     if data is not None and "events" not in data:
+        fast = _fast([data])  # one event: a batch of one
+        if fast is not None:
+            return fast
         serializer = EventSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         return [serializer.validated_data]

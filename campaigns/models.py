@@ -45,6 +45,10 @@ class EventType(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        forget("campaigns.event_types")  # the per-process types and their compiled attribute checkers
+
     def clean(self) -> None:
         if not isinstance(self.attributes, dict):
             raise ValidationError({"attributes": "An object of attribute name to its rule."})
@@ -69,8 +73,8 @@ class Event(models.Model):
     class Meta:
         verbose_name = _("event")
         verbose_name_plural = _("events")
-        indexes = [models.Index(fields=["member", "type", "occurred_at"], name="event_by_member_type_time"),
-                   models.Index(fields=["recorded_at"], name="event_by_recorded_at")]
+        # No other index: no query reads events by anything else, and each index costs every event an insert.
+        indexes = [models.Index(fields=["member", "type", "occurred_at"], name="event_by_member_type_time")]
 
     def __str__(self) -> str:
         return f"{self.type_id} of {self.member_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
@@ -250,7 +254,7 @@ class Campaign(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
-        forget("campaigns.order")  # the order flow's cached list of order campaigns
+        forget("campaigns.order", "campaigns.event")  # the cached lists of order and event campaigns
 
     def clean(self) -> None:
         if self.trigger in (self.Trigger.EVENT, self.Trigger.EVENT_COUNT) and not self.event_type_id:

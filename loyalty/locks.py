@@ -66,6 +66,22 @@ def _lock(ids: list[int]) -> dict[int, Account]:
     return accounts
 
 
+def accounts_create(member_ids: Iterable[int]) -> None:
+    """Create the accounts these members lack, in member-id order, before any of them is locked. A use case that
+    locks many members at once, some of whom may have no account yet (an event batch), calls it first, so that
+    `members_locked` then finds every account and locks them all in one sorted pass. Without it the accounts found
+    are locked first and the missing ones created after them, out of order: two such batches, and a third creating
+    one of their accounts in between, deadlock (measured: about one batch in fifty on a fresh program). Locks
+    nothing: a conflict with an account that exists is skipped without waiting for whoever holds it."""
+    ids = sorted(set(member_ids))
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {Account._meta.db_table} (member_id, available, pending, lifetime_earned, "
+                       "lifetime_redeemed, lifetime_expired, updated_at) SELECT id, 0, 0, 0, 0, 0, now() "
+                       "FROM unnest(%s::bigint[]) AS t(id) ORDER BY id ON CONFLICT (member_id) DO NOTHING", [ids])
+
+
 def members_lock_rows(member_ids: list[int]) -> None:
     """For set-based jobs that change accounts in SQL and run no service: lock the rows in member-id order
     without loading them (the registry stays empty, so no service can be called on them by mistake)."""

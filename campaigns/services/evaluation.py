@@ -23,6 +23,7 @@ from core.models import Channel
 from insight.models import MemberSegment
 from loyalty import locks
 from loyalty.models import Order
+from loyalty.services.ledger import channel_id
 from loyalty.services.rules import member_zone, program_zone
 from members.models import Member, Subscription, TierStatus
 from members.models.plans import LIVE as LIVE_PLANS
@@ -139,11 +140,13 @@ def _reserve(campaign: Campaign) -> None:
         campaign.spent_vouchers += 1
 
 
-def firings_apply(*, candidates: list[Candidate], now: datetime, set_based: bool = False) -> list[Firing]:
+def firings_apply(*, candidates: list[Candidate], now: datetime, set_based: bool = False,
+                  members: dict[int, Member] | None = None) -> list[Firing]:
     """Apply the candidates that meet their conditions, limits and budgets and did not fire before. A member in
     the campaign's control group gets a firing marked held out, with no effect. `set_based` writes the batch's
-    firings and their points in a fixed number of statements (`firings.firings_write_many`, for the batch jobs);
-    else one firing at a time (an order or an event batch: a few firings)."""
+    firings and their points in a fixed number of statements (`firings.firings_write_many`, for the batch jobs
+    and event batches); else one firing at a time (an order: a firing or two). `members`: the candidates' members
+    when the caller read them in this transaction already (else they are read here)."""
     candidates = _meets_conditions(candidates, now)
     if not candidates:
         return []
@@ -151,13 +154,15 @@ def firings_apply(*, candidates: list[Candidate], now: datetime, set_based: bool
     with locks.members_locked(member_ids):
         budgeted = sorted({c.campaign.pk for c in candidates
                            if c.campaign.budget_points is not None or c.campaign.budget_vouchers is not None})
-        fresh = {c.pk: c for c in Campaign.objects.select_for_update().filter(pk__in=budgeted).order_by("pk")}
+        fresh = ({c.pk: c for c in Campaign.objects.select_for_update().filter(pk__in=budgeted).order_by("pk")}
+                 if budgeted else {})
         done = set(Firing.objects.filter(campaign_id__in={c.campaign.pk for c in candidates}, member_id__in=member_ids,
                                          occurrence_key__in={c.key for c in candidates})
                    .values_list("campaign_id", "member_id", "occurrence_key"))
         in_period = _period_counts(candidates, member_ids, now)
         cap, messaged = _messages_sent(candidates, member_ids, now)
-        members = Member.objects.in_bulk(member_ids)
+        if members is None or not set(member_ids) <= members.keys():
+            members = Member.objects.in_bulk(member_ids)
         decided = []
         for c in sorted(candidates, key=lambda c: (c.campaign.pk, c.member_id, c.occurrence)):
             if c.campaign.pk in fresh:
@@ -183,7 +188,7 @@ def firings_apply(*, candidates: list[Candidate], now: datetime, set_based: bool
             decided.append(Decided(candidate=c, member=member, may_message=may_message))
         if not decided:
             return []
-        system_channel = Channel.named(Channel.SYSTEM).pk
+        system_channel = channel_id(Channel.SYSTEM)
         if set_based:
             firings, messages = firings_write_many(decided, now=now, system_channel=system_channel)
         else:

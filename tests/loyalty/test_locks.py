@@ -4,12 +4,13 @@ assert the lock instead of taking it, so none can lock out of order behind its c
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from config import flows
 from loyalty import services
-from loyalty.locks import LockNotHeld, members_locked
-from loyalty.models import Refund
+from loyalty.locks import LockNotHeld, accounts_create, members_locked
+from loyalty.models import Account, Refund
 from rewards import services as rewards
 
 
@@ -48,3 +49,14 @@ def test_a_revoked_bonus_records_its_shortfall_where_refunds_do_and_a_cancel_rec
     take_back.refresh_from_db()
     assert take_back.recovered == 100
     assert member.account.available == 0
+
+
+def test_accounts_are_created_before_a_batch_locks_them_so_one_sorted_pass_takes_every_lock(member_factory):
+    old, new = member_factory(), member_factory()
+    Account.objects.create(member=old, available=7)
+    with transaction.atomic():
+        accounts_create([new.pk, old.pk])
+        with CaptureQueriesContext(connection) as queries, members_locked([old.pk, new.pk]) as held:
+            pass
+    assert len(queries) == 1  # every account found: no creation, no second pass out of order
+    assert held[old.pk].available == 7 and held[new.pk].available == 0
