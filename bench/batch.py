@@ -25,7 +25,6 @@ a throughput goal is not met).
 import argparse
 import http.client
 import json
-import os
 import random
 import subprocess
 import sys
@@ -42,10 +41,6 @@ ROOT = BENCH.parent
 OUT = BENCH / "out"
 GOAL_BATCH_VS_TPCB = 1.5
 GOAL_HOT_VS_UNIFORM = 50.0
-# Prepared statements off: with them on (bench/run.py's default of 5), every write under a django-pghistory context
-# fails on this branch's base ("cannot insert multiple commands into a prepared statement": pghistory prepends its
-# context's SET to each statement). DATABASE_PREPARE_THRESHOLD in the environment still decides.
-run.APP_ENV["DATABASE_PREPARE_THRESHOLD"] = os.environ.get("DATABASE_PREPARE_THRESHOLD", "")
 GUNICORN_TIMEOUT = 600  # seconds a worker may take for one request: a batch of 1,000 orders on a busy machine
 
 
