@@ -83,6 +83,7 @@ def orders_place_batch(*, channel_id: int, items: Sequence[BatchItem]) -> list[t
     order rolls back alone. Returns (status, body, replayed) per item."""
     parties = referrals.referral_parties_of(member_ids={i.member.pk for i in items if i.member is not None})
     results = []
+    locks.accounts_create(parties)  # first, so that one sorted pass locks them all (loyalty.locks)
     with locks.members_locked(parties):
         for item in items:
             if item.perform is None:
