@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns import services as campaigns
+from core.errors import Conflict
 from core.idempotency import idempotent_item
 from insight import services as insight
 from loyalty import locks
@@ -40,6 +41,7 @@ from loyalty.models import Order, Refund
 from members import services as members
 from members.models import Member
 from referrals import services as referrals
+from referrals.exceptions import ReferralsErrorCode
 from referrals.models import Referral
 from rewards import services as rewards
 from rewards.models import Redemption
@@ -51,6 +53,12 @@ def order_place(*, member: Member, channel_id: int, order_id: str, amount: Decim
                 occurred_at: datetime | None = None, payment_fingerprint: str = "") -> tuple[Order, Referral | None]:
     """Earn on an order; if it is the member's first qualifying order after a referral, the referral pays."""
     parties = referrals.referral_parties(member_id=member.pk)
+    held, new = locks.locked_ids(), set(parties) - locks.locked_ids()
+    if held and new and min(new) < max(held):
+        # Inside a batch that locked its members up front: a referral attached since names a member it did not lock,
+        # and locking them now could break the lock order. This order is refused; sent again, it locks them first.
+        raise Conflict("The member's referral changed while this request ran; send it again.",
+                       code=ReferralsErrorCode.REFERRAL_CHANGED)
     with locks.members_locked(parties):
         order = loyalty.order_earn(member=member, channel_id=channel_id, order_id=order_id, amount=amount,
                                    currency=currency, idempotency_key=idempotency_key, store=store,

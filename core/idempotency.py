@@ -65,7 +65,7 @@ def body_fingerprint(method: str, path: str, data) -> str:
 # The claim, with the wait for a concurrent claim of the same key bounded: the row source sets lock_timeout for
 # this transaction (keeping the value it had), and RETURNING, evaluated only when the row was inserted, puts the
 # value back, so the write's own locks afterwards wait as they always did. On a conflict nothing is returned and
-# the transaction only reads the stored answer afterwards.
+# `_claim` puts it back itself.
 _CLAIM_SQL = """
 INSERT INTO {table} (channel_id, key, fingerprint, created_at)
 SELECT %s, %s, %s, CURRENT_TIMESTAMP
@@ -93,7 +93,12 @@ def _claim(channel_id: int, key: str, digest: str) -> bool:
             if getattr(error.__cause__, "sqlstate", None) in ("55P03", "40P01"):
                 raise _InProgress from error
             raise
-        return cursor.fetchone() is not None
+        if cursor.fetchone() is not None:
+            return True
+        # Claimed before: RETURNING did not run, so put the wait back here (a batch goes on to other writes, whose
+        # locks must wait as they always do).
+        cursor.execute("SELECT set_config('lock_timeout', current_setting('loyalty.lock_timeout_before'), true)")
+        return False
 
 
 def _answer(channel_id: int, key: str, status: int, body: dict) -> None:

@@ -125,49 +125,69 @@ def _messages_sent(candidates: list[Candidate], member_ids: list[int], now: date
     return settings.message_cap, Counter(dict(rows))
 
 
-def _within_budget(campaign: Campaign) -> bool:
+def _within_budget(campaign: Campaign, issuing: set[int]) -> bool:
+    """`issuing`: the rewards that issue a voucher now; a campaign whose reward was withdrawn grants none, so its
+    voucher budget does not hold its points back."""
     if campaign.budget_points is not None and campaign.spent_points + campaign.bonus_points > campaign.budget_points:
         return False
-    return not (campaign.reward_id and campaign.budget_vouchers is not None
+    return not (campaign.reward_id in issuing and campaign.budget_vouchers is not None
                 and campaign.spent_vouchers + 1 > campaign.budget_vouchers)
 
 
-def _reserve(campaign: Campaign) -> None:
+def _reserve(campaign: Campaign, issuing: set[int]) -> None:
     """Count a firing's cost against the locked row of a budgeted campaign, shared by this batch's firings of it."""
     if campaign.budget_points is not None:
         campaign.spent_points += campaign.bonus_points
-    if campaign.reward_id and campaign.budget_vouchers is not None:
+    if campaign.reward_id in issuing and campaign.budget_vouchers is not None:
         campaign.spent_vouchers += 1
 
 
-def firings_apply(*, candidates: list[Candidate], now: datetime, set_based: bool = False,
-                  members: dict[int, Member] | None = None) -> list[Firing]:
+def _live_now(campaign: Campaign, now: datetime) -> bool:
+    return campaign.active and (campaign.starts_at is None or campaign.starts_at <= now) and (
+        campaign.ends_at is None or campaign.ends_at > now)
+
+
+def _campaigns_now(candidates: list[Candidate], now: datetime) -> tuple[dict[int, Campaign], set[int]]:
+    """The candidates' campaigns as they are now, under the members' locks: the budgeted ones locked (campaign-id
+    order) so their spending is current, the others read (a campaign switched off or edited a moment ago, still in
+    another process's cache, pays no more); and the rewards among them that issue a voucher now."""
+    ids = {c.campaign.pk for c in candidates}
+    budgeted = sorted({c.campaign.pk for c in candidates
+                       if c.campaign.budget_points is not None or c.campaign.budget_vouchers is not None})
+    rows = Campaign.objects.select_related("reward", "tag")
+    current = ({c.pk: c for c in rows.select_for_update(of=("self",)).filter(pk__in=budgeted).order_by("pk")}
+               if budgeted else {})
+    if ids - current.keys():
+        current |= rows.in_bulk(ids - current.keys())
+    issuing = {c.reward_id for c in current.values() if c.reward_id and c.reward.active and c.reward.issues_voucher}
+    return {pk: c for pk, c in current.items() if _live_now(c, now)}, issuing
+
+
+def firings_apply(*, candidates: list[Candidate], now: datetime, set_based: bool = False) -> list[Firing]:
     """Apply the candidates that meet their conditions, limits and budgets and did not fire before. A member in
     the campaign's control group gets a firing marked held out, with no effect. `set_based` writes the batch's
     firings and their points in a fixed number of statements (`firings.firings_write_many`, for the batch jobs
-    and event batches); else one firing at a time (an order: a firing or two). `members`: the candidates' members
-    when the caller read them in this transaction already (else they are read here)."""
+    and event batches); else one firing at a time (an order: a firing or two)."""
     candidates = _meets_conditions(candidates, now)
     if not candidates:
         return []
     member_ids = sorted({c.member_id for c in candidates})
     with locks.members_locked(member_ids):
-        budgeted = sorted({c.campaign.pk for c in candidates
-                           if c.campaign.budget_points is not None or c.campaign.budget_vouchers is not None})
-        fresh = ({c.pk: c for c in Campaign.objects.select_for_update().filter(pk__in=budgeted).order_by("pk")}
-                 if budgeted else {})
+        fresh, issuing = _campaigns_now(candidates, now)
         done = set(Firing.objects.filter(campaign_id__in={c.campaign.pk for c in candidates}, member_id__in=member_ids,
                                          occurrence_key__in={c.key for c in candidates})
                    .values_list("campaign_id", "member_id", "occurrence_key"))
         in_period = _period_counts(candidates, member_ids, now)
         cap, messaged = _messages_sent(candidates, member_ids, now)
-        if members is None or not set(member_ids) <= members.keys():
-            members = Member.objects.in_bulk(member_ids)
+        members = Member.objects.in_bulk(member_ids)  # under the lock: a member closed or erased meanwhile gets nothing
         decided = []
         for c in sorted(candidates, key=lambda c: (c.campaign.pk, c.member_id, c.occurrence)):
-            if c.campaign.pk in fresh:
-                c.campaign = fresh[c.campaign.pk]  # the locked row: its spent points and vouchers are current
-            campaign, member = c.campaign, members[c.member_id]
+            if c.campaign.pk not in fresh:
+                continue  # switched off, ended or deleted since it was matched
+            c.campaign = fresh[c.campaign.pk]  # as it is now (a budgeted one locked: its spending is current)
+            campaign, member = c.campaign, members.get(c.member_id)
+            if member is None:
+                continue
             if (campaign.pk, c.member_id, c.key) in done or member.status != Member.Status.ACTIVE:
                 continue
             if campaign.limit_per_member and in_period[campaign.pk, c.member_id] >= campaign.limit_per_member:
@@ -177,14 +197,14 @@ def firings_apply(*, candidates: list[Candidate], now: datetime, set_based: bool
                 in_period[campaign.pk, c.member_id] += 1
                 decided.append(Decided(candidate=c, member=member, held_out=True))
                 continue
-            if not _within_budget(campaign):
+            if not _within_budget(campaign, issuing):
                 continue  # a budget is spent: the campaign stops paying
             done.add((campaign.pk, c.member_id, c.key))
             in_period[campaign.pk, c.member_id] += 1
             may_message = cap is None or messaged[c.member_id] < cap
             if campaign.message_text and may_message:
                 messaged[c.member_id] += 1
-            _reserve(campaign)
+            _reserve(campaign, issuing)
             decided.append(Decided(candidate=c, member=member, may_message=may_message))
         if not decided:
             return []

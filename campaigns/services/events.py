@@ -194,8 +194,8 @@ def events_record(*, channel_id: int, events: list[EventInput], now: datetime | 
     locks.accounts_create(locked)
     with locks.members_locked(locked):
         recorded = _insert(rows, channel_id, now)
-        firings = firings_apply(candidates=_candidates(recorded, campaigns, by_id), now=now, set_based=True,
-                                members=by_id) if recorded else []
+        firings = firings_apply(candidates=_candidates(recorded, campaigns, by_id), now=now,
+                                set_based=True) if recorded else []
         if recorded and live_challenges:
             challenges.challenges_advance(challenges=live_challenges, now=now, members=by_id, hits=[
                 (r.type_id, r.member_id, r.occurred_at) for r in recorded])

@@ -46,6 +46,27 @@ def test_a_budget_in_vouchers_stops_the_vouchers(program, member_factory, daily,
     assert daily.spent_vouchers == 2
 
 
+def test_a_withdrawn_reward_does_not_use_up_the_voucher_budget_and_the_points_still_go_out(
+        program, member_factory, daily, course_coupon):
+    daily.reward, daily.budget_vouchers = course_coupon, 1
+    daily.save()
+    course_coupon.active = False
+    course_coupon.save()
+    members = [member_factory() for _ in range(3)]
+    assert fire(daily, members, "x") == 3  # every member gets the 10 points; no voucher is granted
+    assert [Account.objects.get(member=m).available for m in members] == [10, 10, 10]
+    daily.refresh_from_db()
+    assert daily.spent_vouchers == 0
+
+
+def test_a_campaign_switched_off_after_it_was_matched_pays_nothing(program, member, daily):
+    candidate = Candidate(campaign=daily, member_id=member.pk, occurrence="x")  # matched with the live campaign
+    Campaign.objects.filter(pk=daily.pk).update(active=False)  # then switched off (no save: no cache cleared)
+    with transaction.atomic():
+        assert firings_apply(candidates=[candidate], now=NOW) == []
+    assert not Account.objects.filter(member=member, available__gt=0).exists()
+
+
 def test_frequency_cap_across_campaigns_skips_messages_not_points(program, member, daily):
     CampaignSettings.objects.create(pk=1, message_cap=2, message_cap_days=7)
     daily.message_text = {"en": "Hello", "zh-hans": "你好"}

@@ -124,3 +124,47 @@ def test_a_batch_costs_its_orders_statements_and_a_few_more(api, member_factory)
     # guard was set; a warm process in production pays 12.2 (README, Benchmark).
     assert per_order <= 23, per_order
     assert len(five) - 5 * per_order <= 12  # the batch's own: key, members, referral parties, locks
+
+
+def test_a_replayed_key_leaves_the_batchs_lock_wait_as_it_was(channel, program):
+    """The claim bounds its wait with lock_timeout and puts it back; on a replay it must put it back too, or every
+    later order of the batch would give up on a lock after IDEMPOTENCY_WAIT_SECONDS."""
+    from django.db import connection, transaction
+
+    from core.idempotency import idempotent_item
+
+    def lock_timeout():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            return cursor.fetchone()[0]
+
+    with transaction.atomic():
+        before = lock_timeout()
+        answers = [idempotent_item(channel_id=channel.pk, key="k-1", digest="d", perform=lambda: (201, {"ok": 1}))
+                   for _ in range(2)]
+        assert [replayed for _, _, replayed in answers] == [False, True]
+        assert lock_timeout() == before
+
+
+def test_a_referral_attached_after_the_batch_locked_its_members_refuses_that_order_only(program, member_factory):
+    """The batch locks its members and their referral parties up front; a referral attached since names a member
+    it did not lock (below one it holds): that order is a 409 referral_changed, never a broken lock order."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from config.flows import order_place
+    from core.errors import Conflict
+    from loyalty import locks
+    from referrals.models import Program, Referral
+
+    referrer, referred = member_factory(), member_factory()
+    assert referrer.pk < referred.pk
+    with transaction.atomic():
+        with locks.members_locked([referred.pk]):  # what the batch locked before the referral existed
+            prog = Program.objects.create(name="Friends", active=True)
+            Referral.objects.create(program=prog, referrer=referrer, referred=referred, code="FRIEND1",
+                                    created_at=timezone.now())
+            with pytest.raises(Conflict) as refused:
+                order_place(member=referred, channel_id=1, order_id="o-1", amount=100, currency="EUR",
+                            idempotency_key="k-o-1")
+            assert refused.value.code == "referral_changed"
