@@ -263,7 +263,7 @@ def permission_label(permission) -> str:
     if action in DEFAULT_PERMISSIONS and permission.codename == f"{action}_{meta.model_name}":
         name = DEFAULT_PERMISSIONS[action] % {"model": meta.verbose_name}
     else:
-        name = dict(meta.permissions).get(permission.codename, permission.name)
+        name = dict(meta.permissions).get(permission.codename) or gettext(permission.name)  # the roles' own ones
     return f"{meta.app_config.verbose_name} | {meta.verbose_name} | {name}"
 
 

@@ -6,16 +6,19 @@ Manager: everything a clerk does, unlimited adjustments, members' status, the pr
 programs with their steps, the job schedules, API keys, the audit log and the History of data changes.
 """
 
+from django.utils.translation import gettext_noop
+
+# Stored in English as Django stores its own; shown in the staff's language (core.admin.permission_label).
 EXTRA_PERMISSIONS = {
     # Staff permissions that hold no data of their own, created with the roles: (app_label, model) -> codenames.
-    ("members", "member"): {"change_member_status": "Can change a member's status (with a reason)",
-                            "export_member_data": "Can export all personal data of a member",
-                            "erase_member": "Can erase a member's personal data (with a reason)",
-                            "import_member": "Can import members and opening balances",
-                            "export_member": "Can export members"},
-    ("loyalty", "transaction"): {"export_transaction": "Can export the ledger"},
-    ("insight", "historicalorder"): {"import_historicalorder": "Can import the order history"},
-    ("insight", "membersegment"): {"export_membersegment": "Can export a segment's members"},
+    ("members", "member"): {"change_member_status": gettext_noop("Can change a member's status (with a reason)"),
+                            "export_member_data": gettext_noop("Can export all personal data of a member"),
+                            "erase_member": gettext_noop("Can erase a member's personal data (with a reason)"),
+                            "import_member": gettext_noop("Can import members and opening balances"),
+                            "export_member": gettext_noop("Can export members")},
+    ("loyalty", "transaction"): {"export_transaction": gettext_noop("Can export the ledger")},
+    ("insight", "historicalorder"): {"import_historicalorder": gettext_noop("Can import the order history")},
+    ("insight", "membersegment"): {"export_membersegment": gettext_noop("Can export a segment's members")},
 }
 
 CLERK = [

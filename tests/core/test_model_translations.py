@@ -69,4 +69,5 @@ def test_permissions_read_chinese_on_a_groups_page(client, db, program):
     page = client.get(f"/admin/auth/group/{group.pk}/change/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "可以添加会员" in page  # Django's "Can add member", stored in English
     assert "可在店员限额内调整积分" in page  # a custom permission of the ledger
-    assert "Can add member" not in page
+    assert "可以导出积分账本" in page  # one of the roles' own permissions (loyalty.roles), stored in English too
+    assert "Can add member" not in page and "Can export the ledger" not in page
