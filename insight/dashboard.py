@@ -297,27 +297,35 @@ def _tier_moves(since: str) -> str:
                    WHERE created_at >= %({since})s AND from_tier_id IS NOT NULL GROUP BY 1) moves GROUP BY 1"""
 
 
+# The members and referrals the snapshot counts are those up to this many ids below the newest: a registration still
+# in flight when the snapshot ran holds an id below the newest, and the dashboard counts every id above the mark live.
+ID_LAG = 1000
+
+
 def summary_base_live(*, now: datetime) -> dict:
     """What the summary's snapshot stores, in one statement (one consistent view): the outstanding points and the
     members per tier as of `since` (= now - SUMMARY_OVERLAP; the accounts' and tiers' totals less the ledger rows and
-    tier changes from then), the members and referrals per status as of now with the last id seen."""
+    tier changes from then), the members and referrals per status up to an id a little below the newest (ID_LAG),
+    with that mark."""
     t, a, m, r = (Transaction._meta.db_table, Account._meta.db_table, Member._meta.db_table,
                   Referral._meta.db_table)
     since = now - SUMMARY_OVERLAP
     available, pending, members, last_member, tiers, referrals, last_referral = _one(f"""
+        WITH member_mark AS (SELECT GREATEST(COALESCE(MAX(id), 0) - %(lag)s, 0) AS wm FROM {m}),
+             referral_mark AS (SELECT GREATEST(COALESCE(MAX(id), 0) - %(lag)s, 0) AS wm FROM {r})
         SELECT (SELECT COALESCE(SUM(available), 0) FROM {a})
                  - (SELECT COALESCE(SUM(available_delta), 0) FROM {t} WHERE created_at >= %(since)s),
                (SELECT COALESCE(SUM(pending), 0) FROM {a})
                  - (SELECT COALESCE(SUM(pending_delta), 0) FROM {t} WHERE created_at >= %(since)s),
-               (SELECT COUNT(*) FROM {m}), (SELECT COALESCE(MAX(id), 0) FROM {m}),
+               (SELECT COUNT(*) FROM {m} WHERE id <= (SELECT wm FROM member_mark)), (SELECT wm FROM member_mark),
                (SELECT COALESCE(jsonb_object_agg(tier, n), '{{}}') FROM (
                    SELECT tier, SUM(n) AS n FROM (
                        SELECT tier_id AS tier, COUNT(*) AS n FROM {TierStatus._meta.db_table}
                        WHERE tier_id IS NOT NULL GROUP BY 1
                        UNION ALL SELECT tier, -n FROM ({_tier_moves("since")}) moved) x GROUP BY 1) tiers),
                (SELECT COALESCE(jsonb_object_agg(status, n), '{{}}') FROM (
-                   SELECT status, COUNT(*) AS n FROM {r} GROUP BY 1) referrals),
-               (SELECT COALESCE(MAX(id), 0) FROM {r})""", {"since": since})
+                   SELECT status, COUNT(*) AS n FROM {r} WHERE id <= (SELECT wm FROM referral_mark) GROUP BY 1) referrals),
+               (SELECT wm FROM referral_mark)""", {"since": since, "lag": ID_LAG})
     return {"since": since.isoformat(), "available": int(available), "pending": int(pending), "members": members,
             "last_member": last_member, "tiers": {str(k): int(n) for k, n in _json(tiers).items()},
             "referrals": {k: int(n) for k, n in _json(referrals).items()}, "last_referral": last_referral}

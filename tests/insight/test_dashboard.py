@@ -133,7 +133,9 @@ def test_the_nightly_snapshots_feed_the_charts_and_todays_points_come_from_the_l
     with time_machine.travel(datetime(2026, 7, 1, 10, tzinfo=UTC), tick=False):  # Wednesday: yesterday's points
         adjust(member, 70)
     with time_machine.travel(NOW.replace(hour=2), tick=False):
-        assert chart_snapshots_take() == {"segment-cube": 5, "clv-buckets": 4, "points-by-day": 1, "summary": 5}
+        # The summary counts members up to ID_LAG ids below the newest (a registration in flight holds a lower id): here
+        # none, so the dashboard counts these five since the mark.
+        assert chart_snapshots_take() == {"segment-cube": 5, "clv-buckets": 4, "points-by-day": 1, "summary": 0}
     with time_machine.travel(NOW, tick=False):
         adjust(member, 30)  # today, after the snapshot: read from the ledger
         MemberSegment.objects.filter(member=member).update(stage="churned")  # not seen until the next night

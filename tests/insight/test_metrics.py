@@ -16,7 +16,7 @@ def at(day: str):
 
 
 @pytest.fixture
-def june(api, member_factory, nps_survey, csat_survey, cli_survey):
+def june(api, channel, member_factory, nps_survey, csat_survey, cli_survey):
     """Customers before June: A (20 April), B (20 March), D (15 May). In June: A again, C new, D again (two products),
     C refunds 10.00 of 50.00, A redeems 9 points; surveys answered."""
     a, b, c, d = (member_factory(joined_at=datetime(2026, 1, 1, tzinfo=UTC)) for _ in range(4))
@@ -38,14 +38,14 @@ def june(api, member_factory, nps_survey, csat_survey, cli_survey):
         assert api.post("/api/v1/orders/C1/refunds", {"amount": "10.00"}).status_code == 201
         assert api.post("/api/v1/redemptions", {"member": a.external_id, "points": 9}).status_code == 201
         for m, score in zip((a, b, c, d), (10, 9, 7, 3), strict=True):
-            services.survey_answer_record(member=m, survey_code="nps-q", channel_id=1,
+            services.survey_answer_record(member=m, survey_code="nps-q", channel_id=channel.pk,
                                           answer=services.AnswerInput(score=score))
         for m, score in zip((a, b, c), (5, 4, 2), strict=True):
-            services.survey_answer_record(member=m, survey_code="csat", channel_id=1,
+            services.survey_answer_record(member=m, survey_code="csat", channel_id=channel.pk,
                                           answer=services.AnswerInput(score=score))
-        services.survey_answer_record(member=a, survey_code="cli", channel_id=1,
+        services.survey_answer_record(member=a, survey_code="cli", channel_id=channel.pk,
                                       answer=services.AnswerInput(recommend=6, buy_again=6, try_other=6))
-        services.survey_answer_record(member=b, survey_code="cli", channel_id=1,
+        services.survey_answer_record(member=b, survey_code="cli", channel_id=channel.pk,
                                       answer=services.AnswerInput(recommend=3, buy_again=3, try_other=3))
     return a, b, c, d
 
