@@ -163,9 +163,14 @@ ON CONFLICT (campaign_id, member_id, occurrence_key) DO NOTHING
 RETURNING id, campaign_id, member_id, occurrence_key
 """
 
+# The campaigns' rows are locked in id order (the subquery's FOR UPDATE, sorted) before the update touches them, so
+# two batches spending on the same campaigns queue instead of deadlocking.
 _SPENT = """
 UPDATE {table} c SET spent_points = c.spent_points + v.points, spent_vouchers = c.spent_vouchers + v.vouchers
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(id, points, vouchers) WHERE c.id = v.id
+FROM (SELECT l.id, u.points, u.vouchers
+      FROM {table} l JOIN unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS u(id, points, vouchers) ON l.id = u.id
+      ORDER BY l.id FOR UPDATE OF l) AS v
+WHERE c.id = v.id
 """
 
 _LINK = """
