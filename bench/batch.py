@@ -96,13 +96,7 @@ def post_batches(port: int, api_key: str, bodies: list[bytes], clients: int, dur
                 else:
                     errors.append({"status": status, "body": answer})
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - started
+    wall = run.threads_run(client, clients)
     created = sum(d[1] for d in done)
     latencies = sorted(d[0] for d in done)
     return {"batches": len(done), "orders": created, "seconds": round(wall, 2),

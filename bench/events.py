@@ -154,13 +154,7 @@ def load(port: int, api_key: str, bodies: list[bytes], clients: int, duration: f
             with lock:
                 (results if status == 201 else errors).append((time.monotonic() - started, status, answer))
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - started
+    wall = run.threads_run(client, clients)
     latencies = sorted(r[0] for r in results)
     recorded = sum(r[2].get("recorded", 0) for r in results)
     return {"batches": len(results), "events": recorded, "seconds": round(wall, 2),

@@ -34,6 +34,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -75,6 +76,17 @@ def use_databases(app: str, pgbench: str) -> None:
     global APP_DB, PGBENCH_DB
     APP_DB, PGBENCH_DB = app, pgbench
     APP_ENV["DATABASE_URL"] = f"{PG}/{APP_DB}"
+
+
+def threads_run(target, count: int) -> float:
+    """Run `target` in `count` threads at once (the benchmarks' clients); the wall time until all are done."""
+    started = time.monotonic()
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - started
 
 
 def say(message: str) -> None:
