@@ -257,6 +257,11 @@ class AuditedAdminMixin(DataHistoryMixin):
 
     audit_masked = {"secret"}
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")  # a web address typed without a scheme (Django 6's default)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def _changes(self, form) -> dict:
         changes = {}
         for name in form.changed_data:
