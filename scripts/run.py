@@ -46,12 +46,12 @@ def celery_commands(*, python: str = sys.executable) -> dict[str, list[str]]:
     }
 
 
-# The database broker's tables (kombu's SQLAlchemy transport makes them with a channel's first session, not when
-# the channel opens) are made once here, before the worker and beat start: they would otherwise race to create the
-# same tables and sequences.
+# The database broker's tables and its queue's row (kombu's SQLAlchemy transport makes them on first use: the tables
+# with a channel's first session, the row when the queue is first declared) are made once here, before the worker
+# and beat start: they would otherwise race to create the same tables, sequences and row.
 _BROKER_PREPARE = ("import django; django.setup(); from config.celery import app; "
                    "c = app.connection_for_write(); ch = c.default_channel; "
-                   "getattr(type(ch), 'session', None) is not None and ch.session.close(); c.release()")
+                   "ch.queue_declare(queue=app.conf.task_default_queue); c.release()")
 
 
 def broker_prepare(*, env: dict, python: str = sys.executable) -> None:
