@@ -19,7 +19,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from unfold.widgets import UnfoldAdminSelectWidget, UnfoldAdminTextInputWidget
 
 from . import services
-from .admin_mixins import AuditedAdminMixin, DataHistoryMixin
+from .admin_mixins import AuditedAdminMixin, DataHistoryMixin, ReadOnlyMixin
 from .history import event_model_for, tracked_models
 from .models import ApiKey, AuditLog, Channel, DataChange
 
@@ -63,20 +63,11 @@ class ApiKeyAdmin(DataHistoryMixin, ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ModelAdmin):
+class AuditLogAdmin(ReadOnlyMixin, ModelAdmin):
     list_display = ["created_at", "actor", "channel", "action", "target_type", "target_id", "details"]
     list_filter = ["action", "target_type"]
     search_fields = ["target_id", "actor__username"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 MODEL_NAMES = [
@@ -142,7 +133,7 @@ class StaffFilter(admin.SimpleListFilter):
 
 
 @admin.register(DataChange)
-class DataChangeAdmin(ModelAdmin):
+class DataChangeAdmin(ReadOnlyMixin, ModelAdmin):
     """History: every recorded change of the program's data, newest first, read-only."""
 
     list_display = ["when", "who", "action", "what", "changes"]
@@ -157,15 +148,6 @@ class DataChangeAdmin(ModelAdmin):
 
     def get_queryset(self, request):
         return DataChange.objects.all()  # the model's default manager is pghistory's empty one
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("when"), ordering="pgh_created_at")
     def when(self, obj) -> str:

@@ -98,14 +98,11 @@ def history_url(model, pk) -> str:
 _WRITE_TARGET = re.compile(r'\b(?:insert\s+into|update|delete\s+from)\s+"?([a-z0-9_]+)"?', re.IGNORECASE)
 _SET = ("SELECT set_config('pghistory.context_id', %s, {local}), "
         "set_config('pghistory.context_metadata', %s, {local})")
-_tracked_tables: frozenset[str] | None = None
 
 
+@functools.cache
 def tracked_tables() -> frozenset[str]:
-    global _tracked_tables
-    if _tracked_tables is None:
-        _tracked_tables = frozenset(m._meta.db_table for m in tracked_models())
-    return _tracked_tables
+    return frozenset(m._meta.db_table for m in tracked_models())
 
 
 @functools.lru_cache(maxsize=1024)

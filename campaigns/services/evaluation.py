@@ -186,9 +186,7 @@ def firings_apply(*, candidates: list[Candidate], now: datetime, set_based: bool
                 continue  # switched off, ended or deleted since it was matched
             c.campaign = fresh[c.campaign.pk]  # as it is now (a budgeted one locked: its spending is current)
             campaign, member = c.campaign, members.get(c.member_id)
-            if member is None:
-                continue
-            if (campaign.pk, c.member_id, c.key) in done or member.status != Member.Status.ACTIVE:
+            if member is None or member.status != Member.Status.ACTIVE or (campaign.pk, c.member_id, c.key) in done:
                 continue
             if campaign.limit_per_member and in_period[campaign.pk, c.member_id] >= campaign.limit_per_member:
                 continue  # N firings per member in this period
