@@ -10,6 +10,8 @@
                                     N sequential earns and balance reads in this process through the API (warm:
                                     caches filled first): statements per request (BEGIN and COMMIT counted) and
                                     this process's CPU per request
+    seed.py wal KEY MEMBERS [N]     N sequential earns through the API (after a warm-up), and the WAL they wrote
+                                    per earn, by relation (table or index) and record type (pg_walinspect)
 
 Every service-seeded member gets three orders, 60, 35 and 10 days ago: the first two are past the return
 window (available), the last is still pending; amounts vary with the member number.
@@ -374,6 +376,65 @@ def roundtrips(api_key: str, members: int, count: int) -> dict:
     return out
 
 
+# The WAL of this database's transactions between two LSNs, one row per (relation of the record's first block,
+# record type); commit records have no block.
+WAL_BY_RELATION = """
+    WITH records AS (SELECT xid, resource_manager || ' ' || split_part(record_type, ' ', 1) AS kind, record_length,
+                            fpi_length, substring(block_ref from 'rel [0-9]+/[0-9]+/([0-9]+)')::oid AS node,
+                            block_ref ~ %(pattern)s AS ours
+                     FROM pg_get_wal_records_info(%(start)s, %(end)s)),
+         ours AS (SELECT DISTINCT xid FROM records WHERE xid <> '0' AND ours)
+    SELECT coalesce(c.relname, CASE WHEN r.node IS NULL THEN '-' ELSE 'relfilenode ' || r.node END), r.kind,
+           count(*), sum(r.record_length), sum(r.fpi_length)
+    FROM records r LEFT JOIN pg_class c ON c.relfilenode = r.node AND c.relfilenode <> 0
+    WHERE r.xid IN (SELECT xid FROM ours) OR (r.xid = '0' AND r.ours)
+    GROUP BY 1, 2 ORDER BY 4 DESC"""
+
+
+def wal_per_earn(api_key: str, members: int, count: int) -> dict:
+    """WAL per earn, sequential through the API, by relation: which tables and indexes an earn writes, and what
+    each costs. Full-page images (the first change of a page after a checkpoint) are counted apart: how many an
+    earn pays depends on how often checkpoints come, not on the data model."""
+    import itertools
+    import random
+
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Api-Key {api_key}", HTTP_HOST="127.0.0.1")
+    serial, tag, rng = itertools.count(), f"wal{time.time_ns()}", random.Random(11)
+
+    def earn():
+        n = next(serial)
+        body = {"member": external_id(rng.randint(1, members)), "order_id": f"{tag}-{n}", "amount": "123.45",
+                "currency": "EUR"}
+        r = client.post("/api/v1/orders", json.dumps(body), content_type="application/json",
+                        HTTP_IDEMPOTENCY_KEY=f"{tag}-{n}")
+        assert r.status_code == 201, r.content[:500]
+
+    for _ in range(20):
+        earn()
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+        cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+        oid = cursor.fetchone()[0]
+        cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
+        start = cursor.fetchone()[0]
+    for _ in range(count):
+        earn()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_flush_lsn()::text")
+        end = cursor.fetchone()[0]
+        cursor.execute(WAL_BY_RELATION, {"start": start, "end": end, "pattern": f"rel [0-9]+/{oid}/"})
+        rows = cursor.fetchall()
+    per = {f"{rel} {kind}": [round(n / count, 2), round(int(size) / count), round(int(fpi) / count)]
+           for rel, kind, n, size, fpi in rows}
+    return {"earns": count, "records_per_earn": round(sum(r[2] for r in rows) / count, 1),
+            "bytes_per_earn": round(sum(int(r[3]) for r in rows) / count),
+            "fpi_bytes_per_earn": round(sum(int(r[4]) for r in rows) / count),
+            "by_relation": per}
+
+
 def main(argv: list[str]) -> int:
     setup_django()
     command = argv[0] if argv else ""
@@ -389,6 +450,8 @@ def main(argv: list[str]) -> int:
         out = check(pairs, services_last)
     elif command == "roundtrips":
         out = roundtrips(argv[1], int(argv[2]), int(argv[3]) if len(argv) > 3 else 100)
+    elif command == "wal":
+        out = wal_per_earn(argv[1], int(argv[2]), int(argv[3]) if len(argv) > 3 else 500)
     else:
         print(__doc__, file=sys.stderr)
         return 2
