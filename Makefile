@@ -31,8 +31,10 @@ browser:
 test: install services browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Every benchmark, then one table of every figure with its goal (bench/all.py, bench/summary.py). BENCH_QUICK=1: all
+# of them at small sizes, to check the whole run in a few minutes. BENCH_ARGS: e.g. --db-prefix NAME --port PORT.
 bench: install services
-	$(PY) bench/run.py; status=$$?; $(PY) bench/jobs.py && $(PY) bench/insight.py && $(PY) bench/pages.py && $(PY) bench/transfer.py && $(PY) bench/campaign_dates.py && $(PY) bench/events.py && $(PY) bench/batch.py && exit $$status
+	$(PY) bench/all.py $(BENCH_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

@@ -8,6 +8,7 @@
      them as it goes, so memory stays flat however long the period.
 
     python bench/transfer.py [--members 2000] [--transactions 1000000] [--xlsx-transactions 100000]
+                             [--db loyalty_bench_transfer]
 
 Results: bench/out/transfer.json.
 """
@@ -102,8 +103,9 @@ def main() -> int:
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--xlsx-transactions", type=int, default=100_000)
+    parser.add_argument("--db", default=DB, help=f"the benchmark's own database (dropped and re-created; default {DB})")
     args = parser.parse_args()
-    jobs.setup(DB)
+    jobs.setup(args.db)
     from loyalty.models import ProgramSettings, Transaction
     from loyalty.transfer import MemberImportResource
 
