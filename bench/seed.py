@@ -418,6 +418,8 @@ def wal_per_earn(api_key: str, members: int, count: int) -> dict:
         cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
         cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
         oid = cursor.fetchone()[0]
+        # A temporary slot keeps the run's WAL until it is read (a busy server recycles it), as bench/run.py does.
+        cursor.execute("SELECT pg_create_physical_replication_slot(%s, true, true)", [f"bench_wal_{os.getpid()}"])
         cursor.execute("SELECT pg_current_wal_insert_lsn()::text")
         start = cursor.fetchone()[0]
     for _ in range(count):
@@ -427,11 +429,13 @@ def wal_per_earn(api_key: str, members: int, count: int) -> dict:
         end = cursor.fetchone()[0]
         cursor.execute(WAL_BY_RELATION, {"start": start, "end": end, "pattern": f"rel [0-9]+/{oid}/"})
         rows = cursor.fetchall()
+        cursor.execute("SELECT pg_drop_replication_slot(%s)", [f"bench_wal_{os.getpid()}"])
     per = {f"{rel} {kind}": [round(n / count, 2), round(int(size) / count), round(int(fpi) / count)]
            for rel, kind, n, size, fpi in rows}
     return {"earns": count, "records_per_earn": round(sum(r[2] for r in rows) / count, 1),
             "bytes_per_earn": round(sum(int(r[3]) for r in rows) / count),
             "fpi_bytes_per_earn": round(sum(int(r[4]) for r in rows) / count),
+            "bytes_per_earn_without_fpi": round(sum(int(r[3]) - int(r[4]) for r in rows) / count),
             "by_relation": per}
 
 
