@@ -139,7 +139,7 @@ def main() -> int:
 
     wrk, pgbench = run.ensure_wrk(), run.ensure_pgbench()
     run.say(f"database {run.APP_DB}: re-creating, migrating, seeding {args.members} members")
-    run.recreate_database(run.APP_DB)
+    run.recreate_database(run.APP_DB, migrated=True)
     run.migrate()
     seeded = run.seed(args.members, args.service_members, processes=2)
     # Only the ledger's problems stop this run; run.py also compares copies with their templates, a check of its

@@ -230,7 +230,7 @@ def main() -> int:
     if args.reuse and (OUT / "events-setup.json").exists():
         prepared = json.loads((OUT / "events-setup.json").read_text())
     else:
-        run.recreate_database(args.db)
+        run.recreate_database(args.db, migrated=True)
         run.migrate()
         run.say(f"database {args.db}: re-created and migrated")
         proc = subprocess.run([sys.executable, __file__, "--setup", "--members", str(args.members)], cwd=ROOT,

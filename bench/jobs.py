@@ -56,7 +56,8 @@ def setup(db: str = DB, *, fresh: bool = True) -> None:
     if fresh:
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{db}"')
+            template = os.environ.get("BENCH_TEMPLATE_DB")  # bench/all.py's migrated copy: see run.recreate_database
+            conn.execute(f'CREATE DATABASE "{db}"' + (f' TEMPLATE "{template}"' if template else ""))
     # The jobs only record messages here; delivering them is not what is measured (and goes nowhere).
     env = {**os.environ, "DATABASE_URL": f"{PG}/{db}", "DJANGO_SETTINGS_MODULE": "config.settings.local", "DEBUG": "0",
            "CELERY_BROKER_URL": "", "NOTIFICATIONS_ENQUEUE_ON_COMMIT": "0", "EMAIL_URL": "dummymail://"}

@@ -153,8 +153,12 @@ def admin_sql(*statements: str, database: str = "postgres") -> None:
             conn.execute(statement)
 
 
-def recreate_database(name: str) -> None:
-    admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+def recreate_database(name: str, *, migrated: bool = False) -> None:
+    """Drop and create `name`. migrated: the app's database, a copy of the migrated template that BENCH_TEMPLATE_DB
+    names when bench/all.py made one for the run (migrate then has nothing left to do), else empty."""
+    template = os.environ.get("BENCH_TEMPLATE_DB") if migrated else None
+    admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+              f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
 
 
 def run_seed(*args: str, timeout: int = 300) -> dict:
@@ -379,10 +383,11 @@ def pgbench_run(pgbench: str, builtin: str, *, clients: int, duration: int) -> d
 # pg_walinspect and attributed: the records of every transaction that touched a block of the run's database
 # (its commit record included), and the records without a transaction id on its blocks (pruning, hint bits).
 WAL_OF_DATABASE = """
-    WITH records AS (SELECT xid, resource_manager, record_type, record_length, block_ref
+    WITH records AS (SELECT xid, resource_manager, record_type, record_length, fpi_length, block_ref
                      FROM pg_get_wal_records_info(%(start)s, %(end)s)),
          ours AS (SELECT DISTINCT xid FROM records WHERE xid <> '0' AND block_ref ~ %(pattern)s)
-    SELECT resource_manager || ' ' || split_part(record_type, ' ', 1), count(*), coalesce(sum(record_length), 0)
+    SELECT resource_manager || ' ' || split_part(record_type, ' ', 1), count(*), coalesce(sum(record_length), 0),
+           coalesce(sum(fpi_length), 0)
     FROM records WHERE xid IN (SELECT xid FROM ours) OR (xid = '0' AND block_ref ~ %(pattern)s)
     GROUP BY 1 ORDER BY 3 DESC"""
 
@@ -420,11 +425,15 @@ def wal_of(database: str, start: str, end: str, transactions: int) -> dict:
         kinds = conn.execute(WAL_OF_DATABASE, {"start": start, "end": end, "pattern": f"rel [0-9]+/{oid}/"}).fetchall()
         server = conn.execute("SELECT pg_wal_lsn_diff(%s::pg_lsn, %s::pg_lsn)", [end, start]).fetchone()[0]
     records, size = sum(kind[1] for kind in kinds), sum(int(kind[2]) for kind in kinds)
+    images = sum(int(kind[3]) for kind in kinds)
     return {"records_per_txn": round(records / transactions, 1), "bytes_per_txn": round(size / transactions),
+            # full-page images: the first change of each page after a checkpoint (each run starts with one), so
+            # they follow the checkpoints' timing more than the data model
+            "fpi_bytes_per_txn": round(images / transactions),
             "server_bytes_per_txn": round(float(server) / transactions), "transactions": transactions,
             # per record type (e.g. "Heap LOCK": row locks, such as a foreign key check's FOR KEY SHARE)
             "by_type_per_txn": {kind: [round(count / transactions, 2), round(int(length) / transactions)]
-                                for kind, count, length in kinds}}
+                                for kind, count, length, _ in kinds}}
 
 
 # --- report ---------------------------------------------------------------------------------------------
@@ -546,7 +555,7 @@ def main() -> int:
     try:
         wrk, pgbench = ensure_wrk(), ensure_pgbench()
         say(f"database {APP_DB}: re-creating and migrating")
-        recreate_database(APP_DB)
+        recreate_database(APP_DB, migrated=True)
         migrate()
         say(f"seeding {options.members} members ({options.service_members} through the services, 2 processes)")
         seeded = seed(options.members, options.service_members, processes=2)
