@@ -406,8 +406,10 @@ class WalWindow:
     def __enter__(self):
         self.conn = psycopg.connect(f"{PG}/postgres", autocommit=True)
         slot = f"bench_wal_{os.getpid()}"
-        self.start = self.conn.execute(
-            "SELECT lsn::text FROM pg_create_physical_replication_slot(%s, true, true)", [slot]).fetchone()[0]
+        self.conn.execute("SELECT pg_create_physical_replication_slot(%s, true, true)", [slot])
+        # Not the slot's own LSN: that is where it keeps WAL from (the last checkpoint's redo point), which may be
+        # well before now, and would count whatever this database wrote since.
+        self.start = self.conn.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
         return self
 
     def __exit__(self, *exc) -> None:
