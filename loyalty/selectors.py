@@ -1,7 +1,7 @@
 import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, connections, router
 from django.db.models import Q, Sum
@@ -30,6 +30,19 @@ class Balance:
 # The member, their account and their open lots (one array per lot column, in lot order: the arrays line up), with
 # what `tier_overview` reads (`TierOverviewRead`), in one statement over the member's id or external id.
 _LOT_COLUMNS = ("remaining", "released", "expires_at", "available_at")
+_LOT_MOMENTS = ("expires_at", "available_at")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _lot_column(name: str) -> str:
+    """A lot column for the balance's arrays. The moments come as microseconds since the epoch (exact: EXTRACT gives
+    a numeric): Django's loader of timestamps parses each one in Python, four times the cost of a whole lot."""
+    column = connection.ops.quote_name(Lot._meta.get_field(name).column)
+    return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint" if name in _LOT_MOMENTS else column
+
+
+def _moment(microseconds: int | None) -> datetime | None:
+    return None if microseconds is None else _EPOCH + timedelta(microseconds=microseconds)
 
 
 @functools.cache
@@ -37,7 +50,7 @@ def _balance_sql(key: str, tier_columns: str, tier_joins: str) -> str:
     """The balance's statement, built once per process (and program setting): the same text on every request."""
     qn = connection.ops.quote_name
     member, account, lot = (qn(model._meta.db_table) for model in (Member, Account, Lot))
-    lots = ", ".join(f'array_agg({qn(Lot._meta.get_field(name).column)} ORDER BY "id")' for name in _LOT_COLUMNS)
+    lots = ", ".join(f'array_agg({_lot_column(name)} ORDER BY "id")' for name in _LOT_COLUMNS)
     return (f'SELECT m."id", m."timezone", a."available", a."pending", a."lifetime_earned", '
             f"lo.remaining, lo.released, lo.expires_at, lo.available_at, {tier_columns} "
             f'FROM {member} m LEFT JOIN {account} a ON a."member_id" = m."id" '
@@ -75,8 +88,9 @@ def balance_get(*, member: Member | None = None, external_id: str | None = None,
     # The member's open lots. Between a due date and the job that posts it, show what the member can actually
     # spend: expired points are gone and points past their return window are available (a spend settles both
     # first, under the lock).
-    for remaining, released, expires_at, available_at in zip(
+    for remaining, released, expires_us, available_us in zip(
             row[5] or (), row[6] or (), row[7] or (), row[8] or (), strict=True):
+        expires_at, available_at = _moment(expires_us), _moment(available_us)
         expired = expires_at is not None and expires_at <= now
         if expired:
             available, pending = (available - remaining, pending) if released else (available, pending - remaining)

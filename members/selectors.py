@@ -95,18 +95,20 @@ class TierOverviewRead:
         self.columns = ", ".join(["tq.total", *(part.sql for part in parts)])
         self.width = 1 + sum(part.width for part in parts)
         status, tier, sub, plan = (qn(model._meta.db_table) for model in (TierStatus, Tier, Subscription, Plan))
+        # The live statuses as constants, as the one live subscription's partial index is written.
+        live = connection.ops.compose_sql(f"({', '.join(['%s'] * len(LIVE))})", LIVE)
         self.joins = (
             f'LEFT JOIN {status} ts ON ts."member_id" = {member_id} '
             f'LEFT JOIN {tier} tt ON tt."id" = ts."tier_id" '
             f'LEFT JOIN {tier} tp ON tp."id" = ts."pinned_tier_id" '
             f"LEFT JOIN LATERAL ({qualifying_value_sql(settings, member_id)}) tq(total) ON TRUE "
             # At most one live subscription per member (a unique constraint): the join adds no rows.
-            f'LEFT JOIN {sub} ss ON ss."member_id" = {member_id} AND ss."status" = ANY(%(tier_live)s) '
+            f'LEFT JOIN {sub} ss ON ss."member_id" = {member_id} AND ss."status" IN {live} '
             f'AND ss."current_period_end" > %(tier_now)s '
             f'LEFT JOIN {qn(Plan._meta.db_table)} sp ON sp."id" = ss."plan_id"')
 
     def params(self, settings: MembershipSettings, now) -> dict:
-        return {**qualifying_value_params(settings, now), "tier_live": list(LIVE), "tier_now": now}
+        return {**qualifying_value_params(settings, now), "tier_now": now}
 
     def overview(self, member_id: int, row, start: int, *, now, db: str) -> dict:
         """`tier_overview` of the member from the columns of `row` that begin at `start`."""
