@@ -1,6 +1,6 @@
 """Database guards that the ORM cannot express: append-only tables."""
 
-from django.db import migrations
+from django.db import connection, connections, migrations
 
 
 def _append_only_sql(table: str) -> tuple[str, str]:
@@ -44,8 +44,6 @@ def insert_linked(rows: list, *, links: dict[tuple[int, str], int] | None = None
 
     The rows are written as data-modifying CTEs: they run against the same snapshot, which is fine for inserts
     of new rows; foreign keys between them are checked at the end of the statement."""
-    from django.db import connection
-
     links = links or {}
     ctes, params = [], []
     if before is not None:
@@ -89,8 +87,6 @@ class ModelColumns:
     compile the same query again for every request, at several times the cost of running it."""
 
     def __init__(self, model, alias: str):
-        from django.db import connection
-
         qn = connection.ops.quote_name
         fields = model._meta.concrete_fields
         self.model, self.width = model, len(fields)
@@ -110,10 +106,8 @@ class ModelColumns:
         if values[self._pk] is None:
             return None
         if self._converters:
-            from django.db import connections
-
-            values, connection = list(values), connections[db]
+            values, using = list(values), connections[db]
             for i, converters, column in self._converters:
                 for convert in converters:
-                    values[i] = convert(values[i], column, connection)
+                    values[i] = convert(values[i], column, using)
         return self.model.from_db(db, self._attnames, values)

@@ -93,7 +93,6 @@ class TierOverviewRead:
         self._plan = ModelColumns(Plan, "sp")
         parts = (self._status, self._tier, self._pinned, self._subscription, self._plan)
         self.columns = ", ".join(["tq.total", *(part.sql for part in parts)])
-        self.width = 1 + sum(part.width for part in parts)
         status, tier, sub, plan = (qn(model._meta.db_table) for model in (TierStatus, Tier, Subscription, Plan))
         # The live statuses as constants, as the one live subscription's partial index is written.
         live = connection.ops.compose_sql(f"({', '.join(['%s'] * len(LIVE))})", LIVE)
@@ -105,7 +104,7 @@ class TierOverviewRead:
             # At most one live subscription per member (a unique constraint): the join adds no rows.
             f'LEFT JOIN {sub} ss ON ss."member_id" = {member_id} AND ss."status" IN {live} '
             f'AND ss."current_period_end" > %(tier_now)s '
-            f'LEFT JOIN {qn(Plan._meta.db_table)} sp ON sp."id" = ss."plan_id"')
+            f'LEFT JOIN {plan} sp ON sp."id" = ss."plan_id"')
 
     def params(self, settings: MembershipSettings, now) -> dict:
         return {**qualifying_value_params(settings, now), "tier_now": now}
