@@ -27,8 +27,9 @@ class Balance:
     timezone: str = ""  # the member's time zone, in which the dates of `expiring` and `pending_release` are given
 
 
-# The member, their account and their open lots (one array per lot column, in lot order: the arrays line up), with
-# what `tier_overview` reads (`TierOverviewRead`), in one statement over the member's id or external id.
+# The member, their account and their open lots (one array per lot column, aggregated in one pass: the arrays line
+# up; in no particular order, as the balance only sums lots by day), with what `tier_overview` reads
+# (`TierOverviewRead`), in one statement over the member's id or external id.
 _LOT_COLUMNS = ("remaining", "released", "expires_at", "available_at")
 _LOT_MOMENTS = ("expires_at", "available_at")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -50,7 +51,7 @@ def _balance_sql(key: str, tier_columns: str, tier_joins: str) -> str:
     """The balance's statement, built once per process (and program setting): the same text on every request."""
     qn = connection.ops.quote_name
     member, account, lot = (qn(model._meta.db_table) for model in (Member, Account, Lot))
-    lots = ", ".join(f'array_agg({_lot_column(name)} ORDER BY "id")' for name in _LOT_COLUMNS)
+    lots = ", ".join(f"array_agg({_lot_column(name)})" for name in _LOT_COLUMNS)
     return (f'SELECT m."id", m."timezone", a."available", a."pending", a."lifetime_earned", '
             f"lo.remaining, lo.released, lo.expires_at, lo.available_at, {tier_columns} "
             f'FROM {member} m LEFT JOIN {account} a ON a."member_id" = m."id" '
