@@ -1,22 +1,16 @@
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from django.db import connection, connections, router
 from django.db.models import Q, Sum
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from core.db import one_or_none
 from core.errors import NotFound
 from members.exceptions import MembersErrorCode
 from members.models import Member
-from members.selectors import (
-    member_get,
-    qualifying_value_read,
-    tier_overview,
-    tier_overview_related,
-    tier_status_read,
-)
+from members.selectors import TierOverviewRead, member_get, tier_overview_read
 
 from .models import Account, Lot, Transaction
 from .services.rules import member_zone
@@ -33,47 +27,71 @@ class Balance:
     timezone: str = ""  # the member's time zone, in which the dates of `expiring` and `pending_release` are given
 
 
-def _open_lots(field: str) -> RawSQL:
-    """The member's lots with points left, one column as an array (in lot order: the arrays line up). Written as
-    SQL: four ORM subqueries cost more to compile than the query takes to run."""
-    lots, members = Lot._meta.db_table, Member._meta.db_table
-    column = Lot._meta.get_field(field).column
-    return RawSQL(f'SELECT array_agg("{column}" ORDER BY "id") FROM "{lots}" '
-                  f'WHERE "member_id" = "{members}"."id" AND "remaining" > 0', ())
+# The member, their account and their open lots (one array per lot column, aggregated in one pass: the arrays line
+# up; in no particular order, as the balance only sums lots by day), with what `tier_overview` reads
+# (`TierOverviewRead`), in one statement over the member's id or external id.
+_LOT_COLUMNS = ("remaining", "released", "expires_at", "available_at")
+_LOT_MOMENTS = ("expires_at", "available_at")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _balance_row(members, now) -> Member | None:
-    return one_or_none(tier_overview_related(members, now=now).select_related("account").annotate(
-        lot_remaining=_open_lots("remaining"), lot_released=_open_lots("released"),
-        lot_expires_at=_open_lots("expires_at"), lot_available_at=_open_lots("available_at")))
+def _lot_column(name: str) -> str:
+    """A lot column for the balance's arrays. The moments come as microseconds since the epoch (exact: EXTRACT gives
+    a numeric): Django's loader of timestamps parses each one in Python, four times the cost of a whole lot."""
+    column = connection.ops.quote_name(Lot._meta.get_field(name).column)
+    return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint" if name in _LOT_MOMENTS else column
+
+
+def _moment(microseconds: int | None) -> datetime | None:
+    return None if microseconds is None else _EPOCH + timedelta(microseconds=microseconds)
+
+
+@functools.cache
+def _balance_sql(key: str, tier_columns: str, tier_joins: str) -> str:
+    """The balance's statement, built once per process (and program setting): the same text on every request."""
+    qn = connection.ops.quote_name
+    member, account, lot = (qn(model._meta.db_table) for model in (Member, Account, Lot))
+    lots = ", ".join(f"array_agg({_lot_column(name)})" for name in _LOT_COLUMNS)
+    return (f'SELECT m."id", m."timezone", a."available", a."pending", a."lifetime_earned", '
+            f"lo.remaining, lo.released, lo.expires_at, lo.available_at, {tier_columns} "
+            f'FROM {member} m LEFT JOIN {account} a ON a."member_id" = m."id" '
+            f"LEFT JOIN LATERAL (SELECT {lots} FROM {lot} "
+            f'WHERE "member_id" = m."id" AND "remaining" > 0) lo({", ".join(_LOT_COLUMNS)}) ON TRUE '
+            f"{tier_joins} WHERE m.{qn(Member._meta.get_field(key).column)} = %(member)s")
+
+
+def _balance_row(key: str, value, now) -> tuple[tuple, TierOverviewRead, str] | None:
+    db = router.db_for_read(Member)
+    tiers, params = tier_overview_read(member_alias="m", now=now)
+    with connections[db].cursor() as cursor:
+        cursor.execute(_balance_sql(key, tiers.columns, tiers.joins), {**params, "member": value})
+        row = cursor.fetchone()
+    return None if row is None else (row, tiers, db)
 
 
 def balance_get(*, member: Member | None = None, external_id: str | None = None, expiring_limit: int = 6) -> Balance:
-    """A member's balance (`member`, or the member with `external_id`: 404 if unknown), in one query: the
+    """A member's balance (`member`, or the member with `external_id`: 404 if unknown), in one statement: the
     member, their account, their open lots and their tier status and progress."""
     now = timezone.now()
-    members = Member.objects.filter(pk=member.pk) if member is not None else Member.objects.filter(
-        external_id=external_id)
-    row = _balance_row(members, now)
-    if row is None:  # unknown: the members' 404, in their words (a member registered meanwhile is read again)
-        found = member_get(external_id=member.external_id if member is not None else external_id)
-        row = _balance_row(Member.objects.filter(pk=found.pk), now)
-        if row is None:
+    found = _balance_row("id", member.pk, now) if member is not None else _balance_row("external_id", external_id, now)
+    if found is None:  # unknown: the members' 404, in their words (a member registered meanwhile is read again)
+        found = _balance_row("id", member_get(external_id=member.external_id if member else external_id).pk, now)
+        if found is None:
             raise NotFound("The member is gone.", code=MembersErrorCode.MEMBER_NOT_FOUND)
-    try:
-        account = row.account
-    except Account.DoesNotExist:
-        account = Account(member_id=row.pk)
-    available, pending = account.available, account.pending
+    row, tiers, db = found
+    member_id, zone_name, available, pending, lifetime_earned = row[:5]
+    if available is None:  # no account yet: an account's defaults
+        account = Account(member_id=member_id)
+        available, pending, lifetime_earned = account.available, account.pending, account.lifetime_earned
     expiring: dict[date, int] = defaultdict(int)
     releasing: dict[date, int] = defaultdict(int)
-    zone = member_zone(row.timezone)  # points expire at the end of the day they are shown under, locally
+    zone = member_zone(zone_name)  # points expire at the end of the day they are shown under, locally
     # The member's open lots. Between a due date and the job that posts it, show what the member can actually
     # spend: expired points are gone and points past their return window are available (a spend settles both
     # first, under the lock).
-    for remaining, released, expires_at, available_at in zip(
-            row.lot_remaining or (), row.lot_released or (), row.lot_expires_at or (), row.lot_available_at or (),
-            strict=True):
+    for remaining, released, expires_us, available_us in zip(
+            row[5] or (), row[6] or (), row[7] or (), row[8] or (), strict=True):
+        expires_at, available_at = _moment(expires_us), _moment(available_us)
         expired = expires_at is not None and expires_at <= now
         if expired:
             available, pending = (available - remaining, pending) if released else (available, pending - remaining)
@@ -85,10 +103,10 @@ def balance_get(*, member: Member | None = None, external_id: str | None = None,
         if expires_at is not None:
             expiring[expires_at.astimezone(zone).date()] += remaining
     return Balance(
-        available=available, pending=pending, lifetime_earned=account.lifetime_earned,
+        available=available, pending=pending, lifetime_earned=lifetime_earned,
         expiring=[{"date": d, "points": p} for d, p in sorted(expiring.items())[:expiring_limit]],
         pending_release=[{"date": d, "points": p} for d, p in sorted(releasing.items())[:expiring_limit]],
-        tier=tier_overview(member=row, now=now, status=tier_status_read(row), value=qualifying_value_read(row)),
+        tier=tiers.overview(member_id, row, 9, now=now, db=db),
         timezone=zone.key,
     )
 

@@ -103,6 +103,9 @@ class TierOverviewField(serializers.DictField):
 
 
 class BalanceSerializer(serializers.Serializer):
+    """The balance's shape, for the schema. The views answer `balance_body`, which builds the same body directly:
+    a serializer would build its seven fields again on every request, at a third of the read's cost."""
+
     member = serializers.CharField()
     available = serializers.IntegerField()
     pending = serializers.IntegerField()
@@ -110,3 +113,16 @@ class BalanceSerializer(serializers.Serializer):
     expiring = DatedPointsSerializer(many=True)
     pending_release = DatedPointsSerializer(many=True)
     tier = TierOverviewField(allow_null=True, help_text="The tier, its benefits and progress (see /tier).")
+
+
+def balance_body(external_id: str, balance) -> dict:
+    """The body of a balance read (`loyalty.selectors.Balance`), as `BalanceSerializer` describes it."""
+    return {
+        "member": external_id,
+        "available": balance.available,
+        "pending": balance.pending,
+        "lifetime_earned": balance.lifetime_earned,
+        "expiring": [{"date": e["date"].isoformat(), "points": e["points"]} for e in balance.expiring],
+        "pending_release": [{"date": e["date"].isoformat(), "points": e["points"]} for e in balance.pending_release],
+        "tier": balance.tier,
+    }

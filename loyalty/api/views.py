@@ -21,6 +21,7 @@ from .serializers import (
     BalanceSerializer,
     OrderSerializer,
     TransactionSerializer,
+    balance_body,
 )
 
 
@@ -55,7 +56,7 @@ class AdjustmentApi(APIView):
 
 
 def _balance_response(external_id: str, balance: selectors.Balance) -> Response:
-    return Response(BalanceSerializer({"member": external_id, **balance.__dict__}).data)
+    return Response(balance_body(external_id, balance))
 
 
 class BalanceApi(APIView):

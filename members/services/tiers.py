@@ -32,8 +32,13 @@ def _add_months(day: date, months: int) -> date:
     return date(day.year + index // 12, index % 12 + 1, 1)
 
 
+def _windowed(settings: MembershipSettings) -> bool:
+    """Whether qualification counts from a start (the window's); a lifetime counts everything."""
+    return settings.window != MembershipSettings.Window.LIFETIME
+
+
 def window_start(settings: MembershipSettings, now: datetime) -> date | None:
-    if settings.window == MembershipSettings.Window.LIFETIME:
+    if not _windowed(settings):
         return None
     if settings.window == MembershipSettings.Window.CALENDAR_YEAR:
         return date(now.year, 1, 1)
@@ -62,11 +67,17 @@ def qualifying_value(member_id: int, settings: MembershipSettings, now: datetime
     return Decimal(rows.aggregate(total=Sum(_basis_field(settings)))["total"] or 0)
 
 
-def qualifying_value_expression(settings: MembershipSettings, now: datetime, member_ref: str = "pk"):
-    """`qualifying_value` as a correlated subquery over `member_ref` (NULL without activity), for a read that
-    wants it beside other rows in one query."""
-    rows = _window_rows(QualifyingActivity.objects.filter(member_id=OuterRef(member_ref)), settings, now)
-    return Subquery(rows.order_by().values("member_id").annotate(total=Sum(_basis_field(settings))).values("total"))
+def qualifying_value_sql(settings: MembershipSettings, member_column: str) -> str:
+    """`qualifying_value` as SQL text over the member id `member_column` (NULL without activity), for a hand-written
+    read that wants it beside other rows in one statement: the window's start is the parameter
+    `%(qualifying_since)s` (see `qualifying_value_params`), so the text is the same from one day to the next."""
+    table, field = QualifyingActivity._meta.db_table, QualifyingActivity._meta.get_field(_basis_field(settings))
+    since = ' AND "month" >= %(qualifying_since)s' if _windowed(settings) else ""
+    return f'SELECT SUM("{field.column}") FROM "{table}" WHERE "member_id" = {member_column}{since}'
+
+
+def qualifying_value_params(settings: MembershipSettings, now: datetime) -> dict:
+    return {"qualifying_since": window_start(settings, now)}
 
 
 def _held_sums(settings: MembershipSettings, now: datetime) -> dict:
@@ -419,16 +430,19 @@ class Benefits:
     perks: list
 
 
-_UNREAD = object()
+UNREAD = object()  # an argument its caller has not read: read it here (None means read, and there is none)
 
 
-def member_benefits(*, member_id: int, now: datetime | None = None, status=_UNREAD) -> Benefits:
+def member_benefits(*, member_id: int, now: datetime | None = None, status=UNREAD,
+                    subscription=UNREAD) -> Benefits:
     """What a member's tier and paid plan give them now, with the multipliers combined per the settings.
-    `status`: the member's TierStatus (or None) when the caller has read it already."""
-    if status is _UNREAD:
+    `status`: the member's TierStatus (or None), and `subscription`: their live subscription with its plan (or
+    None), when the caller has read them already."""
+    if status is UNREAD:
         status = one_or_none(TierStatus.objects.select_related("tier").filter(member_id=member_id))
     tier = status.tier if status else None
-    subscription = _live_subscription(member_id)
+    if subscription is UNREAD:
+        subscription = _live_subscription(member_id)
     plan = subscription.plan if subscription else None
     tier_multiplier = tier.earn_multiplier if tier else Decimal(1)
     plan_multiplier = plan.earn_multiplier if plan else Decimal(1)
