@@ -112,7 +112,8 @@ def _answer(channel_id: int, key: str, status: int, body: dict) -> None:
 
 def idempotent_write(request, *, channel_id: int, perform: Callable[[], tuple[int, dict]],
                      key: str | None = None) -> Response:
-    """Run `perform` (returning status and body) exactly once for this channel and Idempotency-Key."""
+    """Run `perform` (returning status and body) exactly once for this channel and Idempotency-Key. A `perform`
+    that stored the answer itself, in its own write, returns (status, body, True)."""
     key = key or request_key(request)
     digest = fingerprint(request)
     try:
@@ -133,8 +134,9 @@ def _write_once(request, *, channel_id: int, key: str, digest: str, perform: Cal
                     code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 )
             return Response(record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"})
-        status, body = perform()
-        _answer(channel_id, key, status, body)
+        status, body, *stored = perform()
+        if not stored:  # a perform that wrote its answer with its rows says so with a third item, True
+            _answer(channel_id, key, status, body)
     return Response(body, status=status)
 
 
@@ -152,8 +154,9 @@ def idempotent_item(*, channel_id: int, key: str, digest: str,
                     raise Conflict("This idempotency key was already used for a different request.",
                                    code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
                 return record.status_code, record.response, True
-            status, body = perform()
-            _answer(channel_id, key, status, body)
+            status, body, *stored = perform()
+            if not stored:
+                _answer(channel_id, key, status, body)
             return status, body, False
     except _InProgress:
         return 409, error_body(ErrorCode.IDEMPOTENCY_IN_PROGRESS, "A request with this idempotency key is still "
