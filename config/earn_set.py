@@ -18,11 +18,13 @@ key) that went the general way goes the general way too, so each member's orders
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 
+import psycopg
 from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
@@ -91,6 +93,7 @@ SELECT {account_columns}, m.external_id, m.status, m.timezone,
              AND s.status = ANY(%(live)s::text[]) AND s.current_period_end > %(now)s),
        q.*,
        (SELECT array_agg(id) FROM parties WHERE id NOT IN (SELECT member_id FROM a)),
+       (SELECT array_agg(DISTINCT referrer_id) FROM (SELECT referrer_id FROM r1 UNION SELECT referrer_id FROM r2) x),
        (SELECT array_agg(order_id) FROM {_table(Order)} WHERE channel_id = %(channel)s
         AND order_id = ANY(%(orders)s::text[])),
        {allocate}
@@ -98,6 +101,39 @@ FROM a LEFT JOIN m ON m.id = a.member_id LEFT JOIN ts ON ts.member_id = a.member
 LEFT JOIN LATERAL (SELECT {sums} FROM {_table(QualifyingActivity)} qa WHERE qa.member_id = m.id) q ON true
 ORDER BY a.member_id
 """
+
+
+@cache
+def _positional(sql: str) -> tuple[str, list[str]]:
+    """A statement with named parameters as PostgreSQL's own $1, $2 ... and the names in that order: done once per
+    process, where psycopg would parse a long statement with many parameters again on every execution."""
+    names: list[str] = []
+
+    def number(match) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"%\((\w+)\)s", number, sql), names
+
+
+def _execute(sql: str, params: dict):
+    """Run one of this module's constant statements through Django's cursor wrapper (its execute wrappers and
+    query counts see it) on a raw psycopg cursor, which sends the $n text as it is (prepared after a few runs)."""
+    if connection.queries_logged:  # a debug cursor (tests counting queries) logs the statement with %s parameters
+        cursor = connection.cursor()
+        cursor.execute(sql, params)
+        return cursor
+    query, names = _positional(sql)
+    connection.ensure_connection()
+    cursor = connection._prepare_cursor(psycopg.RawCursor(connection.connection))  # as connection.cursor() wraps
+    cursor.execute(query, [params[name] for name in names])
+    return cursor
+
+
+# The answer as OrderSerializer(order).data renders it, from one serializer whose fields are built once per process
+# (the ModelSerializer builds its fields again on every instance).
+_ORDER_SERIALIZER = OrderSerializer()
 
 
 def _fields(model, *, with_pk: bool) -> list:
@@ -130,11 +166,13 @@ qa AS ({qualifying} RETURNING 1),
 fa AS ({facts} RETURNING 1),
 ans AS (UPDATE {_table(IdempotencyRecord)} r SET status_code = v.status, response = v.response
         FROM unnest(%(k_key)s::text[], %(k_status)s::int[], %(k_response)s::jsonb[]) AS v(key, status, response)
-        WHERE r.channel_id = %(channel)s AND r.key = v.key RETURNING 1)
+        WHERE r.channel_id = %(channel)s AND r.key = v.key RETURNING 1),
+rel AS (DELETE FROM {_table(IdempotencyRecord)} WHERE channel_id = %(channel)s AND key = ANY(%(k_release)s::text[])
+        RETURNING 1)
 SELECT (SELECT count(*) FROM {_table(Referral)} WHERE referred_id = ANY(%(a_placed)s::bigint[])),
        (SELECT count(*) FROM acc), (SELECT count(*) FROM t), (SELECT count(*) FROM o), (SELECT count(*) FROM l),
        (SELECT count(*) FROM mv), (SELECT count(*) FROM ln), (SELECT count(*) FROM qa), (SELECT count(*) FROM fa),
-       (SELECT count(*) FROM ans)
+       (SELECT count(*) FROM ans), (SELECT count(*) FROM rel)
 """
 
 
@@ -171,6 +209,7 @@ class EarnRead:
     recorded: set[str]
     ids: tuple[list[int], list[int], list[int]]
     windows: dict = field(default_factory=dict)
+    referrers: set[int] = field(default_factory=set)
 
 
 def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str], n: int, now: datetime,
@@ -183,9 +222,9 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
               "w_start": [b[0] for b in bounds], "w_end": [b[1] for b in bounds]}
     width = len(Account._meta.concrete_fields)
     for attempt in range(2):
-        with connection.cursor() as cursor:
-            cursor.execute(_read_sql(), params)
-            rows = cursor.fetchall()
+        cursor = _execute(_read_sql(), params)
+        rows = cursor.fetchall()
+        cursor.close()
         missing = rows[0][width + 17] if rows else None
         if not rows and attempt == 0:
             ids = list(Member.objects.filter(external_id__in=params["members"]).values_list("pk", flat=True))
@@ -215,8 +254,9 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
             id=account.member_id, external_id=external_id, status=status, timezone=zone, referred=referred,
             status_row=status_row, boosted=boosted, plan_ids=plan_ids, sums=sums)
     if rows:
-        read.recorded = set(rows[0][width + 18] or ())
-        read.ids = tuple(list(rows[0][width + 19 + i] or ()) for i in range(3))
+        read.referrers = set(rows[0][width + 18] or ())
+        read.recorded = set(rows[0][width + 19] or ())
+        read.ids = tuple(list(rows[0][width + 20 + i] or ()) for i in range(3))
     return read
 
 
@@ -326,11 +366,12 @@ def earn_one(ctx: Context, read: EarnRead, *, key: str, data: dict, ids: tuple[i
         line.order_id = order.pk
     order.tier_change = None
     return Placed(key=key, earn=earn, categories=[ln["category"] for ln in data["lines"]],
-                  body=dict(OrderSerializer(order).data))
+                  body=_ORDER_SERIALIZER.to_representation(order))
 
 
-def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account]) -> None:
-    """The one write of every order the common earn placed, their answers stored (status 201)."""
+def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account], release: list[str] = ()) -> None:
+    """The one write of every order the common earn placed, their answers stored (status 201); `release`: keys this
+    transaction claimed for orders that go the general way after all (each claims its key again in its savepoint)."""
     earns = [p.earn for p in placed]
     txns = [e.txn for e in earns if e.txn is not None]
     lots = [e.lot for e in earns if e.lot is not None]
@@ -351,12 +392,12 @@ def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account])
         **orders_facts_params([(e.order.member_id, e.order.occurred_at, e.order.amount, ctx.channel_id,
                                 e.order.order_id, p.categories) for e, p in zip(earns, placed, strict=True)]),
         "k_key": [p.key for p in placed], "k_status": [201] * len(placed),
-        "k_response": [json.dumps(p.body, cls=response.encoder) for p in placed],
+        "k_response": [json.dumps(p.body, cls=response.encoder) for p in placed], "k_release": list(release),
     }
     params["a_placed"] = sorted({e.order.member_id for e in earns})
-    with connection.cursor() as cursor:
-        cursor.execute(_write_sql(), params)
-        late = cursor.fetchone()[0]
+    cursor = _execute(_write_sql(), params)
+    late = cursor.fetchone()[0]
+    cursor.close()
     if late:
         # A referral attached after the read (this statement sees it): the order may qualify it, as the general
         # flow would have found under its locks. The request rolls back whole; sent again, it takes that path.

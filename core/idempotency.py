@@ -76,6 +76,39 @@ RETURNING id, set_config('lock_timeout', current_setting('loyalty.lock_timeout_b
 """
 
 
+# The claim of many keys at once (a batch): the same bounded wait, put back when the aggregate is computed, that
+# is once every row was inserted or found claimed. Keys in sorted order, so two batches cannot claim crosswise.
+_CLAIM_MANY_SQL = """
+WITH bounded_wait AS (SELECT set_config('loyalty.lock_timeout_before', current_setting('lock_timeout'), true),
+                             set_config('lock_timeout', %(wait)s, true)),
+claimed AS (INSERT INTO {table} (channel_id, key, fingerprint, created_at)
+            SELECT %(channel)s, k.key, k.digest, CURRENT_TIMESTAMP
+            FROM unnest(%(keys)s::text[], %(digests)s::text[]) AS k(key, digest), bounded_wait ORDER BY k.key
+            ON CONFLICT (channel_id, key) DO NOTHING RETURNING key)
+SELECT array_agg(key), set_config('lock_timeout', current_setting('loyalty.lock_timeout_before'), true) FROM claimed
+"""
+
+
+def claims_take(*, channel_id: int, keys: list[tuple[str, str]]) -> set[str] | None:
+    """Claim many (key, fingerprint) pairs in one statement, in a savepoint; returns the keys claimed now (the others
+    were claimed before: their writes replay or refuse one by one), or None when a key's first write still runs (the
+    caller then goes one by one, each its own claim and answer)."""
+    if not keys:
+        return set()
+    wait_ms = max(1, int(settings.IDEMPOTENCY_WAIT_SECONDS * 1000))
+    ordered = sorted(dict(keys).items())
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_CLAIM_MANY_SQL.format(table=IdempotencyRecord._meta.db_table),
+                           {"wait": f"{wait_ms}ms", "channel": channel_id, "keys": [k for k, _ in ordered],
+                            "digests": [d for _, d in ordered]})
+            return set(cursor.fetchone()[0] or ())
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) in ("55P03", "40P01"):
+            return None
+        raise
+
+
 class _InProgress(Exception):
     pass
 

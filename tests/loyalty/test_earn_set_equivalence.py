@@ -23,7 +23,7 @@ __all__ = ["rules"]
 line = st.tuples(st.sampled_from(["coffee", "books", "toys", ""]), st.integers(min_value=1, max_value=40_00))
 orders = st.lists(st.tuples(st.integers(min_value=0, max_value=2), st.integers(min_value=1, max_value=300_00),
                             st.lists(line, max_size=2), st.integers(min_value=0, max_value=5),
-                            st.sampled_from([None, 0, 3, 40])),  # occurred this many days ago
+                            st.sampled_from([None, 3, 40])),  # occurred this many days ago (before the sign-up: no referral)
                   min_size=1, max_size=6)
 
 
