@@ -119,10 +119,11 @@ def test_a_batch_costs_its_orders_statements_and_a_few_more(api, member_factory)
     with CaptureQueriesContext(connection) as ten:
         batch(api, *[order(m, f"B-{n}") for n, m in enumerate(members * 2 + members[:2])])
     per_order = (len(ten) - len(five)) / 5
-    # The set-based earn (config.earn_set): the orders it covers are read and written together, at most one statement
-    # more per order here (23 each when the batch placed them one by one). The tests cache nothing
-    # (SETTINGS_CACHE_SECONDS=0), so the batch's own count includes the reads of program settings, tiers, plans and the API key; besides them: the
-    # members, the one read and lock, the referral parties, the claim of every key (in a savepoint), the one write.
+    # The set-based earn (config.earn_set): the orders it covers are read and written together, at most one
+    # statement more per order here (23 each when the batch placed them one by one). The tests cache nothing
+    # (SETTINGS_CACHE_SECONDS=0), so the batch's own count includes the reads of program settings, tiers, plans
+    # and the API key; besides them: the members, the one read and lock, the referral parties, the claim of every
+    # key (in a savepoint), the one write.
     assert per_order <= 1, per_order
     assert len(five) <= 21, len(five)
 
