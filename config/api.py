@@ -23,7 +23,7 @@ from referrals.api.serializers import ReferralBriefSerializer, ReferralSerialize
 from referrals.api.throttling import RegistrationCodeChannelThrottle, RegistrationCodeThrottle
 from rewards.api.serializers import OrderRefundResultSerializer, RedemptionCancelSerializer, RedemptionSerializer
 
-from . import flows
+from . import earn_set, flows
 
 
 class RegistrationSerializer(MemberCreateSerializer):
@@ -119,11 +119,13 @@ class OrderEarnApi(APIView):
     def post(self, request):
         key = request_key(request)
         data = parse(OrderEarnSerializer, request)
-        member = member_get(external_id=data["member"])
         channel = request.user.channel_id
 
-        return idempotent_write(request, channel_id=channel, key=key,
-                                perform=lambda: order_place_answer(data, member=member, channel_id=channel, key=key))
+        def general():
+            return order_place_answer(data, member=member_get(external_id=data["member"]), channel_id=channel, key=key)
+
+        return idempotent_write(request, channel_id=channel, key=key, perform=lambda: earn_set.order_earn_answer(
+            data, channel_id=channel, key=key, general=general))
 
 
 class RefundReferralSerializer(serializers.Serializer):

@@ -86,7 +86,7 @@ class OrderBatchApi(APIView):
             body = {name: value for name, value in body.items() if name != "idempotency_key"}
             member = members.get(order["member"])
             item = flows.BatchItem(key=order["idempotency_key"], digest=body_fingerprint("POST", path, body),
-                                   member=member)
+                                   member=member, data=order)
             if member is None:
                 item.refused = (404, error_body(MembersErrorCode.MEMBER_NOT_FOUND,
                                                 f"No member with external_id {order['member']!r}."))

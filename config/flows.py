@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from campaigns import services as campaigns
 from core.errors import Conflict
-from core.idempotency import idempotent_item
+from core.idempotency import claims_take, idempotent_item
 from insight import services as insight
 from loyalty import locks
 from loyalty import services as loyalty
@@ -45,6 +45,8 @@ from referrals.exceptions import ReferralsErrorCode
 from referrals.models import Referral
 from rewards import services as rewards
 from rewards.models import Redemption
+
+from . import earn_set
 
 
 @transaction.atomic(savepoint=False)
@@ -74,37 +76,79 @@ def order_place(*, member: Member, channel_id: int, order_id: str, amount: Decim
 @dataclass
 class BatchItem:
     """One write of a batch: its own idempotency key and fingerprint, and what to do (None: refused up front, with
-    `refused` = (status, error body))."""
+    `refused` = (status, error body)); `data`, the parsed order, for the set-based earn."""
 
     key: str
     digest: str
     member: Member | None
     perform: Callable[[], tuple[int, dict]] | None = None
     refused: tuple[int, dict] | None = None
+    data: dict | None = None
 
 
 @transaction.atomic(durable=True)
 def orders_place_batch(*, channel_id: int, items: Sequence[BatchItem]) -> list[tuple[int, dict, bool]]:
     """Place a batch of orders (a point of sale's end-of-day sync): every member the batch may touch (each order's
-    member and referral parties) locked at once in member-id order, then each order, in request order, exactly once
-    by its own key in its own savepoint (each `perform` runs `order_place`, which finds its locks held). One refused
-    order rolls back alone. Returns (status, body, replayed) per item."""
-    parties = referrals.referral_parties_of(member_ids={i.member.pk for i in items if i.member is not None})
-    results = []
-    locks.accounts_create(parties)  # first, so that one sorted pass locks them all (loyalty.locks)
-    with locks.members_locked(parties):
-        for item in items:
-            if item.perform is None:
-                results.append((*item.refused, False))
+    member and referral parties) locked at once in member-id order by the set-based earn's one read, the orders'
+    keys claimed in one statement, the orders it covers placed in one write (config.earn_set); then each other order,
+    in request order, exactly once by its own key in its own savepoint (each `perform` runs `order_place`, which finds
+    its locks held). One refused order rolls back alone. Returns (status, body, replayed) per item.
+
+    Each member's orders keep their request order: once an order of a member (or an order id) goes the general way,
+    every later one of them does too, and so do the orders of referrers once a referred member's order did."""
+    live = [item for item in items if item.perform is not None]
+    ctx = earn_set.context(channel_id)
+    read = earn_set.earn_read(channel_id=channel_id, external_ids=[i.data["member"] for i in live],
+                              order_ids=[i.data["order_id"] for i in live], n=len(live), now=ctx.now,
+                              settings=ctx.settings)
+    parties = referrals.referral_parties_of(member_ids={i.member.pk for i in live})
+    missing = parties - set(read.accounts)
+    if missing:  # a referral attached since the read: every order goes the general way, all locked at once (rare)
+        locks.accounts_create(missing)
+        read.accounts = {}
+    first = {}
+    for item in live:
+        first.setdefault(item.key, item)
+    claimed = claims_take(channel_id=channel_id, keys=[(k, i.digest) for k, i in first.items()]) \
+        if read.accounts else None
+    results: dict[int, tuple[int, dict, bool]] = {}
+    with locks.accounts_held(read.accounts):
+        general, placed, release = [], [], []
+        members_general, orders_general, orders_placed, referrers_general = set(), set(), set(), False
+        for item in live:
+            data, n = item.data, len(placed)
+            fast = None
+            if (claimed is not None and item.key in claimed and first[item.key] is item
+                    and item.member.pk not in members_general and data["order_id"] not in orders_general
+                    and data["order_id"] not in orders_placed
+                    and not (referrers_general and item.member.pk in read.referrers)):
+                fast = earn_set.earn_one(ctx, read, key=item.key, data=data,
+                                         ids=(read.ids[0][n], read.ids[1][n], read.ids[2][n]))
+            if fast is None:
+                general.append(item)
+                if claimed is not None and (item.key not in claimed or first[item.key] is not item):
+                    continue  # claimed before: a replay or a refusal, which writes nothing
+                if claimed is not None:
+                    release.append(item.key)
+                members_general.add(item.member.pk)
+                orders_general.add(data["order_id"])
+                referrers_general |= bool(read.members.get(data["member"]) and read.members[data["member"]].referred)
                 continue
-            status, body, replayed = idempotent_item(channel_id=channel_id, key=item.key, digest=item.digest,
-                                                     perform=item.perform)
-            if status >= 400:
-                # Rolled back to its savepoint: what the ledger holds in memory for these members is stale.
-                locks.accounts_reload(referrals.referral_parties(member_id=item.member.pk))
-                item.member.refresh_from_db()
-            results.append((status, body, replayed))
-    return results
+            placed.append(fast)
+            orders_placed.add(data["order_id"])
+            results[id(item)] = (201, fast.body, False)
+        if placed or release:
+            earn_set.earn_write(ctx, placed, read.accounts, release=release)
+        with locks.members_locked([] if read.accounts else parties):
+            for item in general:
+                status, body, replayed = idempotent_item(channel_id=channel_id, key=item.key, digest=item.digest,
+                                                         perform=item.perform)
+                if status >= 400:
+                    # Rolled back to its savepoint: what the ledger holds in memory for these members is stale.
+                    locks.accounts_reload(referrals.referral_parties(member_id=item.member.pk))
+                    item.member.refresh_from_db()
+                results[id(item)] = (status, body, replayed)
+    return [(*item.refused, False) if item.perform is None else results[id(item)] for item in items]
 
 
 @dataclass

@@ -76,6 +76,39 @@ RETURNING id, set_config('lock_timeout', current_setting('loyalty.lock_timeout_b
 """
 
 
+# The claim of many keys at once (a batch): the same bounded wait, put back when the aggregate is computed, that
+# is once every row was inserted or found claimed. Keys in sorted order, so two batches cannot claim crosswise.
+_CLAIM_MANY_SQL = """
+WITH bounded_wait AS (SELECT set_config('loyalty.lock_timeout_before', current_setting('lock_timeout'), true),
+                             set_config('lock_timeout', %(wait)s, true)),
+claimed AS (INSERT INTO {table} (channel_id, key, fingerprint, created_at)
+            SELECT %(channel)s, k.key, k.digest, CURRENT_TIMESTAMP
+            FROM unnest(%(keys)s::text[], %(digests)s::text[]) AS k(key, digest), bounded_wait ORDER BY k.key
+            ON CONFLICT (channel_id, key) DO NOTHING RETURNING key)
+SELECT array_agg(key), set_config('lock_timeout', current_setting('loyalty.lock_timeout_before'), true) FROM claimed
+"""
+
+
+def claims_take(*, channel_id: int, keys: list[tuple[str, str]]) -> set[str] | None:
+    """Claim many (key, fingerprint) pairs in one statement, in a savepoint; returns the keys claimed now (the others
+    were claimed before: their writes replay or refuse one by one), or None when a key's first write still runs (the
+    caller then goes one by one, each its own claim and answer)."""
+    if not keys:
+        return set()
+    wait_ms = max(1, int(settings.IDEMPOTENCY_WAIT_SECONDS * 1000))
+    ordered = sorted(dict(keys).items())
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_CLAIM_MANY_SQL.format(table=IdempotencyRecord._meta.db_table),
+                           {"wait": f"{wait_ms}ms", "channel": channel_id, "keys": [k for k, _ in ordered],
+                            "digests": [d for _, d in ordered]})
+            return set(cursor.fetchone()[0] or ())
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) in ("55P03", "40P01"):
+            return None
+        raise
+
+
 class _InProgress(Exception):
     pass
 
@@ -112,7 +145,8 @@ def _answer(channel_id: int, key: str, status: int, body: dict) -> None:
 
 def idempotent_write(request, *, channel_id: int, perform: Callable[[], tuple[int, dict]],
                      key: str | None = None) -> Response:
-    """Run `perform` (returning status and body) exactly once for this channel and Idempotency-Key."""
+    """Run `perform` (returning status and body) exactly once for this channel and Idempotency-Key. A `perform`
+    that stored the answer itself, in its own write, returns (status, body, True)."""
     key = key or request_key(request)
     digest = fingerprint(request)
     try:
@@ -133,8 +167,9 @@ def _write_once(request, *, channel_id: int, key: str, digest: str, perform: Cal
                     code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 )
             return Response(record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"})
-        status, body = perform()
-        _answer(channel_id, key, status, body)
+        status, body, *stored = perform()
+        if not stored:  # a perform that wrote its answer with its rows says so with a third item, True
+            _answer(channel_id, key, status, body)
     return Response(body, status=status)
 
 
@@ -152,8 +187,9 @@ def idempotent_item(*, channel_id: int, key: str, digest: str,
                     raise Conflict("This idempotency key was already used for a different request.",
                                    code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
                 return record.status_code, record.response, True
-            status, body = perform()
-            _answer(channel_id, key, status, body)
+            status, body, *stored = perform()
+            if not stored:
+                _answer(channel_id, key, status, body)
             return status, body, False
     except _InProgress:
         return 409, error_body(ErrorCode.IDEMPOTENCY_IN_PROGRESS, "A request with this idempotency key is still "

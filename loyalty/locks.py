@@ -54,6 +54,36 @@ def members_locked(member_ids: Iterable[int]) -> Iterator[dict[int, Account]]:
             held.pop(i, None)
 
 
+# What a set-based statement that reads more than the accounts embeds (as a CTE over `{ids}`, a subquery of member
+# ids) to lock them, in member-id order; it then registers what it read with `accounts_held`.
+ACCOUNTS_LOCK_SQL = (f"SELECT {', '.join(f.column for f in Account._meta.concrete_fields)} "
+                     f"FROM {Account._meta.db_table} WHERE member_id IN ({{ids}}) ORDER BY member_id FOR UPDATE")
+
+
+def account_from_row(row) -> Account:
+    """An account read by ACCOUNTS_LOCK_SQL (its columns, in that order)."""
+    return Account.from_db(connection.alias, [f.attname for f in Account._meta.concrete_fields], row)
+
+
+@contextmanager
+def accounts_held(accounts: dict[int, Account]) -> Iterator[dict[int, Account]]:
+    """Register accounts that the caller's own statement locked with ACCOUNTS_LOCK_SQL, as `members_locked` does
+    for those it locks: the services find them held, and a nested `members_locked` of the same members takes no
+    lock again. The same order rule applies."""
+    if not connection.in_atomic_block:
+        raise LockNotHeld("Ledger locks are taken inside a transaction.")
+    held = _held()
+    new = sorted(i for i in accounts if i not in held)
+    if new and held and min(new) < max(held):
+        raise LockNotHeld(f"Members {new} were locked after member {max(held)}: out of order.")
+    try:
+        held.update({i: accounts[i] for i in new})
+        yield {i: held[i] for i in accounts}
+    finally:
+        for i in new:
+            held.pop(i, None)
+
+
 def _lock(ids: list[int]) -> dict[int, Account]:
     locked = Account.objects.select_for_update().order_by("member_id")
     accounts = {a.member_id: a for a in locked.filter(member_id__in=ids)}

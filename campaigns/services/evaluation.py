@@ -224,12 +224,16 @@ def _order_campaigns(now: datetime) -> list[Campaign]:
     return [c for c in active if (c.starts_at is None or c.starts_at <= now) and (c.ends_at is None or c.ends_at > now)]
 
 
+def order_campaigns_matching(*, amount, now: datetime) -> list[Campaign]:
+    """The live order campaigns an order of `amount` matches (none: `order_campaigns_apply` does nothing)."""
+    return [c for c in _order_campaigns(now) if c.order_min_amount is None or amount >= c.order_min_amount]
+
+
 def order_campaigns_apply(*, order: Order, channel_id: int) -> list[Firing]:
     """The live order campaigns the order matches, applied once per order (the order flow calls this under the
     member's lock, in the order's transaction)."""
     now = timezone.now()
     candidates = [Candidate(campaign=c, member_id=order.member_id, occurrence=f"order:{order.pk}",
                             channel_id=channel_id, store=order.store, details={"order_id": order.order_id})
-                  for c in _order_campaigns(now)
-                  if c.order_min_amount is None or order.amount >= c.order_min_amount]
+                  for c in order_campaigns_matching(amount=order.amount, now=now)]
     return firings_apply(candidates=candidates, now=now)

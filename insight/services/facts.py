@@ -30,18 +30,24 @@ PAID_WITH_POINTS = [Redemption.Status.HELD.value, Redemption.Status.COMPLETED.va
 
 _MERGED = ("(SELECT COALESCE(jsonb_agg(DISTINCT c ORDER BY c), '[]'::jsonb) FROM (SELECT jsonb_array_elements_text("
            "f.categories) UNION SELECT jsonb_array_elements_text(EXCLUDED.categories)) AS s(c))")
-_UPSERT = f"""
+ORDERS_UPSERT = f"""
     INSERT INTO {FACTS} AS f (member_id, first_order_at, last_order_at, orders_count, refunded_orders, redeemed_orders,
                               spend, categories, categories_count, updated_at)
-    SELECT %(member)s, %(at)s, %(at)s, 1, 0, r.n, %(amount)s, c.cats, jsonb_array_length(c.cats), %(now)s
-    FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM {REDEMPTIONS} WHERE channel_id = %(channel)s AND order_id = %(order)s
-                                   AND kind = 'checkout' AND status = ANY(%(paid)s)) THEN 1 ELSE 0 END AS n) AS r,
-         (SELECT COALESCE(jsonb_agg(DISTINCT x ORDER BY x), '[]'::jsonb) AS cats
-          FROM unnest(%(categories)s::text[]) AS x) AS c
+    SELECT o.member_id, min(o.at), max(o.at), count(*), 0,
+           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM {REDEMPTIONS} r WHERE r.channel_id = o.channel
+                                          AND r.order_id = o.order_id AND r.kind = 'checkout'
+                                          AND r.status = ANY(%(f_paid)s::text[]))),
+           sum(o.amount), c.cats, jsonb_array_length(c.cats), %(now)s
+    FROM unnest(%(f_member)s::bigint[], %(f_at)s::timestamptz[], %(f_amount)s::numeric[], %(f_channel)s::bigint[],
+                %(f_order)s::text[]) AS o(member_id, at, amount, channel, order_id)
+    CROSS JOIN LATERAL (SELECT COALESCE(jsonb_agg(DISTINCT x ORDER BY x), '[]'::jsonb) AS cats
+                        FROM unnest(%(f_cat_member)s::bigint[], %(f_cat)s::text[]) AS k(member_id, x)
+                        WHERE k.member_id = o.member_id) AS c
+    GROUP BY o.member_id, c.cats
     ON CONFLICT (member_id) DO UPDATE SET
         first_order_at = LEAST(f.first_order_at, EXCLUDED.first_order_at),
         last_order_at = GREATEST(f.last_order_at, EXCLUDED.last_order_at),
-        orders_count = f.orders_count + 1,
+        orders_count = f.orders_count + EXCLUDED.orders_count,
         redeemed_orders = f.redeemed_orders + EXCLUDED.redeemed_orders,
         spend = f.spend + EXCLUDED.spend,
         categories = {_MERGED},
@@ -50,15 +56,23 @@ _UPSERT = f"""
 """
 
 
+def orders_facts_params(orders: list[tuple[int, object, Decimal, int, str, list[str]]]) -> dict:
+    """The parameters of ORDERS_UPSERT (one statement for any number of orders, several of one member alike) for
+    (member id, occurred at, amount, channel id, order id, categories) per order."""
+    cats = [(order[0], c) for order in orders for c in sorted({c for c in order[5] if c})]
+    return {"f_member": [o[0] for o in orders], "f_at": [o[1] for o in orders], "f_amount": [o[2] for o in orders],
+            "f_channel": [o[3] for o in orders], "f_order": [o[4] for o in orders], "f_paid": PAID_WITH_POINTS,
+            "f_cat_member": [c[0] for c in cats], "f_cat": [c[1] for c in cats]}
+
+
 def member_facts_record_order(*, order: Order | HistoricalOrder, categories: list[str]) -> None:
     """Count a new order (with the categories of its lines), or an imported past one, in its member's facts."""
     account_locked(order.member_id)  # asserts the caller (a flow) holds the member's lock
     categories = sorted({c for c in categories if c})
     if connection.vendor == "postgresql":  # one statement on the hot path
         with connection.cursor() as cursor:
-            cursor.execute(_UPSERT, {"member": order.member_id, "at": order.occurred_at, "amount": order.amount,
-                                     "channel": order.channel_id, "order": order.order_id, "paid": PAID_WITH_POINTS,
-                                     "categories": categories, "now": timezone.now()})
+            cursor.execute(ORDERS_UPSERT, {"now": timezone.now(), **orders_facts_params(
+                [(order.member_id, order.occurred_at, order.amount, order.channel_id, order.order_id, categories)])})
         return
     # Elsewhere (local runs on SQLite) the same in three queries, safe under the member's lock.
     facts = MemberFacts.objects.filter(member_id=order.member_id).first() or MemberFacts(member_id=order.member_id)

@@ -63,7 +63,7 @@ class Plan(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
-        forget("plans_exist")
+        forget("plans_exist", "plans")
 
 
 class Subscription(models.Model):

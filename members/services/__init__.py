@@ -25,13 +25,23 @@ from .plans import (
 )
 from .privacy import is_erased, member_erase
 from .tiers import (
+    QUALIFYING_UPSERT,
     Benefits,
     TierActivity,
+    active_tiers,
+    benefits_of,
+    held_sums_after,
+    held_value_of,
+    held_windows,
     member_benefits,
+    month_start,
+    plans_by_id,
+    qualifying_params,
     tier_activity_prepare,
     tier_activity_record,
     tier_evaluate,
     tier_pin,
+    tier_status_unchanged_by,
     tier_take_back,
     tier_threshold_review_schedule,
     tier_upgrade_if_qualified,
@@ -45,5 +55,8 @@ __all__ = [
     "page_links_revoke", "phone_normalise", "plan_get", "subscription_cancel", "subscription_for",
     "subscription_renew", "subscription_start", "subscriptions_expire_due", "tier_activity_prepare",
     "tier_activity_record", "tier_evaluate", "tier_pin", "tier_take_back", "tier_threshold_review_schedule",
-    "tier_upgrade_if_qualified", "tiers_evaluate_due", "timezone_validate", "is_erased", "member_erase",
+    "tier_upgrade_if_qualified", "tiers_evaluate_due", "timezone_validate",
+    "QUALIFYING_UPSERT", "qualifying_params", "active_tiers", "benefits_of", "held_sums_after", "held_value_of", "held_windows",
+    "month_start", "plans_by_id", "tier_status_unchanged_by",
+    "is_erased", "member_erase",
 ]

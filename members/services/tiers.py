@@ -80,16 +80,42 @@ def qualifying_value_params(settings: MembershipSettings, now: datetime) -> dict
     return {"qualifying_since": window_start(settings, now)}
 
 
-def _held_sums(settings: MembershipSettings, now: datetime) -> dict:
-    """The sums a tier is held on, as aggregates over QualifyingActivity rows. On a calendar year, a year's
-    qualification holds through the whole next year (the airline and retail rule): this year's and last year's."""
-    field = _basis_field(settings)
+def held_windows(settings: MembershipSettings, now: datetime) -> dict[str, tuple[date | None, date | None]]:
+    """The months a tier is held on, as [start, end) pairs (None: open). On a calendar year, a year's qualification
+    holds through the whole next year (the airline and retail rule): this year's and last year's."""
     if settings.window != MembershipSettings.Window.CALENDAR_YEAR:
-        start = window_start(settings, now)
-        return {"current": Sum(field, filter=Q(month__gte=start) if start else None)}
+        return {"current": (window_start(settings, now), None)}
     this_year, last_year = date(now.year, 1, 1), date(now.year - 1, 1, 1)
-    return {"current": Sum(field, filter=Q(month__gte=this_year)),
-            "last_year": Sum(field, filter=Q(month__gte=last_year, month__lt=this_year))}
+    return {"current": (this_year, None), "last_year": (last_year, this_year)}
+
+
+def _held_sums(settings: MembershipSettings, now: datetime) -> dict:
+    """`held_windows` as aggregates over QualifyingActivity rows."""
+    field = _basis_field(settings)
+    sums = {}
+    for name, (start, end) in held_windows(settings, now).items():
+        condition = Q(**({"month__gte": start} if start else {}), **({"month__lt": end} if end else {}))
+        sums[name] = Sum(field, filter=condition if condition else None)
+    return sums
+
+
+def held_sums_after(*, settings: MembershipSettings, now: datetime, sums: dict[str, tuple[int, Decimal]],
+                    month: date, points: int, spend: Decimal) -> dict[str, tuple[int, Decimal]]:
+    """The (points, spend) sums of each of `held_windows` after an activity of `month`, from those before it: for a
+    set-based reader that read the sums once and counts each activity itself."""
+    after = {}
+    for name, (start, end) in held_windows(settings, now).items():
+        total_points, total_spend = sums.get(name) or (0, Decimal(0))
+        if (start is None or month >= start) and (end is None or month < end):
+            total_points, total_spend = total_points + points, total_spend + spend
+        after[name] = (total_points, total_spend)
+    return after
+
+
+def held_value_of(settings: MembershipSettings, sums: dict[str, tuple[int, Decimal]]) -> Decimal:
+    """`held_value` from the sums of `held_windows`."""
+    points = settings.basis == MembershipSettings.Basis.POINTS
+    return max(Decimal(p if points else s) for p, s in sums.values())
 
 
 def held_value(member_id: int, settings: MembershipSettings, now: datetime) -> Decimal:
@@ -122,6 +148,11 @@ def _rank(tier: Tier | None) -> int:
     return tier.rank if tier else -1
 
 
+def plans_by_id() -> dict[int, Plan]:
+    """Every plan with its tier floor, by id, through the per-process settings cache (a saved plan is forgotten)."""
+    return cached("plans", lambda: {p.pk: p for p in Plan.objects.select_related("tier_floor")})
+
+
 def _live_subscription(member_id: int) -> Subscription | None:
     if not cached("plans_exist", Plan.objects.exists):
         return None
@@ -131,13 +162,36 @@ def _live_subscription(member_id: int) -> Subscription | None:
 
 def _floor(status: TierStatus, now: datetime) -> Tier | None:
     """The tier a member keeps whatever they qualify for: a staff pin, or a paid plan's floor."""
+    return floor_of(status, _live_subscription(status.member_id), now)
+
+
+def floor_of(status: TierStatus, subscription: Subscription | None, now: datetime) -> Tier | None:
+    """`_floor` given the member's live subscription (read by the caller)."""
     floors = []
     if status.pinned_tier_id and status.pinned_until and status.pinned_until > now:
         floors.append(status.pinned_tier)
-    subscription = _live_subscription(status.member_id)
     if subscription and subscription.plan.tier_floor_id:
         floors.append(subscription.plan.tier_floor)
     return max(floors, key=_rank, default=None)
+
+
+def tier_upgrade_target(status: TierStatus, earned: Tier | None, floor: Tier | None) -> tuple[Tier | None, bool]:
+    """What `tier_upgrade_if_qualified` decides: the tier to move up to (None: stay) and whether the grace period
+    ends (qualified again, or a floor holds the tier)."""
+    target = max([earned, floor], key=_rank)
+    if _rank(target) > _rank(status.tier):
+        return target, True
+    return None, _rank(target) >= _rank(status.tier)
+
+
+def tier_status_unchanged_by(*, status: TierStatus, settings: MembershipSettings, tiers: list[Tier],
+                             held: Decimal, subscription: Subscription | None, now: datetime) -> bool:
+    """Whether an activity that brings the held value to `held` leaves the status as it is (no upgrade, no grace
+    ended), so that `tier_upgrade_if_qualified` would write nothing: the set-based earn's test."""
+    if not tiers:
+        return True
+    to, grace_ends = tier_upgrade_target(status, tier_for_value(held, tiers), floor_of(status, subscription, now))
+    return to is None and not (grace_ends and (status.below_since or status.warned_at))
 
 
 def status_lock(member_id: int) -> TierStatus:
@@ -248,14 +302,13 @@ def tier_upgrade_if_qualified(*, member_id: int, now: datetime | None = None,
     status = prepared.status if prepared is not None else status_lock(member_id)  # locked: tiers are active
     before = _state(status)
     earned = tier_for_value(held_value(member_id, settings, now), tiers)
-    floor = _floor(status, now)
-    target = max([earned, floor], key=_rank)
+    target, grace_ends = tier_upgrade_target(status, earned, _floor(status, now))
     change = None
-    if _rank(target) > _rank(status.tier):
+    if target is not None:
         reason = TierChange.Reason.UPGRADE if target == earned else (
             TierChange.Reason.PIN if status.pinned_tier_id == getattr(target, "pk", None) else TierChange.Reason.PLAN)
         change = _change(status, target, reason, now)
-    elif _rank(target) >= _rank(status.tier):
+    elif grace_ends:
         # Qualified again, or a pin or a plan holds the tier: no grace is running. Should the floor end with the
         # member below the threshold, the evaluation at its end starts a grace period of its own, with its warning.
         status.below_since = status.warned_at = None
@@ -300,19 +353,34 @@ def tier_take_back(*, member_id: int, since: datetime, note: str, now: datetime 
     return change
 
 
+_QA = QualifyingActivity._meta.db_table
+QUALIFYING_UPSERT = f"""
+    INSERT INTO {_QA} (member_id, month, points, spend)
+    SELECT * FROM unnest(%(q_member)s::bigint[], %(q_month)s::date[], %(q_points)s::bigint[], %(q_spend)s::numeric[])
+    ON CONFLICT (member_id, month) DO UPDATE SET points = {_QA}.points + EXCLUDED.points,
+                                                 spend = {_QA}.spend + EXCLUDED.spend
+"""
+
+
+def qualifying_params(activity: list[tuple[int, datetime, int, Decimal]]) -> dict:
+    """The parameters of QUALIFYING_UPSERT for (member id, moment, points, spend) items, summed per member and
+    month first (one statement may not move a row twice)."""
+    months: dict[tuple[int, date], list] = {}
+    for member_id, at, points, spend in activity:
+        total = months.setdefault((member_id, month_start(at)), [0, Decimal(0)])
+        total[0] += points
+        total[1] += spend
+    return {"q_member": [k[0] for k in months], "q_month": [k[1] for k in months],
+            "q_points": [v[0] for v in months.values()], "q_spend": [v[1] for v in months.values()]}
+
+
 @transaction.atomic(savepoint=False)
 def tier_activity_record(*, member_id: int, points: int, spend: Decimal, at: datetime,
                          now: datetime | None = None, prepared: TierActivity | None = None) -> TierChange | None:
     """Count qualifying activity (negative on refunds) and upgrade in the same transaction if it qualifies.
     `prepared`: what the caller read of the member's tiers in this transaction (`tier_activity_prepare`)."""
-    table = QualifyingActivity._meta.db_table
     with connection.cursor() as cursor:  # one upsert: the month's row is created or moved in one statement
-        cursor.execute(
-            f"INSERT INTO {table} (member_id, month, points, spend) VALUES (%s, %s, %s, %s) "
-            f"ON CONFLICT (member_id, month) DO UPDATE SET points = {table}.points + EXCLUDED.points, "
-            f"spend = {table}.spend + EXCLUDED.spend",
-            [member_id, month_start(at), points, spend],
-        )
+        cursor.execute(QUALIFYING_UPSERT, qualifying_params([(member_id, at, points, spend)]))
     if points >= 0 and spend >= 0:
         return tier_upgrade_if_qualified(member_id=member_id, now=now, prepared=prepared)
     # A refund can only make the member fall. What the refunded order lifted them to goes at once; a tier they
@@ -440,13 +508,18 @@ def member_benefits(*, member_id: int, now: datetime | None = None, status=UNREA
     None), when the caller has read them already."""
     if status is UNREAD:
         status = one_or_none(TierStatus.objects.select_related("tier").filter(member_id=member_id))
-    tier = status.tier if status else None
     if subscription is UNREAD:
         subscription = _live_subscription(member_id)
+    return benefits_of(tier=status.tier if status else None, subscription=subscription,
+                       settings=MembershipSettings.current())
+
+
+def benefits_of(*, tier: Tier | None, subscription: Subscription | None, settings: MembershipSettings) -> Benefits:
+    """`member_benefits` given what it reads: the member's tier and live subscription (with its plan)."""
     plan = subscription.plan if subscription else None
     tier_multiplier = tier.earn_multiplier if tier else Decimal(1)
     plan_multiplier = plan.earn_multiplier if plan else Decimal(1)
-    if MembershipSettings.current().combination == MembershipSettings.Combination.MULTIPLY:
+    if settings.combination == MembershipSettings.Combination.MULTIPLY:
         multiplier = tier_multiplier * plan_multiplier
     else:
         multiplier = max(tier_multiplier, plan_multiplier)

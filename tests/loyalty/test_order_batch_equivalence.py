@@ -105,7 +105,10 @@ def _snapshot(prefix: str, side: str) -> str:
     snap = {}
     for name, qs in tables.items():
         qs = qs.order_by("member_id") if name in ("accounts", "tier_status") else qs.order_by("id")
-        snap[name] = [_plain(dict(row)) for row in (qs if qs._fields else qs.values())]
+        # Compared as sets of rows: the batch writes the orders the set-based earn covers in one statement, before
+        # the others (config.flows.orders_place_batch), so ids across members need not follow the request's order.
+        snap[name] = sorted((_plain(dict(row)) for row in (qs if qs._fields else qs.values())),
+                            key=lambda row: json.dumps(row, default=str, sort_keys=True))
     # The batch creates the accounts of every member it locks up front, outside the orders' savepoints; a member
     # whose orders were all refused keeps an empty one, which holds what no account holds.
     snap["accounts"] = [a for a in snap["accounts"] if any(v for k, v in a.items() if k != "updated_at")]

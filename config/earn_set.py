@@ -1,0 +1,426 @@
+"""The common earn, set-based: N orders (1 for POST /api/v1/orders, up to 1,000 for the batch) in two statements.
+
+1. One read locks every account the orders may touch (each order's member and their referral parties, in member-id
+   order: loyalty.locks.ACCOUNTS_LOCK_SQL) and reads, beside them, what the earning rules need of each member: status
+   and time zone, a referral of theirs, a boost waiting, live subscriptions, the tier status (locked too) and the
+   qualifying sums of the tier windows, the order ids already recorded; and it draws the ids of the rows to write.
+2. Python runs the earning rules on each order, in request order, with the same functions the general service calls
+   (loyalty.services.earning.earn_build, rules.order_points, members' benefits_of and tier tests ...).
+3. One statement writes every row the general path writes: the accounts, transactions, orders, lots, movements,
+   order lines, qualifying activity, member facts and the stored answers (constant SQL text, prepared after a few
+   runs by psycopg).
+
+An order the common earn does not cover (a referral, a boost, a tier change, an order campaign or challenge, a
+refusal of any kind, an unknown or inactive member, a duplicate order id ...) is placed by the general flow
+(config.flows.order_place) in the same transaction, with the accounts already held (loyalty.locks.accounts_held), so
+its answer and rows are exactly today's. Within a batch, every later order of a member (or of an order id, or a
+key) that went the general way goes the general way too, so each member's orders keep their request order.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+
+import psycopg
+from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
+
+from campaigns.services.challenges import challenges_live
+from campaigns.services.evaluation import order_campaigns_matching
+from core.errors import Conflict
+from core.models import IdempotencyRecord
+from insight.services.facts import ORDERS_UPSERT, orders_facts_params
+from loyalty import locks
+from loyalty.api.serializers import OrderSerializer
+from loyalty.models import Account, EarnBoost, Lot, LotMovement, Order, OrderLine, ProgramSettings, Transaction
+from loyalty.services import rules
+from loyalty.services.earning import Earn, category_multipliers, earn_build, order_check
+from members.models import Member, MembershipSettings, QualifyingActivity, Subscription, TierStatus
+from members.models.plans import LIVE
+from members.services import (
+    QUALIFYING_UPSERT,
+    active_tiers,
+    benefits_of,
+    held_sums_after,
+    held_value_of,
+    held_windows,
+    month_start,
+    plans_by_id,
+    qualifying_params,
+    tier_status_unchanged_by,
+)
+from referrals.exceptions import ReferralsErrorCode
+from referrals.models import Referral
+
+_NOT_LIVE = [Referral.Status.REJECTED.value, Referral.Status.REVERSED.value]
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+@cache
+def _read_sql() -> str:
+    """Built once per process: the same text every time, so psycopg prepares it."""
+    account_columns = ", ".join(f"a.{f.column}" for f in Account._meta.concrete_fields)
+    sums = ", ".join(f"COALESCE(SUM({col}) FILTER (WHERE month >= COALESCE((%(w_start)s::date[])[{i}], '-infinity') "
+                     f"AND month < COALESCE((%(w_end)s::date[])[{i}], 'infinity')), 0)"
+                     for i in (1, 2) for col in ("points", "spend"))
+    sequence = "nextval(pg_get_serial_sequence('{}', 'id'))"
+    allocate = ", ".join(f"(SELECT array_agg({sequence.format(model._meta.db_table)}) FROM generate_series(1, %(n)s))"
+                         for model in (Transaction, Order, Lot))
+    return f"""
+WITH m AS (SELECT id, external_id, status, timezone FROM {_table(Member)} WHERE external_id = ANY(%(members)s::text[])),
+r1 AS (SELECT referred_id, referrer_id, status FROM {_table(Referral)} WHERE referred_id IN (SELECT id FROM m)),
+r2 AS (SELECT referrer_id FROM {_table(Referral)} WHERE referred_id IN (
+           SELECT referrer_id FROM r1 WHERE status <> ALL(%(not_live)s::text[]))),
+parties AS (SELECT id FROM m UNION SELECT referrer_id FROM r1 WHERE status <> ALL(%(not_live)s::text[])
+            UNION SELECT referrer_id FROM r2),
+a AS ({locks.ACCOUNTS_LOCK_SQL.format(ids="SELECT id FROM parties")}),
+ts AS (SELECT member_id, tier_id, since, pinned_tier_id, pinned_until, below_since, warned_at
+       FROM {_table(TierStatus)} WHERE member_id IN (SELECT id FROM m) AND member_id IN (SELECT member_id FROM a)
+       ORDER BY member_id FOR UPDATE)
+SELECT {account_columns}, m.external_id, m.status, m.timezone,
+       EXISTS (SELECT 1 FROM r1 WHERE r1.referred_id = a.member_id),
+       ts.member_id IS NOT NULL, ts.tier_id, ts.since, ts.pinned_tier_id, ts.pinned_until, ts.below_since, ts.warned_at,
+       EXISTS (SELECT 1 FROM {_table(EarnBoost)} b WHERE b.member_id = a.member_id AND b.used_at IS NULL
+               AND (b.expires_at IS NULL OR b.expires_at > %(now)s)),
+       ARRAY(SELECT s.plan_id FROM {_table(Subscription)} s WHERE s.member_id = a.member_id
+             AND s.status = ANY(%(live)s::text[]) AND s.current_period_end > %(now)s),
+       q.*,
+       (SELECT array_agg(id) FROM parties WHERE id NOT IN (SELECT member_id FROM a)),
+       (SELECT array_agg(DISTINCT referrer_id) FROM (SELECT referrer_id FROM r1 UNION SELECT referrer_id FROM r2) x),
+       (SELECT array_agg(order_id) FROM {_table(Order)} WHERE channel_id = %(channel)s
+        AND order_id = ANY(%(orders)s::text[])),
+       {allocate}
+FROM a LEFT JOIN m ON m.id = a.member_id LEFT JOIN ts ON ts.member_id = a.member_id
+LEFT JOIN LATERAL (SELECT {sums} FROM {_table(QualifyingActivity)} qa WHERE qa.member_id = m.id) q ON true
+ORDER BY a.member_id
+"""
+
+
+@cache
+def _positional(sql: str) -> tuple[str, list[str]]:
+    """A statement with named parameters as PostgreSQL's own $1, $2 ... and the names in that order: done once per
+    process, where psycopg would parse a long statement with many parameters again on every execution."""
+    names: list[str] = []
+
+    def number(match) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"%\((\w+)\)s", number, sql), names
+
+
+def _execute(sql: str, params: dict):
+    """Run one of this module's constant statements through Django's cursor wrapper (its execute wrappers and
+    query counts see it) on a raw psycopg cursor, which sends the $n text as it is (prepared after a few runs)."""
+    if connection.queries_logged:  # a debug cursor (tests counting queries) logs the statement with %s parameters
+        cursor = connection.cursor()
+        cursor.execute(sql, params)
+        return cursor
+    query, names = _positional(sql)
+    connection.ensure_connection()
+    cursor = connection._prepare_cursor(psycopg.RawCursor(connection.connection))  # as connection.cursor() wraps
+    cursor.execute(query, [params[name] for name in names])
+    return cursor
+
+
+# The answer as OrderSerializer(order).data renders it, from one serializer whose fields are built once per process
+# (the ModelSerializer builds its fields again on every instance).
+_ORDER_SERIALIZER = OrderSerializer()
+
+
+def _fields(model, *, with_pk: bool) -> list:
+    return [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+
+
+def _insert(model, name: str, *, with_pk: bool) -> str:
+    fields = _fields(model, with_pk=with_pk)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    arrays = ", ".join(f"%({name}_{f.attname})s::{f.db_type(connection)}[]" for f in fields)
+    return f"{name} AS (INSERT INTO {_table(model)} ({columns}) SELECT * FROM unnest({arrays}) RETURNING 1)"
+
+
+@cache
+def _write_sql() -> str:
+    account = _table(Account)
+    facts, qualifying = ORDERS_UPSERT.strip(), QUALIFYING_UPSERT.strip()
+    return f"""
+WITH acc AS (UPDATE {account} a SET available = v.available, pending = v.pending, lifetime_earned = v.lifetime_earned,
+                 updated_at = %(now)s
+             FROM unnest(%(a_member)s::bigint[], %(a_available)s::bigint[], %(a_pending)s::bigint[],
+                         %(a_lifetime_earned)s::bigint[]) AS v(member_id, available, pending, lifetime_earned)
+             WHERE a.member_id = v.member_id RETURNING 1),
+{_insert(Transaction, "t", with_pk=True)},
+{_insert(Order, "o", with_pk=True)},
+{_insert(Lot, "l", with_pk=True)},
+{_insert(LotMovement, "mv", with_pk=False)},
+{_insert(OrderLine, "ln", with_pk=False)},
+qa AS ({qualifying} RETURNING 1),
+fa AS ({facts} RETURNING 1),
+ans AS (UPDATE {_table(IdempotencyRecord)} r SET status_code = v.status, response = v.response
+        FROM unnest(%(k_key)s::text[], %(k_status)s::int[], %(k_response)s::jsonb[]) AS v(key, status, response)
+        WHERE r.channel_id = %(channel)s AND r.key = v.key RETURNING 1),
+rel AS (DELETE FROM {_table(IdempotencyRecord)} WHERE channel_id = %(channel)s AND key = ANY(%(k_release)s::text[])
+        RETURNING 1)
+SELECT (SELECT count(*) FROM {_table(Referral)} WHERE referred_id = ANY(%(a_placed)s::bigint[])),
+       (SELECT count(*) FROM acc), (SELECT count(*) FROM t), (SELECT count(*) FROM o), (SELECT count(*) FROM l),
+       (SELECT count(*) FROM mv), (SELECT count(*) FROM ln), (SELECT count(*) FROM qa), (SELECT count(*) FROM fa),
+       (SELECT count(*) FROM ans), (SELECT count(*) FROM rel)
+"""
+
+
+def _arrays(name: str, model, instances: list[Model], *, with_pk: bool) -> dict:
+    params = {}
+    for f in _fields(model, with_pk=with_pk):
+        if f.get_internal_type() == "JSONField":
+            values = [json.dumps(getattr(i, f.attname), cls=f.encoder) for i in instances]
+        else:
+            values = [f.get_db_prep_save(getattr(i, f.attname), connection) for i in instances]
+        params[f"{name}_{f.attname}"] = values
+    return params
+
+
+@dataclass
+class MemberRead:
+    """What the read found of a member of the orders (their account is in the lock registry)."""
+
+    id: int
+    external_id: str
+    status: str
+    timezone: str
+    referred: bool
+    status_row: TierStatus | None
+    boosted: bool
+    plan_ids: list[int]
+    sums: dict[str, tuple[int, Decimal]]
+
+
+@dataclass
+class EarnRead:
+    accounts: dict[int, Account]
+    members: dict[str, MemberRead]
+    recorded: set[str]
+    ids: tuple[list[int], list[int], list[int]]
+    windows: dict = field(default_factory=dict)
+    referrers: set[int] = field(default_factory=set)
+
+
+def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str], n: int, now: datetime,
+              settings: MembershipSettings) -> EarnRead:
+    """The one read (two on a member's first activity: their accounts are created first, in member-id order)."""
+    windows = held_windows(settings, now)
+    bounds = list(windows.values()) + [(date.min, date.min)] * (2 - len(windows))
+    params = {"members": sorted(set(external_ids)), "not_live": _NOT_LIVE, "now": now, "live": list(LIVE),
+              "channel": channel_id, "orders": sorted(set(order_ids)), "n": n,
+              "w_start": [b[0] for b in bounds], "w_end": [b[1] for b in bounds]}
+    width = len(Account._meta.concrete_fields)
+    for attempt in range(2):
+        cursor = _execute(_read_sql(), params)
+        rows = cursor.fetchall()
+        cursor.close()
+        missing = rows[0][width + 17] if rows else None
+        if not rows and attempt == 0:
+            ids = list(Member.objects.filter(external_id__in=params["members"]).values_list("pk", flat=True))
+            if not ids:
+                break
+            from referrals.services import referral_parties_of
+            missing = referral_parties_of(member_ids=set(ids))
+        if not missing or attempt:
+            break
+        locks.accounts_create(missing)  # the member's first activity: then read (and lock) them all in one pass
+    read = EarnRead(accounts={}, members={}, recorded=set(), ids=([], [], []), windows=windows)
+    for row in rows:
+        account = locks.account_from_row(row[:width])
+        read.accounts[account.member_id] = account
+        (external_id, status, zone, referred, has_status, tier_id, since, pinned_tier_id, pinned_until, below_since,
+         warned_at, boosted, plan_ids, p1, s1, p2, s2) = row[width:width + 17]
+        if external_id is None:
+            continue  # a referral party: locked, not an order's member
+        status_row = None
+        if has_status:
+            status_row = TierStatus(member_id=account.member_id, tier_id=tier_id, since=since,
+                                    pinned_tier_id=pinned_tier_id, pinned_until=pinned_until,
+                                    below_since=below_since, warned_at=warned_at)
+        names = list(windows)
+        sums = {names[0]: (p1, s1), **({names[1]: (p2, s2)} if len(names) > 1 else {})}
+        read.members[external_id] = MemberRead(
+            id=account.member_id, external_id=external_id, status=status, timezone=zone, referred=referred,
+            status_row=status_row, boosted=boosted, plan_ids=plan_ids, sums=sums)
+    if rows:
+        read.referrers = set(rows[0][width + 18] or ())
+        read.recorded = set(rows[0][width + 19] or ())
+        read.ids = tuple(list(rows[0][width + 20 + i] or ()) for i in range(3))
+    return read
+
+
+@dataclass
+class Placed:
+    """An order the common earn placed: what it writes, and its answer."""
+
+    key: str
+    earn: Earn
+    categories: list[str]
+    body: dict
+
+
+@dataclass
+class Context:
+    """What stays the same for every order of one request."""
+
+    channel_id: int
+    now: datetime
+    program: ProgramSettings
+    settings: MembershipSettings
+    multipliers: dict
+    tiers: list
+    tiers_by_id: dict
+    plans: dict
+    challenges_live: bool
+
+
+def context(channel_id: int) -> Context:
+    now = timezone.now()
+    tiers = active_tiers()
+    return Context(channel_id=channel_id, now=now, program=ProgramSettings.current(),
+                   settings=MembershipSettings.current(), multipliers=category_multipliers(), tiers=tiers,
+                   tiers_by_id={t.pk: t for t in tiers}, plans=plans_by_id() if _plans_exist() else {},
+                   challenges_live=bool(challenges_live(now=now)))
+
+
+def _plans_exist() -> bool:
+    from core.cache import cached
+    from members.models import Plan
+    return cached("plans_exist", Plan.objects.exists)
+
+
+def earn_one(ctx: Context, read: EarnRead, *, key: str, data: dict, ids: tuple[int, int, int]) -> Placed | None:
+    """The common earn of one order, built (the account moved in memory), or None: the general flow places it."""
+    member = read.members.get(data["member"])
+    if (member is None or member.referred or member.boosted or data["payment_fingerprint"]
+            or member.status != Member.Status.ACTIVE or data["order_id"] in read.recorded
+            or ctx.challenges_live or order_campaigns_matching(amount=data["amount"], now=ctx.now)):
+        return None
+    program, now = ctx.program, ctx.now
+    lines = [rules.LineInput(sku=ln["sku"], amount=ln["amount"], quantity=ln["quantity"], category=ln["category"])
+             for ln in data["lines"]]
+    try:
+        occurred_at = order_check(program=program, amount=data["amount"], currency=data["currency"], lines=lines,
+                                  occurred_at=data["occurred_at"], now=now)
+    except Exception:  # noqa: BLE001 - the general flow refuses it, with its own answer
+        return None
+    status = member.status_row
+    if ctx.tiers and status is None:
+        return None  # the member's first activity under tiers: the general path creates their status
+    tier = None
+    if status is not None and status.tier_id is not None:
+        tier = ctx.tiers_by_id.get(status.tier_id)
+        if tier is None:
+            return None  # a tier no longer active: rare, left to the general path
+        status.tier = tier
+    if status is not None and status.pinned_tier_id is not None:
+        status.pinned_tier = ctx.tiers_by_id.get(status.pinned_tier_id)
+        if status.pinned_tier is None:
+            return None
+    subscription = None
+    if ctx.plans and member.plan_ids:
+        if len(member.plan_ids) > 1 or member.plan_ids[0] not in ctx.plans:
+            return None
+        subscription = Subscription(member_id=member.id, plan=ctx.plans[member.plan_ids[0]])
+    benefits = benefits_of(tier=tier, subscription=subscription, settings=ctx.settings)
+    earned = rules.order_points(program=program, amount=data["amount"], lines=lines, multipliers=ctx.multipliers,
+                                member_multiplier=benefits.multiplier)
+    sums = held_sums_after(settings=ctx.settings, now=now, sums=member.sums, month=month_start(occurred_at),
+                           points=earned[1], spend=data["amount"])
+    if ctx.tiers and not tier_status_unchanged_by(status=status, settings=ctx.settings, tiers=ctx.tiers,
+                                                  held=held_value_of(ctx.settings, sums), subscription=subscription,
+                                                  now=now):
+        return None
+    account = read.accounts[member.id]
+    before = (account.available, account.pending, account.lifetime_earned)
+    try:
+        earn = earn_build(program=program, account=account, member_timezone=member.timezone,
+                          channel_id=ctx.channel_id, order_id=data["order_id"], amount=data["amount"],
+                          currency=data["currency"], store=data["store"], occurred_at=occurred_at,
+                          idempotency_key=key, now=now, earned=earned, multiplier=benefits.multiplier,
+                          benefits=benefits, boost=None)
+    except Exception:  # noqa: BLE001 - past the balance limit: the general flow refuses it
+        account.available, account.pending, account.lifetime_earned = before
+        return None
+    member.sums = sums  # for this member's next order of the same request
+    order = earn.order
+    order.pk, order.member = ids[1], Member(pk=member.id, external_id=member.external_id)
+    order.created_at = timezone.now()  # auto_now_add, as a save would set it
+    if earn.txn is not None:
+        earn.txn.pk = ids[0]
+        earn.lot.pk = ids[2]
+        order.earn_transaction = earn.txn
+        earn.lot.source_id, earn.lot.order_id = earn.txn.pk, order.pk
+    for line in earn.lines:
+        line.order_id = order.pk
+    order.tier_change = None
+    return Placed(key=key, earn=earn, categories=[ln["category"] for ln in data["lines"]],
+                  body=_ORDER_SERIALIZER.to_representation(order))
+
+
+def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account], release: list[str] = ()) -> None:
+    """The one write of every order the common earn placed, their answers stored (status 201); `release`: keys this
+    transaction claimed for orders that go the general way after all (each claims its key again in its savepoint)."""
+    earns = [p.earn for p in placed]
+    txns = [e.txn for e in earns if e.txn is not None]
+    lots = [e.lot for e in earns if e.lot is not None]
+    moved = sorted({e.order.member_id for e in earns if e.txn is not None})
+    response = IdempotencyRecord._meta.get_field("response")
+    params = {
+        "now": ctx.now, "channel": ctx.channel_id,
+        "a_member": moved, "a_available": [accounts[m].available for m in moved],
+        "a_pending": [accounts[m].pending for m in moved],
+        "a_lifetime_earned": [accounts[m].lifetime_earned for m in moved],
+        **_arrays("t", Transaction, txns, with_pk=True),
+        **_arrays("o", Order, [e.order for e in earns], with_pk=True),
+        **_arrays("l", Lot, lots, with_pk=True),
+        **_arrays("mv", LotMovement, [LotMovement(transaction_id=t.pk, lot_id=lot.pk, points=lot.amount)
+                                      for t, lot in zip(txns, lots, strict=True)], with_pk=False),
+        **_arrays("ln", OrderLine, [line for e in earns for line in e.lines], with_pk=False),
+        **qualifying_params([(e.order.member_id, e.order.occurred_at, e.qualifying, e.order.amount) for e in earns]),
+        **orders_facts_params([(e.order.member_id, e.order.occurred_at, e.order.amount, ctx.channel_id,
+                                e.order.order_id, p.categories) for e, p in zip(earns, placed, strict=True)]),
+        "k_key": [p.key for p in placed], "k_status": [201] * len(placed),
+        "k_response": [json.dumps(p.body, cls=response.encoder) for p in placed], "k_release": list(release),
+    }
+    params["a_placed"] = sorted({e.order.member_id for e in earns})
+    cursor = _execute(_write_sql(), params)
+    late = cursor.fetchone()[0]
+    cursor.close()
+    if late:
+        # A referral attached after the read (this statement sees it): the order may qualify it, as the general
+        # flow would have found under its locks. The request rolls back whole; sent again, it takes that path.
+        raise Conflict("The member's referral changed while this request ran; send it again.",
+                       code=ReferralsErrorCode.REFERRAL_CHANGED)
+    for account in accounts.values():
+        account.updated_at = ctx.now
+    from core.metrics import ledger_write_count
+    for _ in txns:
+        ledger_write_count(Transaction.Kind.EARN)
+
+
+def order_earn_answer(data: dict, *, channel_id: int, key: str, general) -> tuple:
+    """POST /api/v1/orders inside its idempotent write (the key claimed): the common earn in one read and one write,
+    its answer stored with it (the third item, True, says so); otherwise `general(member)`, the general flow."""
+    ctx = context(channel_id)
+    read = earn_read(channel_id=channel_id, external_ids=[data["member"]], order_ids=[data["order_id"]], n=1,
+                     now=ctx.now, settings=ctx.settings)
+    with locks.accounts_held(read.accounts):
+        placed = None
+        if read.ids[0]:
+            placed = earn_one(ctx, read, key=key, data=data, ids=(read.ids[0][0], read.ids[1][0], read.ids[2][0]))
+        if placed is not None:
+            earn_write(ctx, [placed], read.accounts)
+            return 201, placed.body, True
+        return general()

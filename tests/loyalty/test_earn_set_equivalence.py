@@ -1,0 +1,90 @@
+"""The set-based earn (config.earn_set) is not a second copy of the rules: random orders (members in tiers near a
+threshold, referred members, paid plans, category multipliers, lines, orders that occurred in the past, duplicate
+order ids) placed through POST /api/v1/orders with it, and for an identical twin set with it turned off (every order
+through the general flow), write the same rows and give the same answers."""
+
+import json
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from config import earn_set
+from insight.models import MemberFacts
+from loyalty.models import OrderLine
+from tests.loyalty.invariants import assert_ledger_balanced
+from tests.loyalty.test_order_batch_equivalence import _bodies, _plain, _results, _snapshot, _twins, members, rules
+
+__all__ = ["rules"]
+
+line = st.tuples(st.sampled_from(["coffee", "books", "toys", ""]), st.integers(min_value=1, max_value=40_00))
+orders = st.lists(st.tuples(st.integers(min_value=0, max_value=2), st.integers(min_value=1, max_value=300_00),
+                            st.lists(line, max_size=2), st.integers(min_value=0, max_value=5),
+                            st.sampled_from([None, 3, 40])),  # occurred this many days ago (before the sign-up: no referral)
+                  min_size=1, max_size=6)
+
+
+def _more(prefix: str, side: str) -> str:
+    from members.models import Member
+    ids = Member.objects.filter(external_id__startswith=f"{prefix}{side}-").values_list("id", flat=True)
+    snap = {"lines": [_plain(r) for r in OrderLine.objects.filter(order__member_id__in=ids).order_by("id").values()],
+            "facts": [_plain(r) for r in MemberFacts.objects.filter(member_id__in=ids).order_by("member_id")
+                      .values("orders_count", "spend", "categories", "categories_count", "redeemed_orders")]}
+    return json.dumps(snap, default=str, sort_keys=True)
+
+
+def _place(api, prefix, side, drawn):
+    now, answers = timezone.now(), []
+    for body, (*_, days) in zip(_bodies(prefix, side, [d[:4] for d in drawn]), drawn, strict=True):
+        key = body.pop("idempotency_key")
+        if days is not None:
+            body["occurred_at"] = (now - timedelta(days=days)).replace(microsecond=0).isoformat()
+        r = api.post("/api/v1/orders", body, idempotency_key=key)
+        answers.append((r.status_code, r.json() if r.status_code == 201 else r.json()["error"]))
+    return answers
+
+
+@settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(specs=members, drawn=orders)
+def test_the_set_based_earn_writes_what_the_general_flow_writes(api, rules, monkeypatch, specs, drawn):
+    prefix = f"s{uuid.uuid4().hex[:8]}"
+    _twins(api, prefix, specs)
+    placed = []
+    earn_one = earn_set.earn_one
+
+    def counted(*args, **kwargs):
+        result = earn_one(*args, **kwargs)
+        placed.append(result is not None)
+        return result
+
+    monkeypatch.setattr(earn_set, "earn_one", counted)
+    fast = _place(api, prefix, "a", drawn)
+    monkeypatch.setattr(earn_set, "earn_one", lambda *args, **kwargs: None)  # everything the general way
+    general = _place(api, prefix, "b", drawn)
+    monkeypatch.undo()
+    assert _results(fast, prefix, "a") == _results(general, prefix, "b")
+    a, b = json.loads(_snapshot(prefix, "a")), json.loads(_snapshot(prefix, "b"))
+    for table in a:
+        assert a[table] == b[table], table
+    assert _more(prefix, "a") == _more(prefix, "b")
+    assert_ledger_balanced()
+
+
+def test_most_plain_orders_take_the_set_based_earn(api, rules, monkeypatch):
+    """The comparison above is not vacuous: an order of a member without referral, in a tier below the next one,
+    takes the set-based earn; an order of a referred member, or one that lifts a tier, the general flow."""
+    prefix = "scheck"
+    _twins(api, prefix, [(False, True), (True, False), (False, False)])
+    taken = []
+    earn_one = earn_set.earn_one
+    monkeypatch.setattr(earn_set, "earn_one", lambda *a, **k: taken.append(earn_one(*a, **k)) or taken[-1])
+    for who, amount in [(0, "10.00"), (0, "10.00"), (1, "25.00"), (2, "600.00")]:
+        api.post("/api/v1/orders", {"member": f"{prefix}a-{who}", "order_id": f"{prefix}-{len(taken)}",
+                                    "amount": amount, "currency": "EUR"})
+    # On a plan (its start made the tier status): plain, twice; referred; lifted to gold.
+    assert [t is not None for t in taken] == [True, True, False, False]
+    assert Decimal(taken[1].body["points"]) > 0
