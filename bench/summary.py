@@ -62,7 +62,7 @@ def figure(name: str, goal: str, data: dict | None, measure: Callable[[dict], tu
         return {"figure": name, "measured": "-", "goal": goal, "status": MISSING}
     try:
         measured, met = measure(data)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError):
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError, StopIteration):
         return {"figure": name, "measured": "-", "goal": goal, "status": MISSING}
     status = REPORTED if met is None else (MET if met else NOT_MET)
     return {"figure": name, "measured": measured, "goal": goal, "status": status}
