@@ -1,7 +1,8 @@
 """The set-based earn (config.earn_set) is not a second copy of the rules: random orders (members in tiers near a
-threshold, referred members, paid plans, category multipliers, lines, orders that occurred in the past, duplicate
-order ids) placed through POST /api/v1/orders with it, and for an identical twin set with it turned off (every order
-through the general flow), write the same rows and give the same answers."""
+threshold, referred members, paid plans, category multipliers, lines, orders that occurred in the past, points
+pending for a return window or released at once, duplicate order ids) placed through POST /api/v1/orders with it,
+and for an identical twin set with it turned off (every order through the general flow), write the same rows and
+give the same answers."""
 
 import json
 import uuid
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from config import earn_set
 from insight.models import MemberFacts
-from loyalty.models import OrderLine
+from loyalty.models import OrderLine, ProgramSettings
 from tests.loyalty.invariants import assert_ledger_balanced
 from tests.loyalty.test_order_batch_equivalence import _bodies, _plain, _results, _snapshot, _twins, members, rules
 
@@ -49,9 +50,12 @@ def _place(api, prefix, side, drawn):
 
 @settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(specs=members, drawn=orders)
-def test_the_set_based_earn_writes_what_the_general_flow_writes(api, rules, monkeypatch, specs, drawn):
+@given(specs=members, drawn=orders, pending_days=st.sampled_from([0, 14]))
+def test_the_set_based_earn_writes_what_the_general_flow_writes(api, rules, monkeypatch, specs, drawn, pending_days):
     prefix = f"s{uuid.uuid4().hex[:8]}"
+    program = ProgramSettings.current()  # 14: the return window of a real shop, orders 3 days old still pending
+    program.pending_days = pending_days
+    program.save()
     _twins(api, prefix, specs)
     placed = []
     earn_one = earn_set.earn_one
