@@ -331,16 +331,16 @@ def check(pairs: int, services_last: int) -> dict:
     return result
 
 
-def roundtrips(api_key: str, members: int, count: int) -> dict:
-    """Statements and in-process CPU per earn and per balance read, as a warm web process serves them."""
+def _earning_client(api_key: str, members: int, *, tag: str, seed: int):
+    """A test client with the benchmark's API key, its random generator, and `earn()`: one new order of a random
+    member through POST /api/v1/orders, as the load generator sends it."""
     import itertools
     import random
 
-    from django.db import connection
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {api_key}", HTTP_HOST="127.0.0.1")
-    serial, tag, rng = itertools.count(), f"rt{time.time_ns()}", random.Random(7)
+    serial, tag, rng = itertools.count(), f"{tag}{time.time_ns()}", random.Random(seed)
 
     def earn():
         n = next(serial)
@@ -349,6 +349,15 @@ def roundtrips(api_key: str, members: int, count: int) -> dict:
         r = client.post("/api/v1/orders", json.dumps(body), content_type="application/json",
                         HTTP_IDEMPOTENCY_KEY=f"{tag}-{n}")
         assert r.status_code == 201, r.content[:500]
+
+    return client, rng, earn
+
+
+def roundtrips(api_key: str, members: int, count: int) -> dict:
+    """Statements and in-process CPU per earn and per balance read, as a warm web process serves them."""
+    from django.db import connection
+
+    client, rng, earn = _earning_client(api_key, members, tag="rt", seed=7)
 
     def balance():
         r = client.get(f"/api/v1/members/{external_id(rng.randint(1, members))}/balance")
@@ -395,22 +404,9 @@ def wal_per_earn(api_key: str, members: int, count: int) -> dict:
     """WAL per earn, sequential through the API, by relation: which tables and indexes an earn writes, and what
     each costs. Full-page images (the first change of a page after a checkpoint) are counted apart: how many an
     earn pays depends on how often checkpoints come, not on the data model."""
-    import itertools
-    import random
-
     from django.db import connection
-    from django.test import Client
 
-    client = Client(HTTP_AUTHORIZATION=f"Api-Key {api_key}", HTTP_HOST="127.0.0.1")
-    serial, tag, rng = itertools.count(), f"wal{time.time_ns()}", random.Random(11)
-
-    def earn():
-        n = next(serial)
-        body = {"member": external_id(rng.randint(1, members)), "order_id": f"{tag}-{n}", "amount": "123.45",
-                "currency": "EUR"}
-        r = client.post("/api/v1/orders", json.dumps(body), content_type="application/json",
-                        HTTP_IDEMPOTENCY_KEY=f"{tag}-{n}")
-        assert r.status_code == 201, r.content[:500]
+    earn = _earning_client(api_key, members, tag="wal", seed=11)[2]
 
     for _ in range(20):
         earn()
