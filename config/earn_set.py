@@ -32,6 +32,7 @@ from django.utils import timezone
 from campaigns.services.challenges import challenges_live
 from campaigns.services.evaluation import order_campaigns_matching
 from core.errors import Conflict
+from core.metrics import ledger_write_count
 from core.models import IdempotencyRecord
 from insight.services.facts import ORDERS_UPSERT, orders_facts_params
 from loyalty import locks
@@ -55,6 +56,7 @@ from members.services import (
 )
 from referrals.exceptions import ReferralsErrorCode
 from referrals.models import Referral
+from referrals.services import referral_parties_of
 
 _NOT_LIVE = [Referral.Status.REJECTED.value, Referral.Status.REVERSED.value]
 
@@ -66,7 +68,6 @@ def _table(model) -> str:
 @cache
 def _read_sql() -> str:
     """Built once per process: the same text every time, so psycopg prepares it."""
-    account_columns = ", ".join(f"a.{f.column}" for f in Account._meta.concrete_fields)
     sums = ", ".join(f"COALESCE(SUM({col}) FILTER (WHERE month >= COALESCE((%(w_start)s::date[])[{i}], '-infinity') "
                      f"AND month < COALESCE((%(w_end)s::date[])[{i}], 'infinity')), 0)"
                      for i in (1, 2) for col in ("points", "spend"))
@@ -84,7 +85,7 @@ a AS ({locks.ACCOUNTS_LOCK_SQL.format(ids="SELECT id FROM parties")}),
 ts AS (SELECT member_id, tier_id, since, pinned_tier_id, pinned_until, below_since, warned_at
        FROM {_table(TierStatus)} WHERE member_id IN (SELECT id FROM m) AND member_id IN (SELECT member_id FROM a)
        ORDER BY member_id FOR UPDATE)
-SELECT {account_columns}, m.external_id, m.status, m.timezone,
+SELECT {locks.ACCOUNT_COLUMNS.sql}, m.external_id, m.status, m.timezone,
        EXISTS (SELECT 1 FROM r1 WHERE r1.referred_id = a.member_id),
        ts.member_id IS NOT NULL, ts.tier_id, ts.since, ts.pinned_tier_id, ts.pinned_until, ts.below_since, ts.warned_at,
        EXISTS (SELECT 1 FROM {_table(EarnBoost)} b WHERE b.member_id = a.member_id AND b.used_at IS NULL
@@ -220,7 +221,7 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
     params = {"members": sorted(set(external_ids)), "not_live": _NOT_LIVE, "now": now, "live": list(LIVE),
               "channel": channel_id, "orders": sorted(set(order_ids)), "n": n,
               "w_start": [b[0] for b in bounds], "w_end": [b[1] for b in bounds]}
-    width = len(Account._meta.concrete_fields)
+    width = locks.ACCOUNT_COLUMNS.width
     for attempt in range(2):
         cursor = _execute(_read_sql(), params)
         rows = cursor.fetchall()
@@ -230,14 +231,13 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
             ids = list(Member.objects.filter(external_id__in=params["members"]).values_list("pk", flat=True))
             if not ids:
                 break
-            from referrals.services import referral_parties_of
             missing = referral_parties_of(member_ids=set(ids))
         if not missing or attempt:
             break
         locks.accounts_create(missing)  # the member's first activity: then read (and lock) them all in one pass
     read = EarnRead(accounts={}, members={}, recorded=set(), ids=([], [], []), windows=windows)
     for row in rows:
-        account = locks.account_from_row(row[:width])
+        account = locks.account_from_row(row)
         read.accounts[account.member_id] = account
         (external_id, status, zone, referred, has_status, tier_id, since, pinned_tier_id, pinned_until, below_since,
          warned_at, boosted, plan_ids, p1, s1, p2, s2) = row[width:width + 17]
@@ -290,14 +290,8 @@ def context(channel_id: int) -> Context:
     tiers = active_tiers()
     return Context(channel_id=channel_id, now=now, program=ProgramSettings.current(),
                    settings=MembershipSettings.current(), multipliers=category_multipliers(), tiers=tiers,
-                   tiers_by_id={t.pk: t for t in tiers}, plans=plans_by_id() if _plans_exist() else {},
+                   tiers_by_id={t.pk: t for t in tiers}, plans=plans_by_id(),
                    challenges_live=bool(challenges_live(now=now)))
-
-
-def _plans_exist() -> bool:
-    from core.cache import cached
-    from members.models import Plan
-    return cached("plans_exist", Plan.objects.exists)
 
 
 def earn_one(ctx: Context, read: EarnRead, *, key: str, data: dict, ids: tuple[int, int, int]) -> Placed | None:
@@ -405,7 +399,6 @@ def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account],
                        code=ReferralsErrorCode.REFERRAL_CHANGED)
     for account in accounts.values():
         account.updated_at = ctx.now
-    from core.metrics import ledger_write_count
     for _ in txns:
         ledger_write_count(Transaction.Kind.EARN)
 

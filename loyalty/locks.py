@@ -18,6 +18,8 @@ from contextlib import contextmanager
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
+from core.db import ModelColumns
+
 from .models import Account
 
 
@@ -56,13 +58,15 @@ def members_locked(member_ids: Iterable[int]) -> Iterator[dict[int, Account]]:
 
 # What a set-based statement that reads more than the accounts embeds (as a CTE over `{ids}`, a subquery of member
 # ids) to lock them, in member-id order; it then registers what it read with `accounts_held`.
-ACCOUNTS_LOCK_SQL = (f"SELECT {', '.join(f.column for f in Account._meta.concrete_fields)} "
-                     f"FROM {Account._meta.db_table} WHERE member_id IN ({{ids}}) ORDER BY member_id FOR UPDATE")
+# An account's columns under the alias `a`: what ACCOUNTS_LOCK_SQL reads and `account_from_row` loads again.
+ACCOUNT_COLUMNS = ModelColumns(Account, "a")
+ACCOUNTS_LOCK_SQL = (f"SELECT {ACCOUNT_COLUMNS.sql} FROM {Account._meta.db_table} a WHERE a.member_id IN ({{ids}}) "
+                     "ORDER BY a.member_id FOR UPDATE")
 
 
 def account_from_row(row) -> Account:
-    """An account read by ACCOUNTS_LOCK_SQL (its columns, in that order)."""
-    return Account.from_db(connection.alias, [f.attname for f in Account._meta.concrete_fields], row)
+    """An account read by ACCOUNTS_LOCK_SQL (its columns first, in that order)."""
+    return ACCOUNT_COLUMNS.load(row, 0, connection.alias)
 
 
 @contextmanager
