@@ -40,7 +40,7 @@ from loyalty.api.serializers import OrderSerializer
 from loyalty.models import Account, EarnBoost, Lot, LotMovement, Order, OrderLine, ProgramSettings, Transaction
 from loyalty.services import rules
 from loyalty.services.earning import Earn, category_multipliers, earn_build, order_check
-from members.models import Member, MembershipSettings, QualifyingActivity, Subscription, TierStatus
+from members.models import Member, MembershipSettings, QualifyingActivity, Subscription, TierChange, TierStatus
 from members.models.plans import LIVE
 from members.services import (
     QUALIFYING_UPSERT,
@@ -50,10 +50,13 @@ from members.services import (
     held_value_of,
     held_windows,
     month_start,
+    next_review,
     plans_by_id,
     qualifying_params,
-    tier_status_unchanged_by,
+    status_state,
+    tier_upgrade_apply,
 )
+from members.services.tiers import floor_of
 from referrals.exceptions import ReferralsErrorCode
 from referrals.models import Referral
 from referrals.services import referral_parties_of
@@ -65,15 +68,26 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def _sequences(*models) -> list[str]:
+    """The id sequences of these tables, looked up once: named in the statement, each is resolved when it is
+    prepared, where pg_get_serial_sequence() in it would search the catalog again on every execution."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(["pg_get_serial_sequence(%s, 'id')"] * len(models)),
+                       [m._meta.db_table for m in models])
+        return list(cursor.fetchone())
+
+
 @cache
 def _read_sql() -> str:
     """Built once per process: the same text every time, so psycopg prepares it."""
     sums = ", ".join(f"COALESCE(SUM({col}) FILTER (WHERE month >= COALESCE((%(w_start)s::date[])[{i}], '-infinity') "
                      f"AND month < COALESCE((%(w_end)s::date[])[{i}], 'infinity')), 0)"
                      for i in (1, 2) for col in ("points", "spend"))
-    sequence = "nextval(pg_get_serial_sequence('{}', 'id'))"
-    allocate = ", ".join(f"(SELECT array_agg({sequence.format(model._meta.db_table)}) FROM generate_series(1, %(n)s))"
-                         for model in (Transaction, Order, Lot))
+    # The first month of the (rolling) window with activity: when it leaves the window, the tier can fall.
+    first = ("MIN(month) FILTER (WHERE month >= COALESCE((%(w_start)s::date[])[1], '-infinity') "
+             "AND NOT (points = 0 AND spend = 0))")
+    allocate = ", ".join(f"(SELECT array_agg(nextval('{sequence}'::regclass)) FROM generate_series(1, %(n)s))"
+                         for sequence in _sequences(Transaction, Order, Lot))
     return f"""
 WITH m AS (SELECT id, external_id, status, timezone FROM {_table(Member)} WHERE external_id = ANY(%(members)s::text[])),
 r1 AS (SELECT referred_id, referrer_id, status FROM {_table(Referral)} WHERE referred_id IN (SELECT id FROM m)),
@@ -99,7 +113,7 @@ SELECT {locks.ACCOUNT_COLUMNS.sql}, m.external_id, m.status, m.timezone,
         AND order_id = ANY(%(orders)s::text[])),
        {allocate}
 FROM a LEFT JOIN m ON m.id = a.member_id LEFT JOIN ts ON ts.member_id = a.member_id
-LEFT JOIN LATERAL (SELECT {sums} FROM {_table(QualifyingActivity)} qa WHERE qa.member_id = m.id) q ON true
+LEFT JOIN LATERAL (SELECT {sums}, {first} FROM {_table(QualifyingActivity)} qa WHERE qa.member_id = m.id) q ON true
 ORDER BY a.member_id
 """
 
@@ -148,6 +162,15 @@ def _insert(model, name: str, *, with_pk: bool) -> str:
     return f"{name} AS (INSERT INTO {_table(model)} ({columns}) SELECT * FROM unnest({arrays}) RETURNING 1)"
 
 
+# What an upgrade moves of a member's tier status (members.services.tier_upgrade_apply, then its review date).
+_STATUS_COLUMNS = ("member_id", "tier_id", "since", "below_since", "warned_at", "review_at")
+
+
+def _status_types() -> dict[str, str]:
+    fields = {f.attname: f for f in TierStatus._meta.concrete_fields}
+    return {c: fields[c].db_type(connection) for c in _STATUS_COLUMNS}
+
+
 @cache
 def _write_sql() -> str:
     account = _table(Account)
@@ -163,6 +186,10 @@ WITH acc AS (UPDATE {account} a SET available = v.available, pending = v.pending
 {_insert(Lot, "l", with_pk=True)},
 {_insert(LotMovement, "mv", with_pk=False)},
 {_insert(OrderLine, "ln", with_pk=False)},
+{_insert(TierChange, "tc", with_pk=False)},
+ts AS (UPDATE {_table(TierStatus)} s SET {", ".join(f"{c} = v.{c}" for c in _STATUS_COLUMNS[1:])}
+       FROM unnest({", ".join(f"%(ts_{c})s::{t}[]" for c, t in _status_types().items())}) AS v({", ".join(_STATUS_COLUMNS)})
+       WHERE s.member_id = v.member_id RETURNING 1),
 qa AS ({qualifying} RETURNING 1),
 fa AS ({facts} RETURNING 1),
 ans AS (UPDATE {_table(IdempotencyRecord)} r SET status_code = v.status, response = v.response
@@ -201,6 +228,7 @@ class MemberRead:
     boosted: bool
     plan_ids: list[int]
     sums: dict[str, tuple[int, Decimal]]
+    first_month: date | None  # members.services.first_active_month, as this request's earlier orders left it
 
 
 @dataclass
@@ -211,6 +239,7 @@ class EarnRead:
     ids: tuple[list[int], list[int], list[int]]
     windows: dict = field(default_factory=dict)
     referrers: set[int] = field(default_factory=set)
+    statuses: dict[int, TierStatus] = field(default_factory=dict)  # moved by this request's orders: to write
 
 
 def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str], n: int, now: datetime,
@@ -226,7 +255,7 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
         cursor = _execute(_read_sql(), params)
         rows = cursor.fetchall()
         cursor.close()
-        missing = rows[0][width + 17] if rows else None
+        missing = rows[0][width + 18] if rows else None
         if not rows and attempt == 0:
             ids = list(Member.objects.filter(external_id__in=params["members"]).values_list("pk", flat=True))
             if not ids:
@@ -240,7 +269,7 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
         account = locks.account_from_row(row)
         read.accounts[account.member_id] = account
         (external_id, status, zone, referred, has_status, tier_id, since, pinned_tier_id, pinned_until, below_since,
-         warned_at, boosted, plan_ids, p1, s1, p2, s2) = row[width:width + 17]
+         warned_at, boosted, plan_ids, p1, s1, p2, s2, first_month) = row[width:width + 18]
         if external_id is None:
             continue  # a referral party: locked, not an order's member
         status_row = None
@@ -252,11 +281,11 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
         sums = {names[0]: (p1, s1), **({names[1]: (p2, s2)} if len(names) > 1 else {})}
         read.members[external_id] = MemberRead(
             id=account.member_id, external_id=external_id, status=status, timezone=zone, referred=referred,
-            status_row=status_row, boosted=boosted, plan_ids=plan_ids, sums=sums)
+            status_row=status_row, boosted=boosted, plan_ids=plan_ids, sums=sums, first_month=first_month)
     if rows:
-        read.referrers = set(rows[0][width + 18] or ())
-        read.recorded = set(rows[0][width + 19] or ())
-        read.ids = tuple(list(rows[0][width + 20 + i] or ()) for i in range(3))
+        read.referrers = set(rows[0][width + 19] or ())
+        read.recorded = set(rows[0][width + 20] or ())
+        read.ids = tuple(list(rows[0][width + 21 + i] or ()) for i in range(3))
     return read
 
 
@@ -268,6 +297,7 @@ class Placed:
     earn: Earn
     categories: list[str]
     body: dict
+    change: TierChange | None = None
 
 
 @dataclass
@@ -330,12 +360,9 @@ def earn_one(ctx: Context, read: EarnRead, *, key: str, data: dict, ids: tuple[i
     benefits = benefits_of(tier=tier, subscription=subscription, settings=ctx.settings)
     earned = rules.order_points(program=program, amount=data["amount"], lines=lines, multipliers=ctx.multipliers,
                                 member_multiplier=benefits.multiplier)
-    sums = held_sums_after(settings=ctx.settings, now=now, sums=member.sums, month=month_start(occurred_at),
-                           points=earned[1], spend=data["amount"])
-    if ctx.tiers and not tier_status_unchanged_by(status=status, settings=ctx.settings, tiers=ctx.tiers,
-                                                  held=held_value_of(ctx.settings, sums), subscription=subscription,
-                                                  now=now):
-        return None
+    month = month_start(occurred_at)
+    sums = held_sums_after(settings=ctx.settings, now=now, sums=member.sums, month=month, points=earned[1],
+                           spend=data["amount"])
     account = read.accounts[member.id]
     before = (account.available, account.pending, account.lifetime_earned)
     try:
@@ -348,6 +375,17 @@ def earn_one(ctx: Context, read: EarnRead, *, key: str, data: dict, ids: tuple[i
         account.available, account.pending, account.lifetime_earned = before
         return None
     member.sums = sums  # for this member's next order of the same request
+    start = read.windows["current"][0]
+    if (earned[1] or data["amount"]) and (start is None or month >= start):
+        member.first_month = min(month, member.first_month or month)
+    change = None
+    if ctx.tiers:  # the upgrade the general flow's tier_activity_record makes, decided by the same function
+        before = status_state(status)
+        change = tier_upgrade_apply(status=status, tiers=ctx.tiers, held=held_value_of(ctx.settings, sums),
+                                    floor=floor_of(status, subscription, now), now=now)
+        if status_state(status) != before:
+            status.review_at = next_review(status, ctx.settings, ctx.tiers, now, first_month=lambda: member.first_month)
+            read.statuses[member.id] = status
     order = earn.order
     order.pk, order.member = ids[1], Member(pk=member.id, external_id=member.external_id)
     order.created_at = timezone.now()  # auto_now_add, as a save would set it
@@ -358,14 +396,16 @@ def earn_one(ctx: Context, read: EarnRead, *, key: str, data: dict, ids: tuple[i
         earn.lot.source_id, earn.lot.order_id = earn.txn.pk, order.pk
     for line in earn.lines:
         line.order_id = order.pk
-    order.tier_change = None
+    order.tier_change = change
     return Placed(key=key, earn=earn, categories=[ln["category"] for ln in data["lines"]],
-                  body=_ORDER_SERIALIZER.to_representation(order))
+                  body=_ORDER_SERIALIZER.to_representation(order), change=change)
 
 
-def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account], release: list[str] = ()) -> None:
+def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account], release: list[str] = (),
+               statuses: dict[int, TierStatus] | None = None) -> None:
     """The one write of every order the common earn placed, their answers stored (status 201); `release`: keys this
-    transaction claimed for orders that go the general way after all (each claims its key again in its savepoint)."""
+    transaction claimed for orders that go the general way after all (each claims its key again in its savepoint);
+    `statuses`: the tier statuses the orders moved (EarnRead.statuses)."""
     earns = [p.earn for p in placed]
     txns = [e.txn for e in earns if e.txn is not None]
     lots = [e.lot for e in earns if e.lot is not None]
@@ -385,6 +425,8 @@ def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account],
         **qualifying_params([(e.order.member_id, e.order.occurred_at, e.qualifying, e.order.amount) for e in earns]),
         **orders_facts_params([(e.order.member_id, e.order.occurred_at, e.order.amount, ctx.channel_id,
                                 e.order.order_id, p.categories) for e, p in zip(earns, placed, strict=True)]),
+        **_arrays("tc", TierChange, [p.change for p in placed if p.change is not None], with_pk=False),
+        **{f"ts_{c}": [getattr(s, c) for _, s in sorted((statuses or {}).items())] for c in _STATUS_COLUMNS},
         "k_key": [p.key for p in placed], "k_status": [201] * len(placed),
         "k_response": [json.dumps(p.body, cls=response.encoder) for p in placed], "k_release": list(release),
     }
@@ -414,6 +456,6 @@ def order_earn_answer(data: dict, *, channel_id: int, key: str, general) -> tupl
         if read.ids[0]:
             placed = earn_one(ctx, read, key=key, data=data, ids=(read.ids[0][0], read.ids[1][0], read.ids[2][0]))
         if placed is not None:
-            earn_write(ctx, [placed], read.accounts)
+            earn_write(ctx, [placed], read.accounts, statuses=read.statuses)
             return 201, placed.body, True
         return general()

@@ -138,7 +138,7 @@ def orders_place_batch(*, channel_id: int, items: Sequence[BatchItem]) -> list[t
             orders_placed.add(data["order_id"])
             results[id(item)] = (201, fast.body, False)
         if placed or release:
-            earn_set.earn_write(ctx, placed, read.accounts, release=release)
+            earn_set.earn_write(ctx, placed, read.accounts, release=release, statuses=read.statuses)
         with locks.members_locked([] if read.accounts else parties):
             for item in general:
                 status, body, replayed = idempotent_item(channel_id=channel_id, key=item.key, digest=item.digest,

@@ -184,14 +184,22 @@ def tier_upgrade_target(status: TierStatus, earned: Tier | None, floor: Tier | N
     return None, _rank(target) >= _rank(status.tier)
 
 
-def tier_status_unchanged_by(*, status: TierStatus, settings: MembershipSettings, tiers: list[Tier],
-                             held: Decimal, subscription: Subscription | None, now: datetime) -> bool:
-    """Whether an activity that brings the held value to `held` leaves the status as it is (no upgrade, no grace
-    ended), so that `tier_upgrade_if_qualified` would write nothing: the set-based earn's test."""
-    if not tiers:
-        return True
-    to, grace_ends = tier_upgrade_target(status, tier_for_value(held, tiers), floor_of(status, subscription, now))
-    return to is None and not (grace_ends and (status.below_since or status.warned_at))
+def tier_upgrade_apply(*, status: TierStatus, tiers: list[Tier], held: Decimal, floor: Tier | None,
+                       now: datetime) -> TierChange | None:
+    """What `tier_upgrade_if_qualified` decides for a member whose held value is `held` and whose floor is `floor`:
+    the status moved in memory (up a tier, or its grace period ended) and the change, not yet saved. The general
+    service saves both; the set-based earn (config.earn_set) writes them with its other rows."""
+    earned = tier_for_value(held, tiers)
+    target, grace_ends = tier_upgrade_target(status, earned, floor)
+    if target is not None:
+        reason = TierChange.Reason.UPGRADE if target == earned else (
+            TierChange.Reason.PIN if status.pinned_tier_id == getattr(target, "pk", None) else TierChange.Reason.PLAN)
+        return _change_build(status, target, reason, now)
+    if grace_ends:
+        # Qualified again, or a pin or a plan holds the tier: no grace is running. Should the floor end with the
+        # member below the threshold, the evaluation at its end starts a grace period of its own, with its warning.
+        status.below_since = status.warned_at = None
+    return None
 
 
 def status_lock(member_id: int) -> TierStatus:
@@ -224,13 +232,20 @@ def tier_activity_prepare(*, member_id: int) -> TierActivity:
                         status=one_or_none(TierStatus.objects.select_related("tier").filter(member_id=member_id)))
 
 
-def _change(status: TierStatus, to: Tier | None, reason: str, now: datetime, *, note: str = "", actor=None,
-            details: dict | None = None) -> TierChange:
-    change = TierChange.objects.create(member_id=status.member_id, from_tier=status.tier, to_tier=to, reason=reason,
-                                       note=note, actor=actor if getattr(actor, "pk", None) else None,
-                                       details=details or {}, created_at=now)
+def _change_build(status: TierStatus, to: Tier | None, reason: str, now: datetime, *, note: str = "",
+                  actor=None, details: dict | None = None) -> TierChange:
+    """The change of `status` to `to`, made in memory: the status moved, the change row not yet saved."""
+    change = TierChange(member_id=status.member_id, from_tier=status.tier, to_tier=to, reason=reason, note=note,
+                        actor=actor if getattr(actor, "pk", None) else None, details=details or {}, created_at=now)
     status.tier, status.since = to, now
     status.below_since = status.warned_at = None
+    return change
+
+
+def _change(status: TierStatus, to: Tier | None, reason: str, now: datetime, *, note: str = "", actor=None,
+            details: dict | None = None) -> TierChange:
+    change = _change_build(status, to, reason, now, note=note, actor=actor, details=details)
+    change.save(force_insert=True)
     return change
 
 
@@ -248,8 +263,17 @@ def _warning_day(status: TierStatus, settings: MembershipSettings) -> date:
     return downgrade_day(status, settings) - timedelta(days=settings.downgrade_warning_days)
 
 
-def _next_review(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], now: datetime) -> datetime | None:
-    """When this member's qualification can next fall: only members with something to lose are reviewed."""
+def first_active_month(member_id: int, settings: MembershipSettings, now: datetime) -> date | None:
+    """The first month of the rolling window in which the member had qualifying activity: when it leaves the window,
+    their qualification can fall (`next_review`)."""
+    return (QualifyingActivity.objects.filter(member_id=member_id, month__gte=window_start(settings, now))
+            .exclude(points=0, spend=0).order_by("month").values_list("month", flat=True).first())
+
+
+def next_review(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], now: datetime, *,
+                first_month=None) -> datetime | None:
+    """When this member's qualification can next fall: only members with something to lose are reviewed.
+    `first_month`: `first_active_month` (a callable, called only on a rolling window when it is needed)."""
     candidates = []
     if status.below_since:  # the first moment of the day the warning or the downgrade is due
         candidates.append(_day_start(_warning_day(status, settings) if settings.downgrade_warning_days
@@ -263,26 +287,29 @@ def _next_review(status: TierStatus, settings: MembershipSettings, tiers: list[T
         if settings.window == MembershipSettings.Window.CALENDAR_YEAR:
             candidates.append(datetime(now.year + 1, 1, 1, tzinfo=UTC))
         elif settings.window == MembershipSettings.Window.ROLLING_12_MONTHS:
-            start = window_start(settings, now)
-            first = (QualifyingActivity.objects.filter(member_id=status.member_id, month__gte=start)
-                     .exclude(points=0, spend=0).order_by("month").values_list("month", flat=True).first())
+            first = first_month()
             if first:
                 leaves = _add_months(first, 12)
                 candidates.append(datetime(leaves.year, leaves.month, 1, tzinfo=UTC))
     return min(candidates, default=None)
 
 
-_STATE = ("tier_id", "since", "pinned_tier_id", "pinned_until", "pin_reason", "below_since", "warned_at", "review_at")
+def _next_review(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], now: datetime) -> datetime | None:
+    return next_review(status, settings, tiers, now,
+                       first_month=lambda: first_active_month(status.member_id, settings, now))
 
 
-def _state(status: TierStatus) -> tuple:
-    return tuple(getattr(status, name) for name in _STATE)
+STATUS_STATE = ("tier_id", "since", "pinned_tier_id", "pinned_until", "pin_reason", "below_since", "warned_at", "review_at")
+
+
+def status_state(status: TierStatus) -> tuple:
+    return tuple(getattr(status, name) for name in STATUS_STATE)
 
 
 def _save(status: TierStatus, settings: MembershipSettings, tiers: list[Tier], now: datetime,
           before: tuple | None = None) -> None:
     """Recompute the review date and write the status, unless nothing changed (the common earn)."""
-    if before is not None and _state(status) == before:
+    if before is not None and status_state(status) == before:
         return
     status.review_at = _next_review(status, settings, tiers, now)
     status.save()
@@ -300,18 +327,11 @@ def tier_upgrade_if_qualified(*, member_id: int, now: datetime | None = None,
     if not tiers:
         return None
     status = prepared.status if prepared is not None else status_lock(member_id)  # locked: tiers are active
-    before = _state(status)
-    earned = tier_for_value(held_value(member_id, settings, now), tiers)
-    target, grace_ends = tier_upgrade_target(status, earned, _floor(status, now))
-    change = None
-    if target is not None:
-        reason = TierChange.Reason.UPGRADE if target == earned else (
-            TierChange.Reason.PIN if status.pinned_tier_id == getattr(target, "pk", None) else TierChange.Reason.PLAN)
-        change = _change(status, target, reason, now)
-    elif grace_ends:
-        # Qualified again, or a pin or a plan holds the tier: no grace is running. Should the floor end with the
-        # member below the threshold, the evaluation at its end starts a grace period of its own, with its warning.
-        status.below_since = status.warned_at = None
+    before = status_state(status)
+    change = tier_upgrade_apply(status=status, tiers=tiers, held=held_value(member_id, settings, now),
+                                floor=_floor(status, now), now=now)
+    if change is not None:
+        change.save(force_insert=True)
     _save(status, settings, tiers, now, before)
     return change
 

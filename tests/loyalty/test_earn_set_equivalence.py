@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from config import earn_set
 from insight.models import MemberFacts
 from loyalty.models import OrderLine, ProgramSettings
+from members.models import TierChange, TierStatus
 from tests.loyalty.invariants import assert_ledger_balanced
 from tests.loyalty.test_order_batch_equivalence import _bodies, _plain, _results, _snapshot, _twins, members, rules
 
@@ -79,16 +80,23 @@ def test_the_set_based_earn_writes_what_the_general_flow_writes(api, rules, monk
 
 
 def test_most_plain_orders_take_the_set_based_earn(api, rules, monkeypatch):
-    """The comparison above is not vacuous: an order of a member without referral, in a tier below the next one,
-    takes the set-based earn; an order of a referred member, or one that lifts a tier, the general flow."""
+    """The comparison above is not vacuous: an order of a member without referral takes the set-based earn, one that
+    lifts them a tier too (the upgrade written with it); an order of a referred member, or a member's first under
+    tiers (their tier status is created then), the general flow."""
     prefix = "scheck"
     _twins(api, prefix, [(False, True), (True, False), (False, False)])
     taken = []
     earn_one = earn_set.earn_one
     monkeypatch.setattr(earn_set, "earn_one", lambda *a, **k: taken.append(earn_one(*a, **k)) or taken[-1])
-    for who, amount in [(0, "10.00"), (0, "10.00"), (1, "25.00"), (2, "600.00")]:
-        api.post("/api/v1/orders", {"member": f"{prefix}a-{who}", "order_id": f"{prefix}-{len(taken)}",
-                                    "amount": amount, "currency": "EUR"})
-    # On a plan (its start made the tier status): plain, twice; referred; lifted to gold.
-    assert [t is not None for t in taken] == [True, True, False, False]
+    answers = [api.post("/api/v1/orders", {"member": f"{prefix}a-{who}", "order_id": f"{prefix}-{n}",
+                                           "amount": amount, "currency": "EUR"}).json()
+               for n, (who, amount) in enumerate([(0, "10.00"), (0, "10.00"), (1, "25.00"), (2, "600.00"),
+                                                  (0, "600.00")])]
+    # On a plan (its start made the tier status): plain, twice; referred; a first order; lifted to silver.
+    assert [t is not None for t in taken] == [True, True, False, False, True]
     assert Decimal(taken[1].body["points"]) > 0
+    assert answers[4]["tier_upgrade"] == {"from": "bronze", "to": "silver"}
+    status = TierStatus.objects.select_related("tier").get(member__external_id=f"{prefix}a-0")
+    assert status.tier.code == "silver" and status.review_at is not None
+    assert TierChange.objects.filter(member_id=status.member_id, to_tier__code="silver",
+                                     reason=TierChange.Reason.UPGRADE).count() == 1

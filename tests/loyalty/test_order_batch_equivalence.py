@@ -81,8 +81,11 @@ def _bodies(prefix: str, side: str, drawn) -> list[dict]:
 
 
 def _plain(row: dict) -> dict:
-    return {k: (v.date().isoformat() if k == "expires_at" and v else v) for k, v in row.items()
-            if k != "id" and not k.endswith("_id") and not (isinstance(v, datetime) and k != "expires_at")}
+    # Moments of the request differ between twins: kept as days where they are rule outcomes (a lot's expiry, the
+    # next tier review), otherwise only whether they are set (a datetime's key is left out, a None kept).
+    days = ("expires_at", "review_at")
+    return {k: (v.date().isoformat() if k in days and v else v) for k, v in row.items()
+            if k != "id" and not k.endswith("_id") and not (isinstance(v, datetime) and k not in days)}
 
 
 def _snapshot(prefix: str, side: str) -> str:
@@ -96,8 +99,10 @@ def _snapshot(prefix: str, side: str) -> str:
         "transactions": Transaction.objects.filter(**by_member),
         "lots": Lot.objects.filter(**by_member),
         "accounts": Account.objects.filter(**by_member),
-        "tier_status": TierStatus.objects.filter(**by_member).values("tier__code"),
-        "tier_changes": TierChange.objects.filter(**by_member).values("from_tier__code", "to_tier__code", "reason"),
+        "tier_status": TierStatus.objects.filter(**by_member).values("tier__code", "since", "below_since", "warned_at",
+                                                                     "review_at"),
+        "tier_changes": TierChange.objects.filter(**by_member).values("from_tier__code", "to_tier__code", "reason",
+                                                                      "note", "details"),
         "qualifying": QualifyingActivity.objects.filter(**by_member),
         "referrals": Referral.objects.filter(referred_id__in=ids).values("status", "referrer__external_id"),
         "rewards": ReferralReward.objects.filter(**by_member).values("role", "points", "member__external_id"),
