@@ -158,8 +158,16 @@ def _fields(model, *, with_pk: bool) -> list:
 def _insert(model, name: str, *, with_pk: bool) -> str:
     fields = _fields(model, with_pk=with_pk)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    arrays = ", ".join(f"%({name}_{f.attname})s::{f.db_type(connection)}[]" for f in fields)
-    return f"{name} AS (INSERT INTO {_table(model)} ({columns}) SELECT * FROM unnest({arrays}) RETURNING 1)"
+    arrays = ", ".join(_column(f"{name}_{f.attname}", f.db_type(connection)) for f in fields)
+    return f"{name} AS (INSERT INTO {_table(model)} ({columns}) SELECT * FROM ROWS FROM ({arrays}) RETURNING 1)"
+
+
+def _column(param: str, db_type: str) -> str:
+    """One column of the rows to write, as a set-returning function over one parameter: an array, or for JSON values
+    one JSON array of them (psycopg would escape each JSON text again, character by character, inside an array)."""
+    if db_type == "jsonb":
+        return f"jsonb_array_elements(%({param})s::jsonb)"
+    return f"unnest(%({param})s::{db_type}[])"
 
 
 # What an upgrade moves of a member's tier status (members.services.tier_upgrade_apply, then its review date).
@@ -193,7 +201,8 @@ ts AS (UPDATE {_table(TierStatus)} s SET {", ".join(f"{c} = v.{c}" for c in _STA
 qa AS ({qualifying} RETURNING 1),
 fa AS ({facts} RETURNING 1),
 ans AS (UPDATE {_table(IdempotencyRecord)} r SET status_code = v.status, response = v.response
-        FROM unnest(%(k_key)s::text[], %(k_status)s::int[], %(k_response)s::jsonb[]) AS v(key, status, response)
+        FROM ROWS FROM (unnest(%(k_key)s::text[]), unnest(%(k_status)s::int[]), {_column("k_response", "jsonb")})
+             AS v(key, status, response)
         WHERE r.channel_id = %(channel)s AND r.key = v.key RETURNING 1),
 rel AS (DELETE FROM {_table(IdempotencyRecord)} WHERE channel_id = %(channel)s AND key = ANY(%(k_release)s::text[])
         RETURNING 1)
@@ -204,14 +213,24 @@ SELECT (SELECT count(*) FROM {_table(Referral)} WHERE referred_id = ANY(%(a_plac
 """
 
 
+# Fields whose value, as this module's instances hold it (an int, a str, a bool, a Decimal, an aware datetime, a date),
+# is already what the driver sends: get_db_prep_save() would hand it on as it is, at a few microseconds a value.
+_AS_IS = {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField",
+          "PositiveSmallIntegerField", "PositiveBigIntegerField", "CharField", "TextField", "BooleanField",
+          "ForeignKey", "OneToOneField", "DecimalField", "DateTimeField", "DateField"}
+
+
 def _arrays(name: str, model, instances: list[Model], *, with_pk: bool) -> dict:
     params = {}
     for f in _fields(model, with_pk=with_pk):
-        if f.get_internal_type() == "JSONField":
-            values = [json.dumps(getattr(i, f.attname), cls=f.encoder) for i in instances]
+        kind, attname = f.get_internal_type(), f.attname
+        if kind == "JSONField":
+            values = json.dumps([getattr(i, attname) for i in instances], cls=f.encoder)  # see _column
+        elif kind in _AS_IS:
+            values = [getattr(i, attname) for i in instances]
         else:
-            values = [f.get_db_prep_save(getattr(i, f.attname), connection) for i in instances]
-        params[f"{name}_{f.attname}"] = values
+            values = [f.get_db_prep_save(getattr(i, attname), connection) for i in instances]
+        params[f"{name}_{attname}"] = values
     return params
 
 
@@ -428,7 +447,7 @@ def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account],
         **_arrays("tc", TierChange, [p.change for p in placed if p.change is not None], with_pk=False),
         **{f"ts_{c}": [getattr(s, c) for _, s in sorted((statuses or {}).items())] for c in _STATUS_COLUMNS},
         "k_key": [p.key for p in placed], "k_status": [201] * len(placed),
-        "k_response": [json.dumps(p.body, cls=response.encoder) for p in placed], "k_release": list(release),
+        "k_response": json.dumps([p.body for p in placed], cls=response.encoder), "k_release": list(release),
     }
     params["a_placed"] = sorted({e.order.member_id for e in earns})
     cursor = _execute(_write_sql(), params)
