@@ -26,12 +26,11 @@ from functools import cache
 
 import psycopg
 from django.db import connection
-from django.db.models import Model
 from django.utils import timezone
 
 from campaigns.services.challenges import challenges_live
 from campaigns.services.evaluation import order_campaigns_matching
-from core.errors import Conflict
+from core.errors import ApplicationError, Conflict
 from core.metrics import ledger_write_count
 from core.models import IdempotencyRecord
 from insight.services.facts import ORDERS_UPSERT, orders_facts_params
@@ -156,54 +155,63 @@ def _fields(model, *, with_pk: bool) -> list:
 
 
 def _insert(model, name: str, *, with_pk: bool) -> str:
-    fields = _fields(model, with_pk=with_pk)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    arrays = ", ".join(_column(f"{name}_{f.attname}", f.db_type(connection)) for f in fields)
-    return f"{name} AS (INSERT INTO {_table(model)} ({columns}) SELECT * FROM ROWS FROM ({arrays}) RETURNING 1)"
+    """Insert the rows of parameter `name` (`_rows`): one JSON array of objects keyed by column, read as the table's
+    own row type. One parameter a table, where an array a column made psycopg adapt a hundred lists for one order."""
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in _fields(model, with_pk=with_pk))
+    return (f"{name} AS (INSERT INTO {_table(model)} ({columns}) SELECT {columns} "
+            f"FROM jsonb_populate_recordset(NULL::{_table(model)}, %({name})s::jsonb) RETURNING 1)")
 
 
-def _column(param: str, db_type: str) -> str:
-    """One column of the rows to write, as a set-returning function over one parameter: an array, or for JSON values
-    one JSON array of them (psycopg would escape each JSON text again, character by character, inside an array)."""
-    if db_type == "jsonb":
-        return f"jsonb_array_elements(%({param})s::jsonb)"
-    return f"unnest(%({param})s::{db_type}[])"
+def _updated(model, name: str, key: str, columns: tuple[str, ...]) -> str:
+    """Update `columns` of the rows of parameter `name` (`_rows`), found by `key`; their keys are also given as the
+    array `{name}_keys`, so the planner looks them up by index (it guesses 100 rows for any JSON set, and then reads
+    the whole table to join them)."""
+    table = _table(model)
+    return (f"{name} AS (UPDATE {table} x SET {', '.join(f'{c} = v.{c}' for c in columns)} "
+            f"FROM jsonb_populate_recordset(NULL::{table}, %({name})s::jsonb) v "
+            f"WHERE x.{key} = ANY(%({name}_keys)s::bigint[]) AND x.{key} = v.{key} RETURNING 1)")
+
+
+def _json_value(value):
+    """A value JSON has no type for, as PostgreSQL's input reads it back exactly (microseconds, every digit)."""
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value")
+
+
+def _rows(model, instances: list, *, with_pk: bool = True, columns: tuple[str, ...] | None = None) -> str:
+    """The rows of `_insert` / `_updated`: each instance's column values (a JSON column's value as it is)."""
+    fields = [f for f in _fields(model, with_pk=True) if (columns is None or f.column in columns)
+              and (with_pk or not f.primary_key)]
+    names = [(f.column, f.attname) for f in fields]
+    return json.dumps([{column: getattr(i, attname) for column, attname in names} for i in instances],
+                      default=_json_value)
 
 
 # What an upgrade moves of a member's tier status (members.services.tier_upgrade_apply, then its review date).
-_STATUS_COLUMNS = ("member_id", "tier_id", "since", "below_since", "warned_at", "review_at")
-
-
-def _status_types() -> dict[str, str]:
-    fields = {f.attname: f for f in TierStatus._meta.concrete_fields}
-    return {c: fields[c].db_type(connection) for c in _STATUS_COLUMNS}
+_STATUS_COLUMNS = ("tier_id", "since", "below_since", "warned_at", "review_at")
+_ACCOUNT_COLUMNS = ("available", "pending", "lifetime_earned", "updated_at")
 
 
 @cache
 def _write_sql() -> str:
-    account = _table(Account)
     facts, qualifying = ORDERS_UPSERT.strip(), QUALIFYING_UPSERT.strip()
     return f"""
-WITH acc AS (UPDATE {account} a SET available = v.available, pending = v.pending, lifetime_earned = v.lifetime_earned,
-                 updated_at = %(now)s
-             FROM unnest(%(a_member)s::bigint[], %(a_available)s::bigint[], %(a_pending)s::bigint[],
-                         %(a_lifetime_earned)s::bigint[]) AS v(member_id, available, pending, lifetime_earned)
-             WHERE a.member_id = v.member_id RETURNING 1),
+WITH {_updated(Account, "acc", "member_id", _ACCOUNT_COLUMNS)},
 {_insert(Transaction, "t", with_pk=True)},
 {_insert(Order, "o", with_pk=True)},
 {_insert(Lot, "l", with_pk=True)},
 {_insert(LotMovement, "mv", with_pk=False)},
 {_insert(OrderLine, "ln", with_pk=False)},
 {_insert(TierChange, "tc", with_pk=False)},
-ts AS (UPDATE {_table(TierStatus)} s SET {", ".join(f"{c} = v.{c}" for c in _STATUS_COLUMNS[1:])}
-       FROM unnest({", ".join(f"%(ts_{c})s::{t}[]" for c, t in _status_types().items())}) AS v({", ".join(_STATUS_COLUMNS)})
-       WHERE s.member_id = v.member_id RETURNING 1),
+{_updated(TierStatus, "ts", "member_id", _STATUS_COLUMNS)},
 qa AS ({qualifying} RETURNING 1),
 fa AS ({facts} RETURNING 1),
 ans AS (UPDATE {_table(IdempotencyRecord)} r SET status_code = v.status, response = v.response
-        FROM ROWS FROM (unnest(%(k_key)s::text[]), unnest(%(k_status)s::int[]), {_column("k_response", "jsonb")})
-             AS v(key, status, response)
-        WHERE r.channel_id = %(channel)s AND r.key = v.key RETURNING 1),
+        FROM jsonb_to_recordset(%(answers)s::jsonb) AS v(key text, status int, response jsonb)
+        WHERE r.channel_id = %(channel)s AND r.key = ANY(%(answer_keys)s::text[]) AND r.key = v.key RETURNING 1),
 rel AS (DELETE FROM {_table(IdempotencyRecord)} WHERE channel_id = %(channel)s AND key = ANY(%(k_release)s::text[])
         RETURNING 1)
 SELECT (SELECT count(*) FROM {_table(Referral)} WHERE referred_id = ANY(%(a_placed)s::bigint[])),
@@ -211,27 +219,6 @@ SELECT (SELECT count(*) FROM {_table(Referral)} WHERE referred_id = ANY(%(a_plac
        (SELECT count(*) FROM mv), (SELECT count(*) FROM ln), (SELECT count(*) FROM qa), (SELECT count(*) FROM fa),
        (SELECT count(*) FROM ans), (SELECT count(*) FROM rel)
 """
-
-
-# Fields whose value, as this module's instances hold it (an int, a str, a bool, a Decimal, an aware datetime, a date),
-# is already what the driver sends: get_db_prep_save() would hand it on as it is, at a few microseconds a value.
-_AS_IS = {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField",
-          "PositiveSmallIntegerField", "PositiveBigIntegerField", "CharField", "TextField", "BooleanField",
-          "ForeignKey", "OneToOneField", "DecimalField", "DateTimeField", "DateField"}
-
-
-def _arrays(name: str, model, instances: list[Model], *, with_pk: bool) -> dict:
-    params = {}
-    for f in _fields(model, with_pk=with_pk):
-        kind, attname = f.get_internal_type(), f.attname
-        if kind == "JSONField":
-            values = json.dumps([getattr(i, attname) for i in instances], cls=f.encoder)  # see _column
-        elif kind in _AS_IS:
-            values = [getattr(i, attname) for i in instances]
-        else:
-            values = [f.get_db_prep_save(getattr(i, attname), connection) for i in instances]
-        params[f"{name}_{attname}"] = values
-    return params
 
 
 @dataclass
@@ -356,7 +343,7 @@ def earn_one(ctx: Context, read: EarnRead, *, key: str, data: dict, ids: tuple[i
     try:
         occurred_at = order_check(program=program, amount=data["amount"], currency=data["currency"], lines=lines,
                                   occurred_at=data["occurred_at"], now=now)
-    except Exception:  # noqa: BLE001 - the general flow refuses it, with its own answer
+    except ApplicationError:  # refused: the general flow refuses it again, with the one error answer
         return None
     status = member.status_row
     if ctx.tiers and status is None:
@@ -390,7 +377,7 @@ def earn_one(ctx: Context, read: EarnRead, *, key: str, data: dict, ids: tuple[i
                           currency=data["currency"], store=data["store"], occurred_at=occurred_at,
                           idempotency_key=key, now=now, earned=earned, multiplier=benefits.multiplier,
                           benefits=benefits, boost=None)
-    except Exception:  # noqa: BLE001 - past the balance limit: the general flow refuses it
+    except ApplicationError:  # past the balance limit: the general flow refuses it, with its answer
         account.available, account.pending, account.lifetime_earned = before
         return None
     member.sums = sums  # for this member's next order of the same request
@@ -429,25 +416,26 @@ def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account],
     txns = [e.txn for e in earns if e.txn is not None]
     lots = [e.lot for e in earns if e.lot is not None]
     moved = sorted({e.order.member_id for e in earns if e.txn is not None})
-    response = IdempotencyRecord._meta.get_field("response")
+    for account in accounts.values():
+        account.updated_at = ctx.now
     params = {
         "now": ctx.now, "channel": ctx.channel_id,
-        "a_member": moved, "a_available": [accounts[m].available for m in moved],
-        "a_pending": [accounts[m].pending for m in moved],
-        "a_lifetime_earned": [accounts[m].lifetime_earned for m in moved],
-        **_arrays("t", Transaction, txns, with_pk=True),
-        **_arrays("o", Order, [e.order for e in earns], with_pk=True),
-        **_arrays("l", Lot, lots, with_pk=True),
-        **_arrays("mv", LotMovement, [LotMovement(transaction_id=t.pk, lot_id=lot.pk, points=lot.amount)
-                                      for t, lot in zip(txns, lots, strict=True)], with_pk=False),
-        **_arrays("ln", OrderLine, [line for e in earns for line in e.lines], with_pk=False),
+        "acc": _rows(Account, [accounts[m] for m in moved], columns=("member_id", *_ACCOUNT_COLUMNS)),
+        "acc_keys": moved,
+        "t": _rows(Transaction, txns), "o": _rows(Order, [e.order for e in earns]), "l": _rows(Lot, lots),
+        "mv": _rows(LotMovement, [LotMovement(transaction_id=t.pk, lot_id=lot.pk, points=lot.amount)
+                                  for t, lot in zip(txns, lots, strict=True)], with_pk=False),
+        "ln": _rows(OrderLine, [line for e in earns for line in e.lines], with_pk=False),
+        "tc": _rows(TierChange, [p.change for p in placed if p.change is not None], with_pk=False),
+        "ts": _rows(TierStatus, [s for _, s in sorted((statuses or {}).items())],
+                    columns=("member_id", *_STATUS_COLUMNS)),
+        "ts_keys": sorted(statuses or {}),
         **qualifying_params([(e.order.member_id, e.order.occurred_at, e.qualifying, e.order.amount) for e in earns]),
         **orders_facts_params([(e.order.member_id, e.order.occurred_at, e.order.amount, ctx.channel_id,
                                 e.order.order_id, p.categories) for e, p in zip(earns, placed, strict=True)]),
-        **_arrays("tc", TierChange, [p.change for p in placed if p.change is not None], with_pk=False),
-        **{f"ts_{c}": [getattr(s, c) for _, s in sorted((statuses or {}).items())] for c in _STATUS_COLUMNS},
-        "k_key": [p.key for p in placed], "k_status": [201] * len(placed),
-        "k_response": json.dumps([p.body for p in placed], cls=response.encoder), "k_release": list(release),
+        "answers": json.dumps([{"key": p.key, "status": 201, "response": p.body} for p in placed]),
+        "answer_keys": [p.key for p in placed],
+        "k_release": list(release),
     }
     params["a_placed"] = sorted({e.order.member_id for e in earns})
     cursor = _execute(_write_sql(), params)
@@ -458,8 +446,6 @@ def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account],
         # flow would have found under its locks. The request rolls back whole; sent again, it takes that path.
         raise Conflict("The member's referral changed while this request ran; send it again.",
                        code=ReferralsErrorCode.REFERRAL_CHANGED)
-    for account in accounts.values():
-        account.updated_at = ctx.now
     for _ in txns:
         ledger_write_count(Transaction.Kind.EARN)
 
