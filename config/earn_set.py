@@ -3,18 +3,20 @@
 1. One read locks every account the orders may touch (each order's member and their referral parties, in member-id
    order: loyalty.locks.ACCOUNTS_LOCK_SQL) and reads, beside them, what the earning rules need of each member: status
    and time zone, a referral of theirs, a boost waiting, live subscriptions, the tier status (locked too) and the
-   qualifying sums of the tier windows, the order ids already recorded; and it draws the ids of the rows to write.
+   qualifying sums (and first active month) of the tier windows, the order ids already recorded and the keys already
+   posted; and it draws the ids of the rows to write.
 2. Python runs the earning rules on each order, in request order, with the same functions the general service calls
-   (loyalty.services.earning.earn_build, rules.order_points, members' benefits_of and tier tests ...).
+   (loyalty.services.earning.earn_build, rules.order_points, members' benefits_of, tier_upgrade_apply ...).
 3. One statement writes every row the general path writes: the accounts, transactions, orders, lots, movements,
-   order lines, qualifying activity, member facts and the stored answers (constant SQL text, prepared after a few
-   runs by psycopg).
+   order lines, tier changes and statuses, qualifying activity, member facts and the stored answers (constant SQL
+   text, prepared after a few runs by psycopg).
 
-An order the common earn does not cover (a referral, a boost, a tier change, an order campaign or challenge, a
-refusal of any kind, an unknown or inactive member, a duplicate order id ...) is placed by the general flow
-(config.flows.order_place) in the same transaction, with the accounts already held (loyalty.locks.accounts_held), so
-its answer and rows are exactly today's. Within a batch, every later order of a member (or of an order id, or a
-key) that went the general way goes the general way too, so each member's orders keep their request order.
+An order the common earn does not cover (a referral, a boost, an order campaign or challenge, a refusal of any kind,
+an unknown or inactive member, a duplicate order id or an already posted key, a member's first tier status ...) is
+placed by the general flow (config.flows.order_place) in the same transaction, with the accounts already held
+(loyalty.locks.accounts_held), so its answer and rows are exactly today's. Within a batch, every later order of a
+member (or of an order id, or a key) that went the general way goes the general way too, so each member's orders keep
+their request order.
 """
 
 import json
@@ -110,6 +112,8 @@ SELECT {locks.ACCOUNT_COLUMNS.sql}, m.external_id, m.status, m.timezone,
        (SELECT array_agg(DISTINCT referrer_id) FROM (SELECT referrer_id FROM r1 UNION SELECT referrer_id FROM r2) x),
        (SELECT array_agg(order_id) FROM {_table(Order)} WHERE channel_id = %(channel)s
         AND order_id = ANY(%(orders)s::text[])),
+       (SELECT array_agg(idempotency_key) FROM {_table(Transaction)} WHERE channel_id = %(channel)s
+        AND idempotency_key = ANY(%(keys)s::text[])),
        {allocate}
 FROM a LEFT JOIN m ON m.id = a.member_id LEFT JOIN ts ON ts.member_id = a.member_id
 LEFT JOIN LATERAL (SELECT {sums}, {first} FROM {_table(QualifyingActivity)} qa WHERE qa.member_id = m.id) q ON true
@@ -242,19 +246,22 @@ class EarnRead:
     accounts: dict[int, Account]
     members: dict[str, MemberRead]
     recorded: set[str]
+    # Keys a ledger transaction of this channel already holds: their stored answers were forgotten (retention), so
+    # the general flow refuses them (409), in the order's own savepoint in a batch.
+    posted: set[str]
     ids: tuple[list[int], list[int], list[int]]
     windows: dict = field(default_factory=dict)
     referrers: set[int] = field(default_factory=set)
     statuses: dict[int, TierStatus] = field(default_factory=dict)  # moved by this request's orders: to write
 
 
-def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str], n: int, now: datetime,
+def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str], keys: list[str], n: int, now: datetime,
               settings: MembershipSettings) -> EarnRead:
     """The one read (two on a member's first activity: their accounts are created first, in member-id order)."""
     windows = held_windows(settings, now)
     bounds = list(windows.values()) + [(date.min, date.min)] * (2 - len(windows))
     params = {"members": sorted(set(external_ids)), "not_live": _NOT_LIVE, "now": now, "live": list(LIVE),
-              "channel": channel_id, "orders": sorted(set(order_ids)), "n": n,
+              "channel": channel_id, "orders": sorted(set(order_ids)), "keys": sorted(set(keys)), "n": n,
               "w_start": [b[0] for b in bounds], "w_end": [b[1] for b in bounds]}
     width = locks.ACCOUNT_COLUMNS.width
     for attempt in range(2):
@@ -270,7 +277,7 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
         if not missing or attempt:
             break
         locks.accounts_create(missing)  # the member's first activity: then read (and lock) them all in one pass
-    read = EarnRead(accounts={}, members={}, recorded=set(), ids=([], [], []), windows=windows)
+    read = EarnRead(accounts={}, members={}, recorded=set(), posted=set(), ids=([], [], []), windows=windows)
     for row in rows:
         account = locks.account_from_row(row)
         read.accounts[account.member_id] = account
@@ -291,7 +298,8 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
     if rows:
         read.referrers = set(rows[0][width + 19] or ())
         read.recorded = set(rows[0][width + 20] or ())
-        read.ids = tuple(list(rows[0][width + 21 + i] or ()) for i in range(3))
+        read.posted = set(rows[0][width + 21] or ())
+        read.ids = tuple(list(rows[0][width + 22 + i] or ()) for i in range(3))
     return read
 
 
@@ -334,7 +342,7 @@ def earn_one(ctx: Context, read: EarnRead, *, key: str, data: dict, ids: tuple[i
     """The common earn of one order, built (the account moved in memory), or None: the general flow places it."""
     member = read.members.get(data["member"])
     if (member is None or member.referred or member.boosted or data["payment_fingerprint"]
-            or member.status != Member.Status.ACTIVE or data["order_id"] in read.recorded
+            or member.status != Member.Status.ACTIVE or data["order_id"] in read.recorded or key in read.posted
             or ctx.challenges_live or order_campaigns_matching(amount=data["amount"], now=ctx.now)):
         return None
     program, now = ctx.program, ctx.now
@@ -454,7 +462,7 @@ def order_earn_answer(data: dict, *, channel_id: int, key: str, general) -> tupl
     """POST /api/v1/orders inside its idempotent write (the key claimed): the common earn in one read and one write,
     its answer stored with it (the third item, True, says so); otherwise `general(member)`, the general flow."""
     ctx = context(channel_id)
-    read = earn_read(channel_id=channel_id, external_ids=[data["member"]], order_ids=[data["order_id"]], n=1,
+    read = earn_read(channel_id=channel_id, external_ids=[data["member"]], order_ids=[data["order_id"]], keys=[key], n=1,
                      now=ctx.now, settings=ctx.settings)
     with locks.accounts_held(read.accounts):
         placed = None

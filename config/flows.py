@@ -99,8 +99,8 @@ def orders_place_batch(*, channel_id: int, items: Sequence[BatchItem]) -> list[t
     live = [item for item in items if item.perform is not None]
     ctx = earn_set.context(channel_id)
     read = earn_set.earn_read(channel_id=channel_id, external_ids=[i.data["member"] for i in live],
-                              order_ids=[i.data["order_id"] for i in live], n=len(live), now=ctx.now,
-                              settings=ctx.settings)
+                              order_ids=[i.data["order_id"] for i in live], keys=[i.key for i in live],
+                              n=len(live), now=ctx.now, settings=ctx.settings)
     parties = referrals.referral_parties_of(member_ids={i.member.pk for i in live})
     missing = parties - set(read.accounts)
     if missing:  # a referral attached since the read: every order goes the general way, all locked at once (rare)

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import DataError, OperationalError, connection, transaction
+from django.db import DataError, IntegrityError, OperationalError, connection, transaction
 from rest_framework.response import Response
 
 from .errors import ApplicationError, BadRequest, Conflict, ErrorCode, error_body
@@ -113,6 +113,22 @@ class _InProgress(Exception):
     pass
 
 
+# The ledger's own exactly-once guard: a transaction is unique per (channel, idempotency key) (loyalty's Transaction).
+# A key whose stored answer was forgotten (IDEMPOTENCY_RETENTION_DAYS) and is sent again is a new request to this
+# module, and that constraint refuses its posting: answered as the key's reuse, never a 500 nor a second posting.
+POSTED_KEY_CONSTRAINTS = frozenset({"transaction_idempotent"})
+
+
+def _posted_before(error: IntegrityError) -> bool:
+    return getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) in POSTED_KEY_CONSTRAINTS
+
+
+def _posted_conflict() -> Conflict:
+    return Conflict(f"This {HEADER} was already used for a write whose answer is no longer kept "
+                    f"({settings.IDEMPOTENCY_RETENTION_DAYS} days); send a new key for a new write.",
+                    code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
+
+
 def _claim(channel_id: int, key: str, digest: str) -> bool:
     wait_ms = max(1, int(settings.IDEMPOTENCY_WAIT_SECONDS * 1000))
     with connection.cursor() as cursor:
@@ -167,7 +183,12 @@ def _write_once(request, *, channel_id: int, key: str, digest: str, perform: Cal
                     code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 )
             return Response(record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"})
-        status, body, *stored = perform()
+        try:
+            status, body, *stored = perform()
+        except IntegrityError as error:
+            if _posted_before(error):
+                raise _posted_conflict() from error
+            raise
         if not stored:  # a perform that wrote its answer with its rows says so with a third item, True
             _answer(channel_id, key, status, body)
     return Response(body, status=status)
@@ -187,7 +208,12 @@ def idempotent_item(*, channel_id: int, key: str, digest: str,
                     raise Conflict("This idempotency key was already used for a different request.",
                                    code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
                 return record.status_code, record.response, True
-            status, body, *stored = perform()
+            try:
+                status, body, *stored = perform()
+            except IntegrityError as error:
+                if _posted_before(error):
+                    raise _posted_conflict() from error
+                raise
             if not stored:
                 _answer(channel_id, key, status, body)
             return status, body, False
@@ -198,3 +224,44 @@ def idempotent_item(*, channel_id: int, key: str, digest: str,
         return exc.status_code, error_body(exc.code, exc.message, exc.fields, exc.extra), False
     except DataError:
         return 400, error_body(ErrorCode.INVALID, "A value in the request cannot be stored."), False
+
+
+def idempotency_records_purge(*, now=None, batch_size: int = 10_000) -> dict[str, int]:
+    """Forget the stored answers older than IDEMPOTENCY_RETENTION_DAYS (0: keep them for good), so the table holds
+    weeks of keys, not the program's whole history. A key retried after that is a new request: the ledger still
+    refuses to write it twice (transactions are unique per channel and idempotency key, orders per channel and
+    order id), so a late retry gets a 409 instead of its old answer, never a second posting.
+
+    Records are found by id, which follows time (no index on `created_at`: the API's writes would pay for it on
+    every request): a binary search over the primary key finds the first record young enough to keep, then the
+    older ones go in batches of `batch_size`, each committed on its own. Re-runnable."""
+    from django.utils import timezone
+
+    days = settings.IDEMPOTENCY_RETENTION_DAYS
+    if days <= 0:
+        return {"deleted": 0, "batches": 0}
+    cutoff = (now or timezone.now()) - timezone.timedelta(days=days)
+    table = IdempotencyRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(id), max(id) FROM {table}")
+        low, high = cursor.fetchone()
+        if low is None:
+            return {"deleted": 0, "batches": 0}
+        high += 1  # the boundary: the first id to keep; every id below it is older than the cutoff
+        while low < high:
+            middle = (low + high) // 2
+            cursor.execute(f"SELECT id, created_at FROM {table} WHERE id >= %s ORDER BY id LIMIT 1", [middle])
+            row = cursor.fetchone()
+            if row is None or row[1] >= cutoff:
+                high = middle
+            else:
+                low = row[0] + 1
+    boundary, deleted, batches = low, 0, 0
+    while True:
+        with transaction.atomic(durable=True), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE id < %s ORDER BY id "
+                           "LIMIT %s)", [boundary, batch_size])
+            count = cursor.rowcount
+        deleted, batches = deleted + count, batches + 1
+        if count < batch_size:
+            return {"deleted": deleted, "batches": batches}

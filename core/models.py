@@ -86,9 +86,9 @@ class ApiKey(models.Model):
 class IdempotencyRecord(models.Model):
     """The first successful answer to a write, kept so that a replay gets the same answer.
 
-    Read only by (channel, key); no index on `created_at`: no query reads the records by time (they are kept, so a
-    key replays for good), and every write of the API paid an index entry for it. A clean-up by age can delete
-    by id ranges, which follow time."""
+    Read only by (channel, key); no index on `created_at`: every write of the API would pay an index entry for it,
+    and the one reader by age, the daily purge (core.idempotency.idempotency_records_purge, after
+    IDEMPOTENCY_RETENTION_DAYS), finds its boundary by id, which follows time."""
 
     # No foreign key constraint in the database (db_constraint=False): its check would take a shared lock on the one
     # channel row on every write of every request of that channel (a WAL record and, with requests in parallel, a

@@ -219,6 +219,9 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # try still runs) before answering 409 idempotency_in_progress with Retry-After; the first one's answer is
 # replayed when it finishes within this time.
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=5)
+# Days a write's stored answer is kept for its Idempotency-Key to replay (core.tasks.purge_idempotency_records, daily);
+# 0 keeps them for good. The ledger refuses a second posting of a key whatever this says.
+IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
 # How long a process keeps program settings, tiers and category multipliers before reading them again.
 SETTINGS_CACHE_SECONDS = env.int("SETTINGS_CACHE_SECONDS", default=5)
 # `make bench` mounts GET /bench/floor, a `SELECT 1` through the API's whole stack (config/floor.py); off elsewhere.
