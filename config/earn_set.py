@@ -78,19 +78,11 @@ def _sequences(*models) -> list[str]:
         return list(cursor.fetchone())
 
 
-@cache
-def _read_sql() -> str:
-    """Built once per process: the same text every time, so psycopg prepares it."""
-    sums = ", ".join(f"COALESCE(SUM({col}) FILTER (WHERE month >= COALESCE((%(w_start)s::date[])[{i}], '-infinity') "
-                     f"AND month < COALESCE((%(w_end)s::date[])[{i}], 'infinity')), 0)"
-                     for i in (1, 2) for col in ("points", "spend"))
-    # The first month of the (rolling) window with activity: when it leaves the window, the tier can fall.
-    first = ("MIN(month) FILTER (WHERE month >= COALESCE((%(w_start)s::date[])[1], '-infinity') "
-             "AND NOT (points = 0 AND spend = 0))")
-    allocate = ", ".join(f"(SELECT array_agg(nextval('{sequence}'::regclass)) FROM generate_series(1, %(n)s))"
-                         for sequence in _sequences(Transaction, Order, Lot))
+def _locked_ctes() -> str:
+    """The members of the orders (m), their referral parties, and the locks: their accounts (a) and tier statuses
+    (ts), in member-id order."""
     return f"""
-WITH m AS (SELECT id, external_id, status, timezone FROM {_table(Member)} WHERE external_id = ANY(%(members)s::text[])),
+m AS (SELECT id, external_id, status, timezone FROM {_table(Member)} WHERE external_id = ANY(%(members)s::text[])),
 r1 AS (SELECT referred_id, referrer_id, status FROM {_table(Referral)} WHERE referred_id IN (SELECT id FROM m)),
 r2 AS (SELECT referrer_id FROM {_table(Referral)} WHERE referred_id IN (
            SELECT referrer_id FROM r1 WHERE status <> ALL(%(not_live)s::text[]))),
@@ -99,7 +91,34 @@ parties AS (SELECT id FROM m UNION SELECT referrer_id FROM r1 WHERE status <> AL
 a AS ({locks.ACCOUNTS_LOCK_SQL.format(ids="SELECT id FROM parties")}),
 ts AS (SELECT member_id, tier_id, since, pinned_tier_id, pinned_until, below_since, warned_at
        FROM {_table(TierStatus)} WHERE member_id IN (SELECT id FROM m) AND member_id IN (SELECT member_id FROM a)
-       ORDER BY member_id FOR UPDATE)
+       ORDER BY member_id FOR UPDATE)"""
+
+
+@cache
+def _lock_sql() -> str:
+    """The locks first, in a statement of their own. Under READ COMMITTED a statement reads the database as it was
+    when the statement began: a read that waited for a lock would see the rows it locked as the holder left them,
+    but everything else (the qualifying sums, the orders recorded, a boost) as it was before the holder committed,
+    e.g. the sums of an order the holder refunded. The read that follows begins once the locks are held, and sees
+    all the holder did. Returns how many accounts were locked and the referral parties that have none yet."""
+    return f"""WITH {_locked_ctes()}
+SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM ts),
+       (SELECT array_agg(id) FROM parties WHERE id NOT IN (SELECT member_id FROM a))"""
+
+
+@cache
+def _read_sql() -> str:
+    """Built once per process: the same text every time, so psycopg prepares it. It runs with the locks held
+    (`_lock_sql`); locking the same rows again costs nothing."""
+    sums = ", ".join(f"COALESCE(SUM({col}) FILTER (WHERE month >= COALESCE((%(w_start)s::date[])[{i}], '-infinity') "
+                     f"AND month < COALESCE((%(w_end)s::date[])[{i}], 'infinity')), 0)"
+                     for i in (1, 2) for col in ("points", "spend"))
+    # The first month of the (rolling) window with activity: when it leaves the window, the tier can fall.
+    first = ("MIN(month) FILTER (WHERE month >= COALESCE((%(w_start)s::date[])[1], '-infinity') "
+             "AND NOT (points = 0 AND spend = 0))")
+    allocate = ", ".join(f"(SELECT array_agg(nextval('{sequence}'::regclass)) FROM generate_series(1, %(n)s))"
+                         for sequence in _sequences(Transaction, Order, Lot))
+    return f"""WITH {_locked_ctes()}
 SELECT {locks.ACCOUNT_COLUMNS.sql}, m.external_id, m.status, m.timezone,
        EXISTS (SELECT 1 FROM r1 WHERE r1.referred_id = a.member_id),
        ts.member_id IS NOT NULL, ts.tier_id, ts.since, ts.pinned_tier_id, ts.pinned_until, ts.below_since, ts.warned_at,
@@ -257,7 +276,8 @@ class EarnRead:
 
 def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str], keys: list[str], n: int, now: datetime,
               settings: MembershipSettings) -> EarnRead:
-    """The one read (two on a member's first activity: their accounts are created first, in member-id order)."""
+    """The locks, then the one read (on a member's first activity, their accounts are created first, in member-id
+    order, and locked again)."""
     windows = held_windows(settings, now)
     bounds = list(windows.values()) + [(date.min, date.min)] * (2 - len(windows))
     params = {"members": sorted(set(external_ids)), "not_live": _NOT_LIVE, "now": now, "live": list(LIVE),
@@ -265,18 +285,20 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
               "w_start": [b[0] for b in bounds], "w_end": [b[1] for b in bounds]}
     width = locks.ACCOUNT_COLUMNS.width
     for attempt in range(2):
-        cursor = _execute(_read_sql(), params)
-        rows = cursor.fetchall()
+        cursor = _execute(_lock_sql(), params)
+        locked, _, missing = cursor.fetchone()
         cursor.close()
-        missing = rows[0][width + 18] if rows else None
-        if not rows and attempt == 0:
+        if not locked and attempt == 0:
             ids = list(Member.objects.filter(external_id__in=params["members"]).values_list("pk", flat=True))
             if not ids:
                 break
             missing = referral_parties_of(member_ids=set(ids))
         if not missing or attempt:
             break
-        locks.accounts_create(missing)  # the member's first activity: then read (and lock) them all in one pass
+        locks.accounts_create(missing)  # the member's first activity: then lock them all in one pass
+    cursor = _execute(_read_sql(), params)
+    rows = cursor.fetchall()
+    cursor.close()
     read = EarnRead(accounts={}, members={}, recorded=set(), posted=set(), ids=([], [], []), windows=windows)
     for row in rows:
         account = locks.account_from_row(row)

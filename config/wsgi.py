@@ -13,5 +13,6 @@ application = get_wsgi_application()
 # moved out of the collector's sight. And a collection waits for 10,000 new container objects instead of 700: a
 # batch of 1,000 orders makes tens of thousands of short-lived ones, and with the defaults the collector took a fifth
 # of its CPU (README, Benchmark). Reference cycles are still collected, only less often.
+gc.collect()  # what start-up left as garbage goes first, or freezing would keep it for good
 gc.freeze()
 gc.set_threshold(10_000, 10, 10)

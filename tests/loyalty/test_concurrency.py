@@ -175,3 +175,59 @@ def test_earning_and_spending_at_once_for_two_members_neither_deadlocks_nor_lose
         redeemed = 5 * Redemption.objects.filter(member=who).count()
         assert Account.objects.get(member=who).available == earned - redeemed >= 0
     assert_ledger_balanced()
+
+
+def test_an_earn_that_waited_for_a_lock_decides_the_tier_on_what_the_holder_committed(api, channel, member):
+    """The set-based earn locks in one statement and reads in the next: a read that began before the wait would see
+    the locked rows as the holder left them but the qualifying activity as it was before (here: a refund's take-back
+    of 25 points, committed while the earn waits), and lift the member to silver on points they no longer have."""
+    from members.models import MembershipSettings, QualifyingActivity, Tier, TierChange, TierStatus
+    from members.services import tier_activity_prepare
+
+    for rank, (code, threshold) in enumerate([("bronze", 0), ("silver", 30)], start=1):
+        Tier.objects.create(code=code, name=code.title(), rank=rank, threshold=Decimal(threshold))
+    settings_ = MembershipSettings.current()
+    settings_.basis = MembershipSettings.Basis.POINTS
+    settings_.save()
+    earn(member, channel, 25, "SEED-1")  # bronze, 25 qualifying points: 5 short of silver
+    assert TierStatus.objects.get(member=member).tier.code == "bronze"
+
+    holding, release = threading.Event(), threading.Event()
+
+    def holder(_):
+        from django.db import transaction
+
+        with transaction.atomic():
+            Account.objects.select_for_update().get(member=member)
+            tier_activity_prepare(member_id=member.pk)  # and the tier status, as a refund holds them
+            QualifyingActivity.objects.filter(member=member).update(points=0)
+            holding.set()
+            release.wait(timeout=15)
+        return None
+
+    def earner(_):
+        holding.wait(timeout=15)
+        return post(api, "/api/v1/orders", {"member": member.external_id, "order_id": "AFTER-1", "amount": "100.00",
+                                            "currency": "EUR"}, "after-1")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        held = pool.submit(lambda: (holder(0), connection.close()))
+        earned = pool.submit(lambda: (earner(0), connection.close()))
+        holding.wait(timeout=15)
+        with connection.cursor() as cursor:  # the earn is waiting for the holder's lock
+            for _ in range(150):
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND wait_event_type = 'Lock'")
+                if cursor.fetchone()[0]:
+                    break
+                threading.Event().wait(0.02)
+            else:
+                pytest.fail("the earn never waited for the lock")
+        release.set()
+        held.result(timeout=15)
+        status, body, _ = earned.result(timeout=15)[0]
+
+    assert status == 201, body
+    assert body["points"] == 10 and body["tier_upgrade"] is None  # 0 + 10 points: still bronze
+    assert TierStatus.objects.get(member=member).tier.code == "bronze"
+    assert not TierChange.objects.filter(member=member, to_tier__code="silver").exists()
