@@ -1,8 +1,9 @@
 """The set-based earn (config.earn_set) is not a second copy of the rules: random orders (members in tiers near a
-threshold, referred members, paid plans, category multipliers, lines, orders that occurred in the past, points
-pending for a return window or released at once, duplicate order ids) placed through POST /api/v1/orders with it,
-and for an identical twin set with it turned off (every order through the general flow), write the same rows and
-give the same answers."""
+threshold, referred members, paid plans with or without a tier floor, members in a grace period, category
+multipliers, lines, orders that occurred in the past, points pending for a return window or released at once,
+duplicate order ids; every tier window and basis) placed through POST /api/v1/orders with it, and for an identical
+twin set with it turned off (every order through the general flow), write the same rows and give the same
+answers, tier upgrades included."""
 
 import json
 import uuid
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from config import earn_set
 from insight.models import MemberFacts
 from loyalty.models import OrderLine, ProgramSettings
-from members.models import TierChange, TierStatus
+from members.models import MembershipSettings, Plan, Tier, TierChange, TierStatus
 from tests.loyalty.invariants import assert_ledger_balanced
 from tests.loyalty.test_order_batch_equivalence import _bodies, _plain, _results, _snapshot, _twins, members, rules
 
@@ -51,13 +52,25 @@ def _place(api, prefix, side, drawn):
 
 @settings(max_examples=8, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(specs=members, drawn=orders, pending_days=st.sampled_from([0, 14]))
-def test_the_set_based_earn_writes_what_the_general_flow_writes(api, rules, monkeypatch, specs, drawn, pending_days):
+@given(specs=members, drawn=orders, pending_days=st.sampled_from([0, 14]),
+       window=st.sampled_from(list(MembershipSettings.Window.values)),
+       basis=st.sampled_from(list(MembershipSettings.Basis.values)), plan_floor=st.booleans(), grace=st.booleans())
+def test_the_set_based_earn_writes_what_the_general_flow_writes(api, rules, monkeypatch, specs, drawn, pending_days,
+                                                                 window, basis, plan_floor, grace):
     prefix = f"s{uuid.uuid4().hex[:8]}"
     program = ProgramSettings.current()  # 14: the return window of a real shop, orders 3 days old still pending
     program.pending_days = pending_days
     program.save()
+    # Every kind of tier window (one or two held windows, each review date rule) and basis; the plan holding a tier
+    # (an upgrade for the plan's sake, reason "plan"); members in a grace period, warned, that an order may end.
+    membership = MembershipSettings.current()
+    membership.window, membership.basis = window, basis
+    membership.save()
+    Plan.objects.filter(code="plus").update(tier_floor=Tier.objects.get(code="silver") if plan_floor else None)
     _twins(api, prefix, specs)
+    if grace:
+        TierStatus.objects.filter(member__external_id__startswith=prefix).update(
+            below_since=timezone.now() - timedelta(days=3), warned_at=timezone.now() - timedelta(days=1))
     placed = []
     earn_one = earn_set.earn_one
 
