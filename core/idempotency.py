@@ -123,10 +123,18 @@ def _posted_before(error: IntegrityError) -> bool:
     return getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) in POSTED_KEY_CONSTRAINTS
 
 
-def _posted_conflict() -> Conflict:
-    return Conflict(f"This {HEADER} was already used for a write whose answer is no longer kept "
-                    f"({settings.IDEMPOTENCY_RETENTION_DAYS} days); send a new key for a new write.",
-                    code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
+def _perform(perform: Callable[[], tuple]) -> tuple[int, dict, bool]:
+    """Run a write: (status, body, stored); `stored` when the write stored its answer with its rows (a perform
+    returning a third item, True). A posting refused as a forgotten key's is that key's 409."""
+    try:
+        status, body, *stored = perform()
+    except IntegrityError as error:
+        if _posted_before(error):
+            raise Conflict(f"This {HEADER} was already used for a write whose answer is no longer kept "
+                           f"({settings.IDEMPOTENCY_RETENTION_DAYS} days); send a new key for a new write.",
+                           code=ErrorCode.IDEMPOTENCY_KEY_REUSED) from error
+        raise
+    return status, body, bool(stored)
 
 
 def _claim(channel_id: int, key: str, digest: str) -> bool:
@@ -183,13 +191,8 @@ def _write_once(request, *, channel_id: int, key: str, digest: str, perform: Cal
                     code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 )
             return Response(record.response, status=record.status_code, headers={"Idempotent-Replayed": "true"})
-        try:
-            status, body, *stored = perform()
-        except IntegrityError as error:
-            if _posted_before(error):
-                raise _posted_conflict() from error
-            raise
-        if not stored:  # a perform that wrote its answer with its rows says so with a third item, True
+        status, body, stored = _perform(perform)
+        if not stored:
             _answer(channel_id, key, status, body)
     return Response(body, status=status)
 
@@ -208,12 +211,7 @@ def idempotent_item(*, channel_id: int, key: str, digest: str,
                     raise Conflict("This idempotency key was already used for a different request.",
                                    code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
                 return record.status_code, record.response, True
-            try:
-                status, body, *stored = perform()
-            except IntegrityError as error:
-                if _posted_before(error):
-                    raise _posted_conflict() from error
-                raise
+            status, body, stored = _perform(perform)
             if not stored:
                 _answer(channel_id, key, status, body)
             return status, body, False
