@@ -78,9 +78,9 @@ def _sequences(*models) -> list[str]:
         return list(cursor.fetchone())
 
 
-def _locked_ctes() -> str:
-    """The members of the orders (m), their referral parties, and the locks: their accounts (a) and tier statuses
-    (ts), in member-id order."""
+def _locked_ctes(accounts: str) -> str:
+    """The members of the orders (m), their referral parties, and the locks: the accounts of `accounts` (a) and the
+    members' tier statuses (ts), in member-id order."""
     return f"""
 m AS (SELECT id, external_id, status, timezone FROM {_table(Member)} WHERE external_id = ANY(%(members)s::text[])),
 r1 AS (SELECT referred_id, referrer_id, status FROM {_table(Referral)} WHERE referred_id IN (SELECT id FROM m)),
@@ -88,7 +88,7 @@ r2 AS (SELECT referrer_id FROM {_table(Referral)} WHERE referred_id IN (
            SELECT referrer_id FROM r1 WHERE status <> ALL(%(not_live)s::text[]))),
 parties AS (SELECT id FROM m UNION SELECT referrer_id FROM r1 WHERE status <> ALL(%(not_live)s::text[])
             UNION SELECT referrer_id FROM r2),
-a AS ({locks.ACCOUNTS_LOCK_SQL.format(ids="SELECT id FROM parties")}),
+a AS ({locks.ACCOUNTS_LOCK_SQL.format(ids=accounts)}),
 ts AS (SELECT member_id, tier_id, since, pinned_tier_id, pinned_until, below_since, warned_at
        FROM {_table(TierStatus)} WHERE member_id IN (SELECT id FROM m) AND member_id IN (SELECT member_id FROM a)
        ORDER BY member_id FOR UPDATE)"""
@@ -100,16 +100,19 @@ def _lock_sql() -> str:
     when the statement began: a read that waited for a lock would see the rows it locked as the holder left them,
     but everything else (the qualifying sums, the orders recorded, a boost) as it was before the holder committed,
     e.g. the sums of an order the holder refunded. The read that follows begins once the locks are held, and sees
-    all the holder did. Returns how many accounts were locked and the referral parties that have none yet."""
-    return f"""WITH {_locked_ctes()}
-SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM ts),
+    all the holder did. Returns the accounts locked (the parties' that exist) and the parties that have none yet."""
+    return f"""WITH {_locked_ctes("SELECT id FROM parties")}
+SELECT (SELECT array_agg(member_id) FROM a), (SELECT count(*) FROM ts),
        (SELECT array_agg(id) FROM parties WHERE id NOT IN (SELECT member_id FROM a))"""
 
 
 @cache
 def _read_sql() -> str:
     """Built once per process: the same text every time, so psycopg prepares it. It runs with the locks held
-    (`_lock_sql`); locking the same rows again costs nothing."""
+    (`_lock_sql`) and reads the accounts it locked, no others (locking them again costs nothing): a referral attached
+    between the two statements names a referrer whose lock could come out of member-id order; that referrer shows
+    among the parties without an account held, and the order goes the general way, which refuses it (409
+    referral_changed) rather than take a lock out of order."""
     sums = ", ".join(f"COALESCE(SUM({col}) FILTER (WHERE month >= COALESCE((%(w_start)s::date[])[{i}], '-infinity') "
                      f"AND month < COALESCE((%(w_end)s::date[])[{i}], 'infinity')), 0)"
                      for i in (1, 2) for col in ("points", "spend"))
@@ -118,7 +121,7 @@ def _read_sql() -> str:
              "AND NOT (points = 0 AND spend = 0))")
     allocate = ", ".join(f"(SELECT array_agg(nextval('{sequence}'::regclass)) FROM generate_series(1, %(n)s))"
                          for sequence in _sequences(Transaction, Order, Lot))
-    return f"""WITH {_locked_ctes()}
+    return f"""WITH {_locked_ctes("SELECT unnest(%(locked)s::bigint[])")}
 SELECT {locks.ACCOUNT_COLUMNS.sql}, m.external_id, m.status, m.timezone,
        EXISTS (SELECT 1 FROM r1 WHERE r1.referred_id = a.member_id),
        ts.member_id IS NOT NULL, ts.tier_id, ts.since, ts.pinned_tier_id, ts.pinned_until, ts.below_since, ts.warned_at,
@@ -288,6 +291,7 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
         cursor = _execute(_lock_sql(), params)
         locked, _, missing = cursor.fetchone()
         cursor.close()
+        params["locked"] = locked or []
         if not locked and attempt == 0:
             ids = list(Member.objects.filter(external_id__in=params["members"]).values_list("pk", flat=True))
             if not ids:

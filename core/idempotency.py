@@ -17,9 +17,11 @@ This request boundary is the outermost, durable, transaction; services join it.
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import DataError, IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
 from rest_framework.response import Response
 
 from .errors import ApplicationError, BadRequest, Conflict, ErrorCode, error_body
@@ -113,6 +115,15 @@ class _InProgress(Exception):
     pass
 
 
+def _stored(channel_id: int, key: str) -> IdempotencyRecord:
+    """The answer stored under a key the claim found taken. The retention job may have forgotten it since the claim
+    (a key retried at the very day it expires): the key is free again, and the client is told to retry at once."""
+    record = IdempotencyRecord.objects.filter(channel_id=channel_id, key=key).first()
+    if record is None:
+        raise _InProgress
+    return record
+
+
 # The ledger's own exactly-once guard: a transaction is unique per (channel, idempotency key) (loyalty's Transaction).
 # A key whose stored answer was forgotten (IDEMPOTENCY_RETENTION_DAYS) and is sent again is a new request to this
 # module, and that constraint refuses its posting: answered as the key's reuse, never a 500 nor a second posting.
@@ -184,7 +195,7 @@ def idempotent_write(request, *, channel_id: int, perform: Callable[[], tuple[in
 def _write_once(request, *, channel_id: int, key: str, digest: str, perform: Callable[[], tuple[int, dict]]) -> Response:
     with transaction.atomic(durable=True):
         if not _claim(channel_id, key, digest):
-            record = IdempotencyRecord.objects.get(channel_id=channel_id, key=key)
+            record = _stored(channel_id, key)
             if record.fingerprint != digest:
                 raise Conflict(
                     f"This {HEADER} was already used for a different request.",
@@ -206,7 +217,7 @@ def idempotent_item(*, channel_id: int, key: str, digest: str,
     try:
         with transaction.atomic():
             if not _claim(channel_id, key, digest):
-                record = IdempotencyRecord.objects.get(channel_id=channel_id, key=key)
+                record = _stored(channel_id, key)
                 if record.fingerprint != digest:
                     raise Conflict("This idempotency key was already used for a different request.",
                                    code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
@@ -226,19 +237,18 @@ def idempotent_item(*, channel_id: int, key: str, digest: str,
 
 def idempotency_records_purge(*, now=None, batch_size: int = 10_000) -> dict[str, int]:
     """Forget the stored answers older than IDEMPOTENCY_RETENTION_DAYS (0: keep them for good), so the table holds
-    weeks of keys, not the program's whole history. A key retried after that is a new request: the ledger still
-    refuses to write it twice (transactions are unique per channel and idempotency key, orders per channel and
-    order id), so a late retry gets a 409 instead of its old answer, never a second posting.
+    weeks of keys, not the program's whole history. A key retried after that is a new request. A write that posts
+    to the ledger under its key cannot post again (transactions are unique per channel and idempotency key): the
+    late retry gets a 409 instead of its old answer. Other writes are done again or refused by their own unique
+    keys (an order id: 409 duplicate_order; an order that earned nothing posted nothing under its key).
 
     Records are found by id, which follows time (no index on `created_at`: the API's writes would pay for it on
     every request): a binary search over the primary key finds the first record young enough to keep, then the
     older ones go in batches of `batch_size`, each committed on its own. Re-runnable."""
-    from django.utils import timezone
-
     days = settings.IDEMPOTENCY_RETENTION_DAYS
     if days <= 0:
         return {"deleted": 0, "batches": 0}
-    cutoff = (now or timezone.now()) - timezone.timedelta(days=days)
+    cutoff = (now or timezone.now()) - timedelta(days=days)
     table = IdempotencyRecord._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT min(id), max(id) FROM {table}")

@@ -220,7 +220,7 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=256 * 1024)
 # replayed when it finishes within this time.
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=5)
 # Days a write's stored answer is kept for its Idempotency-Key to replay (core.tasks.purge_idempotency_records, daily);
-# 0 keeps them for good. The ledger refuses a second posting of a key whatever this says.
+# 0 keeps them for good. A write that posts to the ledger under its key never posts twice, whatever this says.
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
 # How long a process keeps program settings, tiers and category multipliers before reading them again.
 SETTINGS_CACHE_SECONDS = env.int("SETTINGS_CACHE_SECONDS", default=5)

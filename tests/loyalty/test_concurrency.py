@@ -231,3 +231,58 @@ def test_an_earn_that_waited_for_a_lock_decides_the_tier_on_what_the_holder_comm
     assert body["points"] == 10 and body["tier_upgrade"] is None  # 0 + 10 points: still bronze
     assert TierStatus.objects.get(member=member).tier.code == "bronze"
     assert not TierChange.objects.filter(member=member, to_tier__code="silver").exists()
+
+
+def test_a_referral_attached_between_the_locks_and_the_read_is_refused_not_locked_out_of_order(
+        api, channel, member_factory, monkeypatch):
+    """The set-based earn's read reads only the accounts its lock statement locked: a referrer who appears between
+    the two statements (attached by another request, which locks no account) would be locked out of member-id order,
+    and could deadlock against a batch holding them. The order is refused (409 referral_changed); sent again, it
+    locks the referrer first and pays the referral."""
+    from config import earn_set
+    from referrals.models import Program, Referral
+    from referrals.services import referral_attach, referral_code_ensure
+
+    Program.objects.create(name="Refer a friend", active=True, kind=Program.Kind.SINGLE_TIER, referrer_points=100,
+                           welcome_points=0, min_order_amount=Decimal("20.00"), qualify_days=30, attach_days=7)
+    referrer, member = member_factory(), member_factory()  # the referrer's id is the lower one
+    earn(referrer, channel, 1, "SEED-R")
+    earn(member, channel, 1, "SEED-1")  # both accounts exist: only the referral is new
+    code = referral_code_ensure(member=referrer).code
+    execute, attached = earn_set._execute, []
+
+    free = []
+
+    def referrer_lock_free() -> bool:
+        from django.db import OperationalError, transaction
+
+        try:
+            with transaction.atomic():
+                Account.objects.select_for_update(nowait=True).get(member=referrer)
+            return True
+        except OperationalError:
+            return False
+        finally:
+            connection.close()
+
+    def between(sql, params):
+        cursor = execute(sql, params)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            if sql == earn_set._lock_sql() and not attached:  # another request attaches the referral, and commits
+                attached.append(pool.submit(lambda: (referral_attach(member=member, code=code),
+                                                     connection.close())[0]).result(timeout=15))
+            elif sql == earn_set._read_sql() and not free:  # the read took no lock of the referrer's
+                free.append(pool.submit(referrer_lock_free).result(timeout=15))
+        return cursor
+
+    monkeypatch.setattr(earn_set, "_execute", between)
+    body = {"member": member.external_id, "order_id": "LATE-1", "amount": "100.00", "currency": "EUR"}
+    status, answer, _ = post(api, "/api/v1/orders", body, "late-1")
+    assert attached and free == [True]
+    assert (status, answer["error"]["code"]) == (409, "referral_changed")
+    assert not Order.objects.filter(order_id="LATE-1").exists()
+
+    status, answer, _ = post(api, "/api/v1/orders", body, "late-1")  # sent again
+    assert status == 201, answer
+    assert answer["referral"]["status"] == Referral.Status.REWARDED
+    assert_ledger_balanced()
