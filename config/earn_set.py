@@ -1,13 +1,14 @@
-"""The common earn, set-based: N orders (1 for POST /api/v1/orders, up to 1,000 for the batch) in two statements.
+"""The common earn, set-based: N orders (1 for POST /api/v1/orders, up to 1,000 for the batch) in three statements.
 
-1. One read locks every account the orders may touch (each order's member and their referral parties, in member-id
-   order: loyalty.locks.ACCOUNTS_LOCK_SQL) and reads, beside them, what the earning rules need of each member: status
-   and time zone, a referral of theirs, a boost waiting, live subscriptions, the tier status (locked too) and the
-   qualifying sums (and first active month) of the tier windows, the order ids already recorded and the keys already
-   posted; and it draws the ids of the rows to write.
-2. Python runs the earning rules on each order, in request order, with the same functions the general service calls
+1. The locks: every account the orders may touch (each order's member and their referral parties, in member-id
+   order: loyalty.locks.ACCOUNTS_LOCK_SQL) and the members' tier statuses (`_lock_sql`).
+2. One read, begun once they are held, of those accounts and what the earning rules need of each member: status and
+   time zone, a referral of theirs, a boost waiting, live subscriptions, the tier status and the qualifying sums (and
+   first active month) of the tier windows, the order ids already recorded and the keys already posted; it also
+   draws the ids of the rows to write.
+3. Python runs the earning rules on each order, in request order, with the same functions the general service calls
    (loyalty.services.earning.earn_build, rules.order_points, members' benefits_of, tier_upgrade_apply ...).
-3. One statement writes every row the general path writes: the accounts, transactions, orders, lots, movements,
+4. One statement writes every row the general path writes: the accounts, transactions, orders, lots, movements,
    order lines, tier changes and statuses, qualifying activity, member facts and the stored answers (constant SQL
    text, prepared after a few runs by psycopg).
 
@@ -100,7 +101,9 @@ def _lock_sql() -> str:
     when the statement began: a read that waited for a lock would see the rows it locked as the holder left them,
     but everything else (the qualifying sums, the orders recorded, a boost) as it was before the holder committed,
     e.g. the sums of an order the holder refunded. The read that follows begins once the locks are held, and sees
-    all the holder did. Returns the accounts locked (the parties' that exist) and the parties that have none yet."""
+    all the holder did. Returns the accounts locked (the parties' that exist), how many tier statuses (PostgreSQL
+    runs a CTE only when the statement reads it: the count is what takes their locks) and the parties that have no
+    account yet."""
     return f"""WITH {_locked_ctes("SELECT id FROM parties")}
 SELECT (SELECT array_agg(member_id) FROM a), (SELECT count(*) FROM ts),
        (SELECT array_agg(id) FROM parties WHERE id NOT IN (SELECT member_id FROM a))"""
@@ -110,9 +113,9 @@ SELECT (SELECT array_agg(member_id) FROM a), (SELECT count(*) FROM ts),
 def _read_sql() -> str:
     """Built once per process: the same text every time, so psycopg prepares it. It runs with the locks held
     (`_lock_sql`) and reads the accounts it locked, no others (locking them again costs nothing): a referral attached
-    between the two statements names a referrer whose lock could come out of member-id order; that referrer shows
-    among the parties without an account held, and the order goes the general way, which refuses it (409
-    referral_changed) rather than take a lock out of order."""
+    between the two statements names a referrer whose lock could come out of member-id order: the member shows as
+    referred, and the order goes the general way, which refuses it (409 referral_changed) rather than take a lock out
+    of order (a batch finds the referrer among its parties without an account held)."""
     sums = ", ".join(f"COALESCE(SUM({col}) FILTER (WHERE month >= COALESCE((%(w_start)s::date[])[{i}], '-infinity') "
                      f"AND month < COALESCE((%(w_end)s::date[])[{i}], 'infinity')), 0)"
                      for i in (1, 2) for col in ("points", "spend"))
@@ -130,7 +133,6 @@ SELECT {locks.ACCOUNT_COLUMNS.sql}, m.external_id, m.status, m.timezone,
        ARRAY(SELECT s.plan_id FROM {_table(Subscription)} s WHERE s.member_id = a.member_id
              AND s.status = ANY(%(live)s::text[]) AND s.current_period_end > %(now)s),
        q.*,
-       (SELECT array_agg(id) FROM parties WHERE id NOT IN (SELECT member_id FROM a)),
        (SELECT array_agg(DISTINCT referrer_id) FROM (SELECT referrer_id FROM r1 UNION SELECT referrer_id FROM r2) x),
        (SELECT array_agg(order_id) FROM {_table(Order)} WHERE channel_id = %(channel)s
         AND order_id = ANY(%(orders)s::text[])),
@@ -209,9 +211,7 @@ def _json_value(value):
 
 def _rows(model, instances: list, *, with_pk: bool = True, columns: tuple[str, ...] | None = None) -> str:
     """The rows of `_insert` / `_updated`: each instance's column values (a JSON column's value as it is)."""
-    fields = [f for f in _fields(model, with_pk=True) if (columns is None or f.column in columns)
-              and (with_pk or not f.primary_key)]
-    names = [(f.column, f.attname) for f in fields]
+    names = [(f.column, f.attname) for f in _fields(model, with_pk=with_pk) if columns is None or f.column in columns]
     return json.dumps([{column: getattr(i, attname) for column, attname in names} for i in instances],
                       default=_json_value)
 
@@ -322,10 +322,10 @@ def earn_read(*, channel_id: int, external_ids: list[str], order_ids: list[str],
             id=account.member_id, external_id=external_id, status=status, timezone=zone, referred=referred,
             status_row=status_row, boosted=boosted, plan_ids=plan_ids, sums=sums, first_month=first_month)
     if rows:
-        read.referrers = set(rows[0][width + 19] or ())
-        read.recorded = set(rows[0][width + 20] or ())
-        read.posted = set(rows[0][width + 21] or ())
-        read.ids = tuple(list(rows[0][width + 22 + i] or ()) for i in range(3))
+        read.referrers = set(rows[0][width + 18] or ())
+        read.recorded = set(rows[0][width + 19] or ())
+        read.posted = set(rows[0][width + 20] or ())
+        read.ids = tuple(list(rows[0][width + 21 + i] or ()) for i in range(3))
     return read
 
 
@@ -404,7 +404,7 @@ def earn_one(ctx: Context, read: EarnRead, *, key: str, data: dict, ids: tuple[i
     sums = held_sums_after(settings=ctx.settings, now=now, sums=member.sums, month=month, points=earned[1],
                            spend=data["amount"])
     account = read.accounts[member.id]
-    before = (account.available, account.pending, account.lifetime_earned)
+    balances = (account.available, account.pending, account.lifetime_earned)
     try:
         earn = earn_build(program=program, account=account, member_timezone=member.timezone,
                           channel_id=ctx.channel_id, order_id=data["order_id"], amount=data["amount"],
@@ -412,7 +412,7 @@ def earn_one(ctx: Context, read: EarnRead, *, key: str, data: dict, ids: tuple[i
                           idempotency_key=key, now=now, earned=earned, multiplier=benefits.multiplier,
                           benefits=benefits, boost=None)
     except ApplicationError:  # past the balance limit: the general flow refuses it, with its answer
-        account.available, account.pending, account.lifetime_earned = before
+        account.available, account.pending, account.lifetime_earned = balances
         return None
     member.sums = sums  # for this member's next order of the same request
     start = read.windows["current"][0]
@@ -485,7 +485,7 @@ def earn_write(ctx: Context, placed: list[Placed], accounts: dict[int, Account],
 
 
 def order_earn_answer(data: dict, *, channel_id: int, key: str, general) -> tuple:
-    """POST /api/v1/orders inside its idempotent write (the key claimed): the common earn in one read and one write,
+    """POST /api/v1/orders inside its idempotent write (the key claimed): the common earn (the locks, one read, one write),
     its answer stored with it (the third item, True, says so); otherwise `general(member)`, the general flow."""
     ctx = context(channel_id)
     read = earn_read(channel_id=channel_id, external_ids=[data["member"]], order_ids=[data["order_id"]], keys=[key], n=1,
