@@ -139,6 +139,8 @@ def orders_place_batch(*, channel_id: int, items: Sequence[BatchItem]) -> list[t
             results[id(item)] = (201, fast.body, False)
         if placed or release:
             earn_set.earn_write(ctx, placed, read.accounts, release=release, statuses=read.statuses)
+        elif general:
+            earn_set.plans_back()
         with locks.members_locked([] if read.accounts else parties):
             for item in general:
                 status, body, replayed = idempotent_item(channel_id=channel_id, key=item.key, digest=item.digest,

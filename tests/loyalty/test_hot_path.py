@@ -69,3 +69,31 @@ def test_credits_other_than_orders_share_the_one_writer(member, program):
     assert (lot.amount, lot.order_id, txn.balance_after) == (40, None, 40)
     assert LotMovement.objects.get(transaction=txn).lot_id == lot.pk
     assert Decimal(Account.objects.get(member=member).available) == 40
+
+
+@pytest.mark.parametrize("fingerprint", ["", "card-1"], ids=["set-based", "general"])
+def test_the_set_based_earns_generic_plans_end_with_it(member, channel, program, fingerprint):
+    """The set-based earn runs its read and write on generic plans (config.earn_set._GENERIC_PLANS); the rest of the
+    transaction must not: after its write, or in the general flow when it hands an order over (a payment fingerprint
+    takes that way), the session's own plan choice is back (a generic plan cannot use a partial index for a value)."""
+    from django.db import connection, transaction
+
+    from config import earn_set
+    from config.api import OrderEarnSerializer
+
+    def plan_mode():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            return cursor.fetchone()[0]
+
+    serializer = OrderEarnSerializer(data={"member": member.external_id, "order_id": "GP-1", "amount": "10.00",
+                                           "currency": "EUR", "payment_fingerprint": fingerprint})
+    assert serializer.is_valid(), serializer.errors
+    seen = []
+    with transaction.atomic():
+        before = plan_mode()
+        answer = earn_set.order_earn_answer(serializer.validated_data, channel_id=channel.pk, key="GP-1",
+                                            general=lambda: (seen.append(plan_mode()), (201, {}))[1])
+        assert plan_mode() == before
+    assert seen == ([before] if fingerprint else [])
+    assert (len(answer) == 3) is not bool(fingerprint)  # the set-based earn stored its answer itself

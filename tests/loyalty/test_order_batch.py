@@ -170,3 +170,31 @@ def test_a_referral_attached_after_the_batch_locked_its_members_refuses_that_ord
                 order_place(member=referred, channel_id=1, order_id="o-1", amount=100, currency="EUR",
                             idempotency_key="k-o-1")
             assert refused.value.code == "referral_changed"
+
+
+@pytest.mark.parametrize("fingerprints", [("", "card-1"), ("card-1", "card-2")], ids=["mixed", "all-general"])
+def test_the_orders_a_batch_hands_to_the_general_flow_run_on_the_sessions_plans(channel, program, member_factory,
+                                                                                fingerprints):
+    """The set-based earn's generic plans (config.earn_set._GENERIC_PLANS) end before the batch's general orders run."""
+    from django.db import connection
+
+    from config.api import OrderEarnSerializer
+    from config.flows import BatchItem, orders_place_batch
+
+    def plan_mode():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            return cursor.fetchone()[0]
+
+    items, seen = [], []
+    for n, fingerprint in enumerate(fingerprints):
+        member = member_factory()
+        serializer = OrderEarnSerializer(data={"member": member.external_id, "order_id": f"GP-{n}", "amount": "10.00",
+                                               "currency": "EUR", "payment_fingerprint": fingerprint})
+        assert serializer.is_valid(), serializer.errors
+        items.append(BatchItem(key=f"k-{n}", digest="d", member=member, data=serializer.validated_data,
+                               perform=lambda: (seen.append(plan_mode()), (201, {}))[1]))
+    before = plan_mode()
+    results = orders_place_batch(channel_id=channel.pk, items=items)
+    assert [status for status, _, _ in results] == [201, 201]
+    assert seen == [before] * sum(bool(f) for f in fingerprints)
