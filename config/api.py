@@ -124,8 +124,11 @@ class OrderEarnApi(APIView):
         def general():
             return order_place_answer(data, member=member_get(external_id=data["member"]), channel_id=channel, key=key)
 
-        return idempotent_write(request, channel_id=channel, key=key, perform=lambda: earn_set.order_earn_answer(
-            data, channel_id=channel, key=key, general=general))
+        # Generic plans from the claim on: the set-based earn's lock statement is not planned again on every earn
+        # (order_earn_answer turns them off when the general flow takes over, and its write does).
+        return idempotent_write(request, channel_id=channel, key=key, generic_plans=True,
+                                perform=lambda: earn_set.order_earn_answer(data, channel_id=channel, key=key,
+                                                                           general=general))
 
 
 class RefundReferralSerializer(serializers.Serializer):

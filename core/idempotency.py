@@ -74,8 +74,11 @@ SELECT %s, %s, %s, CURRENT_TIMESTAMP
 FROM (SELECT set_config('loyalty.lock_timeout_before', current_setting('lock_timeout'), true),
              set_config('lock_timeout', %s, true)) AS bounded_wait
 ON CONFLICT (channel_id, key) DO NOTHING
-RETURNING id, set_config('lock_timeout', current_setting('loyalty.lock_timeout_before'), true)
+RETURNING id, set_config('lock_timeout', current_setting('loyalty.lock_timeout_before'), true){generic}
 """
+# A write whose statements are planned once for any values (idempotent_write's `generic_plans`), switched on for the
+# rest of the transaction by the claim's RETURNING, when there is a write to do.
+_GENERIC = ", set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 
 # The claim of many keys at once (a batch): the same bounded wait, put back when the aggregate is computed, that
@@ -148,11 +151,12 @@ def _perform(perform: Callable[[], tuple]) -> tuple[int, dict, bool]:
     return status, body, bool(stored)
 
 
-def _claim(channel_id: int, key: str, digest: str) -> bool:
+def _claim(channel_id: int, key: str, digest: str, *, generic_plans: bool = False) -> bool:
     wait_ms = max(1, int(settings.IDEMPOTENCY_WAIT_SECONDS * 1000))
     with connection.cursor() as cursor:
         try:
-            cursor.execute(_CLAIM_SQL.format(table=IdempotencyRecord._meta.db_table),
+            cursor.execute(_CLAIM_SQL.format(table=IdempotencyRecord._meta.db_table,
+                                             generic=_GENERIC if generic_plans else ""),
                            [channel_id, key, digest, f"{wait_ms}ms"])
         except OperationalError as error:
             # lock_not_available: the first still runs. deadlock_detected: a batch (which claims each order's key
@@ -179,22 +183,27 @@ def _answer(channel_id: int, key: str, status: int, body: dict) -> None:
 
 
 def idempotent_write(request, *, channel_id: int, perform: Callable[[], tuple[int, dict]],
-                     key: str | None = None) -> Response:
+                     key: str | None = None, generic_plans: bool = False) -> Response:
     """Run `perform` (returning status and body) exactly once for this channel and Idempotency-Key. A `perform`
-    that stored the answer itself, in its own write, returns (status, body, True)."""
+    that stored the answer itself, in its own write, returns (status, body, True). With `generic_plans`, `perform`
+    begins on generic plans (PostgreSQL's plan_cache_mode, for this transaction): its prepared statements are not
+    planned again for every execution; it switches them off itself before statements that want plans made for
+    their values (config.earn_set does)."""
     key = key or request_key(request)
     digest = fingerprint(request)
     try:
-        return _write_once(request, channel_id=channel_id, key=key, digest=digest, perform=perform)
+        return _write_once(request, channel_id=channel_id, key=key, digest=digest, perform=perform,
+                           generic_plans=generic_plans)
     except _InProgress:
         raise Conflict(f"A request with this {HEADER} is still being processed; retry after a moment.",
                        code=ErrorCode.IDEMPOTENCY_IN_PROGRESS, retry_after=IN_PROGRESS_RETRY_AFTER_SECONDS) from None
 
 
 
-def _write_once(request, *, channel_id: int, key: str, digest: str, perform: Callable[[], tuple[int, dict]]) -> Response:
+def _write_once(request, *, channel_id: int, key: str, digest: str, perform: Callable[[], tuple[int, dict]],
+                generic_plans: bool) -> Response:
     with transaction.atomic(durable=True):
-        if not _claim(channel_id, key, digest):
+        if not _claim(channel_id, key, digest, generic_plans=generic_plans):
             record = _stored(channel_id, key)
             if record.fingerprint != digest:
                 raise Conflict(

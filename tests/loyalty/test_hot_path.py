@@ -97,3 +97,41 @@ def test_the_set_based_earns_generic_plans_end_with_it(member, channel, program,
         assert plan_mode() == before
     assert seen == ([before] if fingerprint else [])
     assert (len(answer) == 3) is not bool(fingerprint)  # the set-based earn stored its answer itself
+
+
+@pytest.mark.parametrize("fingerprint", ["", "card-1"], ids=["set-based", "general"])
+def test_an_earn_through_the_api_plans_once_and_hands_the_general_flow_its_own_plans(api, member, monkeypatch,
+                                                                                     fingerprint):
+    """POST /api/v1/orders claims its key with generic plans on (the set-based statements are not planned again on
+    every earn); the write, or the hand-over to the general flow, turns them off."""
+    from django.db import connection
+
+    from config import api as views
+    from config import earn_set
+
+    def plan_mode():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            return cursor.fetchone()[0]
+
+    seen = []
+    write, general = earn_set.earn_write, views.order_place_answer
+
+    def observed_write(*args, **kwargs):
+        seen.append(("write", plan_mode()))
+        write(*args, **kwargs)
+        seen.append(("after the write", plan_mode()))
+
+    def observed_general(*args, **kwargs):
+        seen.append(("general", plan_mode()))
+        return general(*args, **kwargs)
+
+    monkeypatch.setattr(earn_set, "earn_write", observed_write)
+    monkeypatch.setattr(views, "order_place_answer", observed_general)
+    session = plan_mode()
+    r = api.post("/api/v1/orders", {"member": member.external_id, "order_id": "GP-API", "amount": "20.00",
+                                    "currency": "EUR", "payment_fingerprint": fingerprint})
+    assert r.status_code == 201 and r.json()["points"] == 2
+    assert session == "auto"
+    assert seen == ([("general", "auto")] if fingerprint else
+                    [("write", "force_generic_plan"), ("after the write", "auto")])
