@@ -21,6 +21,7 @@ from django.db.models import F
 from core.errors import ApplicationError
 from core.idempotency import derived_key
 from insight import services as insight
+from loyalty import locks as loyalty_locks
 from loyalty import services as loyalty
 from members.models import Member
 from members.services import Message
@@ -69,6 +70,34 @@ def _bonus_line(d: Decided) -> loyalty.CreditLine:
                               reason=f"Campaign: {campaign.name}", reference=f"campaign:{campaign.code}",
                               details={"campaign": campaign.code, "occurrence": c.occurrence},
                               member_timezone=d.member.timezone)
+
+
+def _bonus_skipped(firing: Firing, exc: ApplicationError) -> None:
+    """A bonus the ledger refused (a member past the balance limit), as a withdrawn reward skips a voucher: the firing
+    records it and pays nothing, its other effects still apply, and nobody else's firing is held up."""
+    loyalty_locks.accounts_reload([firing.member_id])  # the refused posting may have moved it in memory
+    firing.points = 0
+    firing.details["points_skipped"] = exc.message
+
+
+def _bonuses_many(bonus: list[tuple[Decided, Firing]], *, channel_id: int, now: datetime) -> list:
+    """The batch's bonuses set-based (`points_bonus_many`), in a savepoint. When the ledger refuses one, each is paid in
+    its own savepoint instead and a refused one is skipped (`_bonus_skipped`): a transaction or None per firing."""
+    lines = [_bonus_line(d) for d, _ in bonus]
+    try:
+        with transaction.atomic():
+            return loyalty.points_bonus_many(lines=lines, channel_id=channel_id, now=now)
+    except ApplicationError:
+        loyalty_locks.accounts_reload(sorted({line.member_id for line in lines}))
+    txns = []
+    for (_, firing), line in zip(bonus, lines, strict=True):
+        try:
+            with transaction.atomic():
+                txns.append(loyalty.points_bonus_many(lines=[line], channel_id=channel_id, now=now)[0])
+        except ApplicationError as exc:
+            _bonus_skipped(firing, exc)
+            txns.append(None)
+    return txns
 
 
 def _voucher_effect(d: Decided, firing: Firing, now: datetime) -> None:
@@ -143,14 +172,20 @@ def firing_write(d: Decided, *, now: datetime, system_channel: int) -> tuple[Fir
     campaign = d.candidate.campaign
     if campaign.bonus_points:
         line = _bonus_line(d)
-        firing.transaction = loyalty.points_bonus(
-            member=d.member, points=line.points, channel_id=system_channel, idempotency_key=line.idempotency_key,
-            reason=line.reason, reference=line.reference, details=line.details)
-        Campaign.objects.filter(pk=campaign.pk).update(spent_points=F("spent_points") + campaign.bonus_points)
+        try:
+            with transaction.atomic():
+                firing.transaction = loyalty.points_bonus(
+                    member=d.member, points=line.points, channel_id=system_channel,
+                    idempotency_key=line.idempotency_key, reason=line.reason, reference=line.reference,
+                    details=line.details)
+        except ApplicationError as exc:
+            _bonus_skipped(firing, exc)
+        else:
+            Campaign.objects.filter(pk=campaign.pk).update(spent_points=F("spent_points") + campaign.bonus_points)
     if campaign.reward_id:
         _voucher_effect(d, firing, now)
     _row_effects(d, now)
-    firing.save(update_fields=["transaction", "voucher", "details"])
+    firing.save(update_fields=["transaction", "voucher", "details", "points"])
     return firing, _message(d, firing)
 
 
@@ -174,8 +209,10 @@ WHERE c.id = v.id
 """
 
 _LINK = """
-UPDATE {table} f SET transaction_id = v.transaction_id, voucher_id = v.voucher_id, details = v.details::jsonb
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[]) AS v(id, transaction_id, voucher_id, details)
+UPDATE {table} f SET transaction_id = v.transaction_id, voucher_id = v.voucher_id, details = v.details::jsonb,
+                     points = v.points
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[])
+     AS v(id, transaction_id, voucher_id, details, points)
 WHERE f.id = v.id
 """
 
@@ -205,12 +242,12 @@ def firings_write_many(decided: list[Decided], *, now: datetime,
              if (f.campaign_id, f.member_id, f.occurrence_key) in new]
     paid = [(d, f) for d, f in pairs if not d.held_out]
     bonus = [(d, f) for d, f in paid if d.candidate.campaign.bonus_points]
-    txns = loyalty.points_bonus_many(lines=[_bonus_line(d) for d, _ in bonus], channel_id=system_channel,
-                                     now=now) if bonus else []
+    txns = _bonuses_many(bonus, channel_id=system_channel, now=now) if bonus else []
     spent: dict[int, int] = {}
     for (_, f), txn in zip(bonus, txns, strict=True):
-        f.transaction = txn
-        spent[f.campaign_id] = spent.get(f.campaign_id, 0) + f.points
+        if txn is not None:
+            f.transaction = txn
+            spent[f.campaign_id] = spent.get(f.campaign_id, 0) + f.points
     vouchers = _vouchers_many(paid, now)
     with connection.cursor() as cursor:
         if spent or vouchers:
@@ -219,10 +256,12 @@ def firings_write_many(decided: list[Decided], *, now: datetime,
                            [ids, [spent.get(i, 0) for i in ids], [vouchers.get(i, 0) for i in ids]])
         for d, _ in paid:
             _row_effects(d, now)
-        linked = [f for _, f in paid if f.transaction_id or f.voucher_id or "voucher_skipped" in f.details]
+        linked = [f for _, f in paid if f.transaction_id or f.voucher_id or "voucher_skipped" in f.details
+                  or "points_skipped" in f.details]
         if linked:
             cursor.execute(_LINK.format(table=Firing._meta.db_table),
                            [[f.pk for f in linked], [f.transaction_id for f in linked],
-                            [f.voucher_id for f in linked], [json.dumps(f.details) for f in linked]])
+                            [f.voucher_id for f in linked], [json.dumps(f.details) for f in linked],
+                            [f.points for f in linked]])
     messages = [m for d, f in paid if (m := _message(d, f)) is not None]
     return [f for _, f in pairs], messages

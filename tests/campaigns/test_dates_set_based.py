@@ -108,3 +108,39 @@ def test_a_worker_killed_mid_job_resumes_paying_the_rest_once(program, member_fa
     assert dates_evaluate(now=NOW, batch_size=2)["fired"] == 3
     assert [Account.objects.get(member=m).available for m in born] == [30] * 5
     assert Notification.objects.filter(kind="campaign").values("dedupe_key").distinct().count() == 5
+
+
+def test_a_member_the_ledger_cannot_credit_is_skipped_and_the_rest_of_the_batch_is_paid(program, member_factory):
+    """The ledger refuses a credit past MAX_BALANCE. One such member in a batch of the date job must not stop it (the
+    job would fail every day, and nobody in that batch would get their gift): their firing records the skipped
+    points, and everyone else is paid as usual."""
+    from core.fields import MAX_BALANCE
+
+    _campaigns()
+    full, other = (member_factory(birth_date=date(1990, 11, 20)) for _ in range(2))
+    Account.objects.update_or_create(member=full, defaults={"available": MAX_BALANCE - 10})
+    assert dates_evaluate(now=NOW, batch_size=500)["fired"] == 2
+    assert Account.objects.get(member=other).available == 30
+    assert Account.objects.get(member=full).available == MAX_BALANCE - 10
+    skipped = Firing.objects.get(member=full)
+    assert (skipped.transaction, skipped.points) == (None, 0)
+    assert "more than" in skipped.details["points_skipped"]
+    assert Firing.objects.get(member=other).transaction.points == 30
+    assert Campaign.objects.get(code="bday").spent_points == 30
+    assert dates_evaluate(now=NOW, batch_size=500)["fired"] == 0  # the day is done: a rerun changes nothing
+
+
+def test_an_order_campaign_skips_a_bonus_the_ledger_refuses_and_the_order_still_earns(api, program, member):
+    """The one-firing writer (an order's campaigns) skips a refused bonus the same way."""
+    from core.fields import MAX_BALANCE
+
+    Campaign.objects.create(code="big-order", name="Big order", active=True, trigger=Campaign.Trigger.ORDER,
+                            bonus_points=50, once_per_member=False)
+    Account.objects.update_or_create(member=member, defaults={"available": MAX_BALANCE - 20})
+    r = api.post("/api/v1/orders", {"member": member.external_id, "order_id": "CAP-1", "amount": "100.00",
+                                    "currency": "EUR"})
+    assert r.status_code == 201, r.json()
+    assert Account.objects.get(member=member).available == MAX_BALANCE - 20 + 10
+    firing = Firing.objects.get(member=member)
+    assert (firing.transaction, firing.points) == (None, 0) and "points_skipped" in firing.details
+    assert Campaign.objects.get(code="big-order").spent_points == 0
