@@ -135,3 +135,25 @@ def test_an_earn_through_the_api_plans_once_and_hands_the_general_flow_its_own_p
     assert session == "auto"
     assert seen == ([("general", "auto")] if fingerprint else
                     [("write", "force_generic_plan"), ("after the write", "auto")])
+
+
+def test_the_set_based_statements_read_list_parameters_back_exactly(db):
+    """The set-based earn sends list parameters as array text (config.earn_set._array_text): whatever a key, an order
+    id or an external id holds (quotes, backslashes, commas, braces, spaces, "NULL", nothing, Chinese), PostgreSQL
+    reads back the very list, and numbers, dates, moments and NULL too."""
+    from datetime import UTC, date, datetime
+
+    from django.db import connection
+
+    from config.earn_set import _array_text
+
+    texts = ['plain', 'a"b', 'back\\slash', 'comma,brace{}', ' spaced ', 'NULL', '', '会员-001', '\\"', None]
+    moments = [datetime(2026, 11, 25, 3, 49, 51, 656603, tzinfo=UTC), None]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::text[], %s::bigint[], %s::numeric[], %s::date[], %s::timestamptz[], %s::bigint[]",
+                       [_array_text(texts), _array_text([1, -2, 9_007_199_254_740_993]),
+                        _array_text([Decimal("0.10"), Decimal("-12345.67")]),
+                        _array_text([date.min, date(2026, 2, 28)]), _array_text(moments), _array_text([])])
+        row = cursor.fetchone()
+    assert row == (texts, [1, -2, 9_007_199_254_740_993], [Decimal("0.10"), Decimal("-12345.67")],
+                   [date.min, date(2026, 2, 28)], moments, [])
