@@ -106,7 +106,7 @@ ts AS (SELECT member_id, tier_id, since, pinned_tier_id, pinned_until, below_sin
 # `plans_back` when the general flow takes over without a write: its ORM statements keep the plans chosen for their
 # values (a partial index, say `lot_open_by_member`, serves `remaining > $1` only in a plan made for the value 0).
 _GENERIC_PLANS = "set_config('plan_cache_mode', 'force_generic_plan', true)"
-_PLANS_BACK = "set_config('plan_cache_mode', NULL, true)"  # NULL: back to the session's own value
+_PLANS_BACK = "set_config('plan_cache_mode', NULL, true)"  # NULL: the default (server, role, connection options)
 
 
 def plans_back() -> None:

@@ -21,6 +21,7 @@ from core.cache import cached
 from core.errors import ApplicationError
 from core.idempotency import derived_key
 from core.models import Channel
+from loyalty import locks as loyalty_locks
 from loyalty import services as loyalty
 from loyalty.services.ledger import channel_id
 from members.models import Member
@@ -161,11 +162,15 @@ def challenges_advance(*, challenges: list[Challenge], hits: list[tuple[int | No
 def _pay(progress: ChallengeProgress, challenge: Challenge, member: Member, now: datetime) -> None:
     key = derived_key("challenge", challenge.pk, member.pk)
     if challenge.bonus_points:
-        progress.points = challenge.bonus_points
-        progress.transaction = loyalty.points_bonus(
-            member=member, points=challenge.bonus_points, channel_id=channel_id(Channel.SYSTEM),
-            idempotency_key=key, reason=f"Challenge: {challenge.title.get('en', challenge.code)}",
-            reference=f"challenge:{challenge.code}", details={"challenge": challenge.code})
+        try:
+            with transaction.atomic():
+                progress.transaction = loyalty.points_bonus(
+                    member=member, points=challenge.bonus_points, channel_id=channel_id(Channel.SYSTEM),
+                    idempotency_key=key, reason=f"Challenge: {challenge.title.get('en', challenge.code)}",
+                    reference=f"challenge:{challenge.code}", details={"challenge": challenge.code})
+            progress.points = challenge.bonus_points
+        except ApplicationError:  # refused by the ledger (past the balance limit): completed, paid nothing
+            loyalty_locks.accounts_reload([member.pk])
     if challenge.reward_id:
         try:
             with transaction.atomic():

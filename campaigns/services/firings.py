@@ -78,6 +78,9 @@ def _bonus_skipped(firing: Firing, exc: ApplicationError) -> None:
     loyalty_locks.accounts_reload([firing.member_id])  # the refused posting may have moved it in memory
     firing.points = 0
     firing.details["points_skipped"] = exc.message
+    if firing.messaged:  # its message would announce points the member did not get
+        firing.messaged = False
+        firing.details["message_skipped"] = "points_skipped"
 
 
 def _bonuses_many(bonus: list[tuple[Decided, Firing]], *, channel_id: int, now: datetime) -> list:
@@ -185,7 +188,7 @@ def firing_write(d: Decided, *, now: datetime, system_channel: int) -> tuple[Fir
     if campaign.reward_id:
         _voucher_effect(d, firing, now)
     _row_effects(d, now)
-    firing.save(update_fields=["transaction", "voucher", "details", "points"])
+    firing.save(update_fields=["transaction", "voucher", "details", "points", "messaged"])
     return firing, _message(d, firing)
 
 
@@ -210,9 +213,9 @@ WHERE c.id = v.id
 
 _LINK = """
 UPDATE {table} f SET transaction_id = v.transaction_id, voucher_id = v.voucher_id, details = v.details::jsonb,
-                     points = v.points
-FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[])
-     AS v(id, transaction_id, voucher_id, details, points)
+                     points = v.points, messaged = v.messaged
+FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::boolean[])
+     AS v(id, transaction_id, voucher_id, details, points, messaged)
 WHERE f.id = v.id
 """
 
@@ -262,6 +265,6 @@ def firings_write_many(decided: list[Decided], *, now: datetime,
             cursor.execute(_LINK.format(table=Firing._meta.db_table),
                            [[f.pk for f in linked], [f.transaction_id for f in linked],
                             [f.voucher_id for f in linked], [json.dumps(f.details) for f in linked],
-                            [f.points for f in linked]])
+                            [f.points for f in linked], [f.messaged for f in linked]])
     messages = [m for d, f in paid if (m := _message(d, f)) is not None]
     return [f for _, f in pairs], messages

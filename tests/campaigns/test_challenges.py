@@ -106,3 +106,18 @@ def test_the_member_reads_their_own_challenges(api, member, five_courses):
     member.save(update_fields=["language"])
     r = app.get("/api/v1/me/challenges")
     assert r.status_code == 200 and r.json()["results"][0]["title"] == "一周内观看5门课程"
+
+
+def test_a_completion_the_ledger_cannot_pay_still_counts_and_its_events_are_recorded(api, member, five_courses):
+    """A member past the balance limit completes the challenge: the events are recorded and the completion with
+    them (its voucher too), paying no points, where the ledger's refusal used to refuse the whole batch of events."""
+    from core.fields import MAX_BALANCE
+
+    Account.objects.update_or_create(member=member, defaults={"available": MAX_BALANCE - 5})
+    with time_machine.travel(NOW, tick=False):
+        r = push(api, views(member, 5, NOW - timedelta(hours=6), step_minutes=60))
+        assert r.status_code in (200, 201), r.json()
+        done = challenges(api, member)["five-courses"]
+    assert done["status"] == "completed" and done["points"] == 0 and done["voucher"]
+    assert Account.objects.get(member=member).available == MAX_BALANCE - 5
+    assert not Transaction.objects.filter(reference="challenge:five-courses").exists()

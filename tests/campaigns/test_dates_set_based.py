@@ -127,6 +127,9 @@ def test_a_member_the_ledger_cannot_credit_is_skipped_and_the_rest_of_the_batch_
     assert "more than" in skipped.details["points_skipped"]
     assert Firing.objects.get(member=other).transaction.points == 30
     assert Campaign.objects.get(code="bday").spent_points == 30
+    # "30 points for you" goes to the member who got them, not to the one who did not
+    assert set(Notification.objects.filter(kind="campaign").values_list("member_id", flat=True)) == {other.pk}
+    assert skipped.details["message_skipped"] == "points_skipped" and not skipped.messaged
     assert dates_evaluate(now=NOW, batch_size=500)["fired"] == 0  # the day is done: a rerun changes nothing
 
 
