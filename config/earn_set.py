@@ -95,16 +95,16 @@ ts AS (SELECT member_id, tier_id, since, pinned_tier_id, pinned_until, below_sin
        ORDER BY member_id FOR UPDATE)"""
 
 
-# Generic plans for the read and the write, in this transaction only. PostgreSQL plans a prepared statement again for
-# every execution ("custom" plans) while it guesses that the plan made once for any parameters costs more; for these
-# statements it always guesses so (it reckons an array parameter of unknown length as ten elements, where a single
-# earn sends one), and the planning was half the database's time of an earn: 3.4 -> 1.9 ms a single earn, measured in
-# sequence. The generic plans are the same index lookups. The lock statement turns them on (set_config(..., true) is
-# SET LOCAL, one statement fewer than its own SET), and for POST /api/v1/orders the claim of its key already did, so
-# that the lock statement itself is not planned every time either (1.9 -> 1.35 ms of PostgreSQL CPU an earn, in
-# sequence); the write turns them off again (`_PLANS_BACK`), and so does
-# `plans_back` when the general flow takes over without a write: its ORM statements keep the plans chosen for their
-# values (a partial index, say `lot_open_by_member`, serves `remaining > $1` only in a plan made for the value 0).
+# Generic plans for the set-based statements, in this transaction only. PostgreSQL plans a prepared statement again
+# for every execution ("custom" plans) while it guesses that the plan made once for any parameters costs more; for
+# these statements it always guesses so (it reckons an array parameter of unknown length as ten elements, where a
+# single earn sends one), and the planning was half the database's time of an earn. The generic plans are the same
+# index lookups: 2.87 -> 1.38 ms of PostgreSQL CPU per earn in sequence. The lock statement turns them on for the read
+# and the write (set_config(..., true) is SET LOCAL inside a statement already sent, no round trip more); for
+# POST /api/v1/orders the claim of its key already did, so the lock statement is not planned every time either. The
+# write turns them off again (`_PLANS_BACK`), and so does `plans_back` when the general flow takes over without a
+# write: its ORM statements keep plans made for their values (a partial index, say `lot_open_by_member`, serves
+# `remaining > $1` only in a plan made for the value 0).
 _GENERIC_PLANS = "set_config('plan_cache_mode', 'force_generic_plan', true)"
 _PLANS_BACK = "set_config('plan_cache_mode', NULL, true)"  # NULL: the default (server, role, connection options)
 
