@@ -34,6 +34,7 @@ from django.utils import timezone
 from campaigns.services.challenges import challenges_live
 from campaigns.services.evaluation import order_campaigns_matching
 from core.errors import ApplicationError, Conflict
+from core.idempotency import GENERIC_PLANS
 from core.metrics import ledger_write_count
 from core.models import IdempotencyRecord
 from insight.services.facts import ORDERS_UPSERT, orders_facts_params
@@ -105,13 +106,12 @@ ts AS (SELECT member_id, tier_id, since, pinned_tier_id, pinned_until, below_sin
 # write turns them off again (`_PLANS_BACK`), and so does `plans_back` when the general flow takes over without a
 # write: its ORM statements keep plans made for their values (a partial index, say `lot_open_by_member`, serves
 # `remaining > $1` only in a plan made for the value 0).
-_GENERIC_PLANS = "set_config('plan_cache_mode', 'force_generic_plan', true)"
 _PLANS_BACK = "set_config('plan_cache_mode', NULL, true)"  # NULL: the default (server, role, connection options)
 
 
 def plans_back() -> None:
     """After the lock statement, before anything else runs in its transaction without the write: the session's own
-    plan choice again (`_GENERIC_PLANS`)."""
+    plan choice again (`GENERIC_PLANS`)."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {_PLANS_BACK}")
 
@@ -124,10 +124,10 @@ def _lock_sql() -> str:
     e.g. the sums of an order the holder refunded. The read that follows begins once the locks are held, and sees
     all the holder did. Returns the accounts locked (the parties' that exist), how many tier statuses (PostgreSQL
     runs a CTE only when the statement reads it: the count is what takes their locks) and the parties that have no
-    account yet; and it turns on generic plans for the statements that follow (`_GENERIC_PLANS`)."""
+    account yet; and it turns on generic plans for the statements that follow (`GENERIC_PLANS`)."""
     return f"""WITH {_locked_ctes("SELECT id FROM parties")}
 SELECT (SELECT array_agg(member_id) FROM a), (SELECT count(*) FROM ts),
-       (SELECT array_agg(id) FROM parties WHERE id NOT IN (SELECT member_id FROM a)), {_GENERIC_PLANS}"""
+       (SELECT array_agg(id) FROM parties WHERE id NOT IN (SELECT member_id FROM a)), {GENERIC_PLANS}"""
 
 
 # What the read answers once for the whole request (the referrers, the orders recorded, the keys posted, the ids

@@ -76,9 +76,10 @@ FROM (SELECT set_config('loyalty.lock_timeout_before', current_setting('lock_tim
 ON CONFLICT (channel_id, key) DO NOTHING
 RETURNING id, set_config('lock_timeout', current_setting('loyalty.lock_timeout_before'), true){generic}
 """
-# A write whose statements are planned once for any values (idempotent_write's `generic_plans`), switched on for the
-# rest of the transaction by the claim's RETURNING, when there is a write to do.
-_GENERIC = ", set_config('plan_cache_mode', 'force_generic_plan', true)"
+# Generic plans for the rest of the transaction (SET LOCAL, inside a statement): a write whose statements are planned
+# once for any values (idempotent_write's `generic_plans`, switched on by the claim's RETURNING when there is a write
+# to do; config.earn_set's lock statement too).
+GENERIC_PLANS = "set_config('plan_cache_mode', 'force_generic_plan', true)"
 
 
 # The claim of many keys at once (a batch): the same bounded wait, put back when the aggregate is computed, that
@@ -156,7 +157,7 @@ def _claim(channel_id: int, key: str, digest: str, *, generic_plans: bool = Fals
     with connection.cursor() as cursor:
         try:
             cursor.execute(_CLAIM_SQL.format(table=IdempotencyRecord._meta.db_table,
-                                             generic=_GENERIC if generic_plans else ""),
+                                             generic=f", {GENERIC_PLANS}" if generic_plans else ""),
                            [channel_id, key, digest, f"{wait_ms}ms"])
         except OperationalError as error:
             # lock_not_available: the first still runs. deadlock_detected: a batch (which claims each order's key
